@@ -1,0 +1,1 @@
+//! PLACEHOLDER: extern "system" imports.

@@ -1,0 +1,1 @@
+//! PLACEHOLDER (being written): NDIS_OID_REQUEST and OIDs.
