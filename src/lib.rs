@@ -1,5 +1,33 @@
-//! chimney-miniport: an NDIS 6 miniport driver that is a TCP chimney offload target.
-#![cfg_attr(all(target_os = "windows", not(test)), no_std)]
+//! chimney-miniport: an NDIS 6 miniport driver that is a TCP chimney offload
+//! target.
+//!
+//! Layers, top-down (each module says what it owns):
+//! - [`miniport`]: the entry points NDIS calls, glued to the layers below;
+//! - [`offload`]: chimney state owned by the target (safe Rust only);
+//! - [`ndis`]: safe wrappers over the NDIS exports (spin locks, pool, timers…);
+//! - [`ffi`]: the C types, constants and imports, in their true layout.
+//!
+//! The crate is `no_std` on every target. On Windows wdk-panic and the
+//! wdk-alloc global allocator complete the kernel image. On a Linux host the
+//! `host` feature (enabled by `ndis-sim`) lets the same code link into a std
+//! program, where `ndis-sim` implements the NDIS exports; without it the
+//! crate still builds as a no_std library (CI proves it), see `bare`.
+
+#![cfg_attr(not(any(test, feature = "host")), no_std)]
+
 extern crate alloc;
 
+#[cfg(all(target_os = "windows", not(any(test, feature = "host"))))]
+extern crate wdk_panic;
+
+#[cfg(all(target_os = "windows", not(any(test, feature = "host"))))]
+#[global_allocator]
+static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
+
+#[cfg(all(not(target_os = "windows"), not(any(test, feature = "host"))))]
+mod bare;
+
 pub mod ffi;
+pub mod miniport;
+pub mod ndis;
+pub mod offload;

@@ -153,3 +153,16 @@ mod layout64 {
     const_assert_eq!(offset_of!(NDIS_SPIN_LOCK, SpinLock), 0);
     const_assert_eq!(offset_of!(NDIS_SPIN_LOCK, OldIrql), 8);
 }
+
+pub type PBOOLEAN = *mut BOOLEAN;
+pub type PULONG = *mut ULONG;
+pub type UINT = u32;
+
+/// `PNDIS_DRIVER_OPTIONAL_HANDLERS`: ndis.h declares a union of every optional
+/// handler table, each of which begins with an `NDIS_OBJECT_HEADER` whose
+/// `Type` says which table it is; a pointer to the header stands for it.
+pub type PNDIS_DRIVER_OPTIONAL_HANDLERS = *mut NDIS_OBJECT_HEADER;
+
+/// `PNDIS_MINIPORT_ADAPTER_ATTRIBUTES`: likewise a union of the attribute
+/// structures, told apart by their header's `Type`.
+pub type PNDIS_MINIPORT_ADAPTER_ATTRIBUTES = *mut NDIS_OBJECT_HEADER;

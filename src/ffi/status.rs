@@ -60,3 +60,10 @@ pub const NDIS_STATUS_OFFLOAD_CONNECTION_REJECTED: NDIS_STATUS = s(0xC023_1012);
 pub const fn nt_success(status: NTSTATUS) -> bool {
     status >= 0
 }
+
+pub const NDIS_STATUS_MULTICAST_FULL: NDIS_STATUS = s(0xC001_0009);
+/// `STATUS_NDIS_PAUSED`: the value of `NDIS_STATUS_PAUSED` in ndis.h (spec §8.1
+/// lists it UNCONFIRMED; the ntstatus.h facility-0x23 code 0x2A is used here).
+pub const NDIS_STATUS_PAUSED: NDIS_STATUS = s(0xC023_002A);
+pub const NDIS_STATUS_BAD_VERSION: NDIS_STATUS = s(0xC001_0004);
+pub const NDIS_STATUS_BAD_CHARACTERISTICS: NDIS_STATUS = s(0xC001_0005);

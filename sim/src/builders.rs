@@ -1,0 +1,264 @@
+//! Builders for the C structures NDIS hands a driver, in their true layouts:
+//! NET_BUFFER_LIST / NET_BUFFER / MDL chains carrying real bytes, and offload
+//! state trees (block lists followed by their state structures). A builder
+//! owns all the memory it hands out; pointers stay valid while it lives.
+
+use chimney_miniport::ffi::*;
+
+/// Memory of one NBL chain: every NBL, NET_BUFFER, MDL and data buffer.
+pub struct NblChain {
+    nbls: Vec<Box<NET_BUFFER_LIST>>,
+    nbs: Vec<Box<NET_BUFFER>>,
+    mdls: Vec<Box<MDL>>,
+    data: Vec<Box<[u8]>>,
+}
+
+/// Shape of one NET_BUFFER: its payload split into MDLs, plus an unused
+/// prefix in the first MDL (`CurrentMdlOffset`/`DataOffset`).
+#[derive(Clone, Debug)]
+pub struct NbSpec {
+    /// Sizes of the MDLs holding the payload (the payload is cut to fit them).
+    pub mdl_sizes: Vec<usize>,
+    /// Bytes before the data in the first MDL.
+    pub offset: usize,
+}
+
+impl NblChain {
+    /// Build a chain: one NBL per entry, each with the given NET_BUFFERs;
+    /// `payload(nbl, nb)` gives the bytes of each NET_BUFFER.
+    pub fn build(shape: &[Vec<NbSpec>], mut payload: impl FnMut(usize, usize) -> Vec<u8>) -> NblChain {
+        let mut c = NblChain {
+            nbls: Vec::new(),
+            nbs: Vec::new(),
+            mdls: Vec::new(),
+            data: Vec::new(),
+        };
+        for (i, nbs) in shape.iter().enumerate() {
+            // SAFETY: all-zero is a valid empty NBL (NULL links, zero fields).
+            let mut nbl: Box<NET_BUFFER_LIST> = Box::new(unsafe { std::mem::zeroed() });
+            let mut prev_nb: *mut NET_BUFFER = std::ptr::null_mut();
+            for (j, spec) in nbs.iter().enumerate() {
+                let bytes = payload(i, j);
+                let nb = c.net_buffer(&bytes, spec);
+                if prev_nb.is_null() {
+                    nbl.Header.Link.FirstNetBuffer = nb;
+                } else {
+                    // SAFETY: prev_nb points into a Box this builder owns.
+                    unsafe { (*prev_nb).Header.Link.Next = nb };
+                }
+                prev_nb = nb;
+            }
+            let p: *mut NET_BUFFER_LIST = &mut *nbl;
+            if let Some(last) = c.nbls.last_mut() {
+                last.Header.Link.Next = p;
+            }
+            c.nbls.push(nbl);
+        }
+        c
+    }
+
+    /// One NBL with one NET_BUFFER holding `bytes` in a single MDL.
+    pub fn single(bytes: &[u8]) -> NblChain {
+        let b = bytes.to_vec();
+        NblChain::build(
+            &[vec![NbSpec {
+                mdl_sizes: vec![bytes.len().max(1)],
+                offset: 0,
+            }]],
+            move |_, _| b.clone(),
+        )
+    }
+
+    fn net_buffer(&mut self, bytes: &[u8], spec: &NbSpec) -> *mut NET_BUFFER {
+        // SAFETY: all-zero is a valid empty NET_BUFFER.
+        let mut nb: Box<NET_BUFFER> = Box::new(unsafe { std::mem::zeroed() });
+        let mut first: *mut MDL = std::ptr::null_mut();
+        let mut prev: *mut MDL = std::ptr::null_mut();
+        let mut at = 0usize;
+        for (k, &size) in spec.mdl_sizes.iter().enumerate() {
+            let lead = if k == 0 { spec.offset } else { 0 };
+            let mut buf = vec![0xCCu8; lead + size].into_boxed_slice();
+            let take = size.min(bytes.len().saturating_sub(at));
+            buf[lead..lead + take].copy_from_slice(&bytes[at..at + take]);
+            at += take;
+            // SAFETY: all-zero is a valid MDL to fill in.
+            let mut mdl: Box<MDL> = Box::new(unsafe { std::mem::zeroed() });
+            mdl.MappedSystemVa = buf.as_mut_ptr().cast();
+            mdl.StartVa = buf.as_mut_ptr().cast();
+            mdl.ByteCount = buf.len() as ULONG;
+            mdl.ByteOffset = 0;
+            mdl.MdlFlags = (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL) as _;
+            let m: *mut MDL = &mut *mdl;
+            if prev.is_null() {
+                first = m;
+            } else {
+                // SAFETY: prev is one of our boxed MDLs.
+                unsafe { (*prev).Next = m };
+            }
+            prev = m;
+            self.mdls.push(mdl);
+            self.data.push(buf);
+        }
+        nb.Header.Link.Data.MdlChain = first;
+        nb.Header.Link.Data.CurrentMdl = first;
+        nb.Header.Link.Data.CurrentMdlOffset = spec.offset as ULONG;
+        nb.Header.Link.Data.DataOffset = spec.offset as ULONG;
+        nb.Header.Link.Data.DataLength.DataLength = at as ULONG;
+        let p: *mut NET_BUFFER = &mut *nb;
+        self.nbs.push(nb);
+        p
+    }
+
+    /// The first NBL of the chain.
+    pub fn head(&self) -> PNET_BUFFER_LIST {
+        self.nbls.first().map_or(std::ptr::null_mut(), |b| (&**b as *const NET_BUFFER_LIST).cast_mut())
+    }
+
+    /// Every NBL, in chain order.
+    pub fn nbls(&self) -> Vec<PNET_BUFFER_LIST> {
+        self.nbls.iter().map(|b| (&**b as *const NET_BUFFER_LIST).cast_mut()).collect()
+    }
+
+    /// The payload bytes of NET_BUFFER `nb` of NBL `nbl`, read through the MDLs
+    /// from `CurrentMdl`/`CurrentMdlOffset` for `DataLength` bytes.
+    pub fn payload(&self, nbl: usize, nb: usize) -> Vec<u8> {
+        let mut p = self.nbls[nbl].Header.Link.FirstNetBuffer;
+        for _ in 0..nb {
+            // SAFETY: our boxed NET_BUFFERs.
+            p = unsafe { (*p).Header.Link.Next };
+        }
+        // SAFETY: our NET_BUFFER and MDLs, live while the builder is.
+        unsafe { read_net_buffer(p) }
+    }
+}
+
+/// Read the data a NET_BUFFER describes (simulator-side view of the bytes).
+///
+/// # Safety
+/// `nb` must be a valid NET_BUFFER whose MDLs map their buffers.
+pub unsafe fn read_net_buffer(nb: *const NET_BUFFER) -> Vec<u8> {
+    let mut out = Vec::new();
+    // SAFETY: caller contract.
+    unsafe {
+        let d = &(*nb).Header.Link.Data;
+        let mut left = d.DataLength.DataLength as usize;
+        let mut mdl = d.CurrentMdl;
+        let mut off = d.CurrentMdlOffset as usize;
+        while left > 0 && !mdl.is_null() {
+            let m = &*mdl;
+            let base = m.MappedSystemVa.cast::<u8>();
+            let len = (m.ByteCount as usize).saturating_sub(off);
+            let take = len.min(left);
+            out.extend_from_slice(std::slice::from_raw_parts(base.add(off), take));
+            left -= take;
+            off = 0;
+            mdl = m.Next;
+        }
+    }
+    out
+}
+
+/// The role of a block in a state tree (spec §3.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// `MiniportOffloadContext` NULL: no state, only links.
+    Placeholder,
+    /// Slot holding an existing context value (linker, or target of a
+    /// terminate/update/query/invalidate).
+    Reference(usize),
+    /// Slot holding NULL: a new offload; the state structures follow.
+    New,
+}
+
+/// Index of a block in a [`Tree`].
+pub type BlockId = usize;
+
+/// An offload state tree: each block list is followed in memory by its state
+/// structures (copied in as given), and owns a context slot.
+pub struct Tree {
+    blocks: Vec<Box<[u64]>>,
+    slots: Vec<Box<PVOID>>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tree {
+    pub fn new() -> Self {
+        Tree {
+            blocks: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Add a block of `Header.Type` `ty` followed by `states` (each a complete
+    /// state structure, its `OFFLOAD_STATE_HEADER.Length` already set).
+    pub fn block(&mut self, ty: u8, role: Role, states: &[&[u8]]) -> BlockId {
+        let head = size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
+        let total: usize = head + states.iter().map(|s| s.len().next_multiple_of(8)).sum::<usize>();
+        let mut mem = vec![0u64; total / 8].into_boxed_slice();
+        let base = mem.as_mut_ptr().cast::<u8>();
+        let mut at = head;
+        for s in states {
+            // SAFETY: `at + s.len()` fits in the allocation computed above.
+            unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), base.add(at), s.len()) };
+            at += s.len().next_multiple_of(8);
+        }
+        let mut slot = Box::new(match role {
+            Role::Reference(v) => v as PVOID,
+            _ => std::ptr::null_mut(),
+        });
+        let b = base.cast::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
+        // SAFETY: `b` is the start of our zeroed, 8-aligned allocation.
+        unsafe {
+            (*b).Header = NDIS_OBJECT_HEADER::new(ty, 1, head);
+            (*b).Status = NDIS_STATUS_PENDING;
+            (*b).MiniportOffloadContext = if role == Role::Placeholder { std::ptr::null_mut() } else { &mut *slot };
+            (*b).NdisOffloadHandle = (0x0FF1_0000 + self.blocks.len()) as NDIS_HANDLE;
+        }
+        self.blocks.push(mem);
+        self.slots.push(slot);
+        self.blocks.len() - 1
+    }
+
+    /// The block list of `id`.
+    pub fn ptr(&self, id: BlockId) -> PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST {
+        self.blocks[id].as_ptr().cast_mut().cast()
+    }
+
+    /// `a.NextBlock = b`.
+    pub fn next(&mut self, a: BlockId, b: BlockId) {
+        let pb = self.ptr(b);
+        // SAFETY: our block.
+        unsafe { (*self.ptr(a)).NextBlock = pb };
+    }
+
+    /// `parent.DependentBlockList = child`.
+    pub fn dependent(&mut self, parent: BlockId, child: BlockId) {
+        let pc = self.ptr(child);
+        // SAFETY: our block.
+        unsafe { (*self.ptr(parent)).DependentBlockList = pc };
+    }
+
+    /// The status the target wrote into `id`.
+    pub fn status(&self, id: BlockId) -> NDIS_STATUS {
+        // SAFETY: our block.
+        unsafe { (*self.ptr(id)).Status }
+    }
+
+    /// The value in `id`'s context slot (what the target wrote, for a new offload).
+    pub fn context(&self, id: BlockId) -> usize {
+        *self.slots[id] as usize
+    }
+
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+}

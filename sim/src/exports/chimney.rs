@@ -1,0 +1,247 @@
+//! TCP chimney exports (`NdisMGetOffloadHandlers`, the five state-operation
+//! completions, `NdisMOffloadEventIndicate`) and the simulator's side of the
+//! completion/indication table NDIS hands the driver.
+
+use super::driver::{AdapterBlock, adapter_sim};
+use super::spinlock::check_no_lock_held;
+use super::{check_irql_dispatch, check_irql_max};
+use crate::state::{SimCore, lock, report};
+use crate::tracker;
+use crate::verifier::Violation;
+use chimney_miniport::ffi::*;
+use std::sync::atomic::Ordering;
+
+/// How the simulated NDIS answers `NdisMGetOffloadHandlers` (to test rule 6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TableMode {
+    #[default]
+    Normal = 0,
+    /// Return STATUS_NOT_SUPPORTED.
+    NotSupported = 1,
+    /// Return a table with Revision 2.
+    BadRevision = 2,
+    /// Return a table whose Size stops before NdisTcpOffloadForwardComplete.
+    ShortSize = 3,
+}
+
+/// A completion or indication the driver made through the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChimneyCall {
+    SendComplete(Vec<(usize, NDIS_STATUS)>),
+    ReceiveComplete(Vec<(usize, NDIS_STATUS)>),
+    DisconnectComplete(usize, NDIS_STATUS),
+    ForwardComplete(Vec<(usize, NDIS_STATUS)>),
+    Event { offload_handle: usize, event: ULONG, info: ULONG },
+    StateComplete { export: &'static str, root: usize },
+}
+
+/// Chimney activity recorded by the simulator.
+#[derive(Default)]
+pub struct ChimneyLog {
+    pub calls: Vec<ChimneyCall>,
+}
+
+fn sim_for(export: &'static str, h: NDIS_HANDLE) -> Option<std::sync::Arc<SimCore>> {
+    adapter_sim(export, h)
+}
+
+fn walk_chain(sim: &SimCore, export: &'static str, chain: PNET_BUFFER_LIST) -> Vec<(usize, NDIS_STATUS)> {
+    let mut out = Vec::new();
+    let mut p = chain;
+    let mut guard = 0usize;
+    while !p.is_null() && guard < 1 << 24 {
+        tracker::complete(sim, p as usize, export);
+        // SAFETY: NBLs handed back are ones the simulator built and gave the driver.
+        let (status, next) = unsafe { ((*p).Status.Status, (*p).Header.Link.Next) };
+        out.push((p as usize, status));
+        p = next;
+        guard += 1;
+    }
+    out
+}
+
+macro_rules! nbl_completion {
+    ($name:ident, $export:literal, $variant:ident) => {
+        unsafe extern "system" fn $name(NdisMiniportHandle: NDIS_HANDLE, NetBufferList: PNET_BUFFER_LIST) {
+            check_irql_max($export, DISPATCH_LEVEL);
+            check_no_lock_held($export);
+            let Some(sim) = sim_for($export, NdisMiniportHandle) else { return };
+            let v = walk_chain(&sim, $export, NetBufferList);
+            lock(&sim.chimney).calls.push(ChimneyCall::$variant(v));
+        }
+    };
+}
+
+nbl_completion!(sim_send_complete, "NdisTcpOffloadSendComplete", SendComplete);
+nbl_completion!(sim_receive_complete, "NdisTcpOffloadReceiveComplete", ReceiveComplete);
+nbl_completion!(sim_forward_complete, "NdisTcpOffloadForwardComplete", ForwardComplete);
+
+unsafe extern "system" fn sim_disconnect_complete(NdisMiniportHandle: NDIS_HANDLE, NetBufferList: PNET_BUFFER_LIST) {
+    const E: &str = "NdisTcpOffloadDisconnectComplete";
+    check_irql_max(E, DISPATCH_LEVEL);
+    check_no_lock_held(E);
+    let Some(sim) = sim_for(E, NdisMiniportHandle) else { return };
+    if NetBufferList.is_null() {
+        return;
+    }
+    // SAFETY: as in walk_chain.
+    let (status, next) = unsafe { ((*NetBufferList).Status.Status, (*NetBufferList).Header.Link.Next) };
+    if !next.is_null() {
+        sim.violation(Violation::BadArgument {
+            export: E,
+            detail: "disconnect completion carries more than one NBL".into(),
+        });
+    }
+    tracker::complete(&sim, NetBufferList as usize, E);
+    lock(&sim.chimney).calls.push(ChimneyCall::DisconnectComplete(NetBufferList as usize, status));
+}
+
+unsafe extern "system" fn sim_event(NdisOffloadHandle: NDIS_HANDLE, EventType: ULONG, EventSpecificInformation: ULONG) {
+    check_irql_dispatch("NdisTcpOffloadEventHandler");
+    check_no_lock_held("NdisTcpOffloadEventHandler");
+    if let Some(sim) = crate::state::current() {
+        lock(&sim.chimney).calls.push(ChimneyCall::Event {
+            offload_handle: NdisOffloadHandle as usize,
+            event: EventType,
+            info: EventSpecificInformation,
+        });
+    }
+}
+
+unsafe extern "system" fn sim_receive_indicate(
+    _NdisOffloadHandle: NDIS_HANDLE,
+    _NetBufferList: PNET_BUFFER_LIST,
+    _Status: NDIS_STATUS,
+    BytesConsumed: PULONG,
+) -> NDIS_STATUS {
+    check_irql_dispatch("NdisTcpOffloadReceiveHandler");
+    check_no_lock_held("NdisTcpOffloadReceiveHandler");
+    if !BytesConsumed.is_null() {
+        // SAFETY: the driver passes a writable ULONG.
+        unsafe { *BytesConsumed = 0 };
+    }
+    NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED
+}
+
+/// The table the simulated NDIS returns for a TCP chimney adapter.
+pub fn tcp_event_handlers() -> NDIS_TCP_OFFLOAD_EVENT_HANDLERS {
+    NDIS_TCP_OFFLOAD_EVENT_HANDLERS {
+        Header: NDIS_OBJECT_HEADER {
+            Type: NdisTcpChimneyOffload as u8,
+            Revision: NDIS_OBJECT_TCP_OFFLOAD_REVISION_1,
+            Size: NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1,
+        },
+        NdisTcpOffloadEventHandler: Some(sim_event),
+        NdisTcpOffloadReceiveHandler: Some(sim_receive_indicate),
+        NdisTcpOffloadSendComplete: Some(sim_send_complete),
+        NdisTcpOffloadReceiveComplete: Some(sim_receive_complete),
+        NdisTcpOffloadDisconnectComplete: Some(sim_disconnect_complete),
+        NdisTcpOffloadForwardComplete: Some(sim_forward_complete),
+    }
+}
+
+/// `NdisMGetOffloadHandlers` (ndis.sys).
+///
+/// # Safety
+/// NDIS contract: a valid out pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "system" fn NdisMGetOffloadHandlers(
+    NdisMiniportHandle: NDIS_HANDLE,
+    ChimneyType: NDIS_CHIMNEY_OFFLOAD_TYPE,
+    OffloadHandlers: *mut PNDIS_OFFLOAD_EVENT_HANDLERS,
+) -> NDIS_STATUS {
+    check_irql_max("NdisMGetOffloadHandlers", PASSIVE_LEVEL);
+    let Some(sim) = sim_for("NdisMGetOffloadHandlers", NdisMiniportHandle) else {
+        return STATUS_NOT_SUPPORTED;
+    };
+    sim.record_call("NdisMGetOffloadHandlers");
+    if OffloadHandlers.is_null() {
+        return NDIS_STATUS_INVALID_PARAMETER;
+    }
+    let mode = sim.table_mode.load(Ordering::SeqCst);
+    if ChimneyType != NdisTcpChimneyOffload || mode == TableMode::NotSupported as u8 {
+        return STATUS_NOT_SUPPORTED;
+    }
+    let block = NdisMiniportHandle.cast::<AdapterBlock>();
+    // SAFETY: a registered adapter handle is an AdapterBlock the harness owns.
+    unsafe {
+        let t = &mut (*block).tcp_handlers;
+        *t = tcp_event_handlers();
+        if mode == TableMode::BadRevision as u8 {
+            t.Header.Revision = 2;
+        }
+        if mode == TableMode::ShortSize as u8 {
+            t.Header.Size = NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1 - 8;
+        }
+        *OffloadHandlers = (t as *mut NDIS_TCP_OFFLOAD_EVENT_HANDLERS).cast();
+    }
+    NDIS_STATUS_SUCCESS
+}
+
+fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    check_irql_max(export, DISPATCH_LEVEL);
+    check_no_lock_held(export);
+    let Some(sim) = sim_for(export, h) else { return };
+    tracker::complete(&sim, root as usize, export);
+    lock(&sim.chimney).calls.push(ChimneyCall::StateComplete {
+        export,
+        root: root as usize,
+    });
+    // The tree is the host's again: the harness's hook inspects it now.
+    let hook = lock(&sim.on_state_complete).take();
+    if let Some(mut f) = hook {
+        f(export, root);
+        *lock(&sim.on_state_complete) = Some(f);
+    }
+}
+
+/// `NdisMInitiateOffloadComplete` (ndis.sys).
+#[unsafe(no_mangle)]
+pub extern "system" fn NdisMInitiateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    state_complete("NdisMInitiateOffloadComplete", NdisMiniportHandle, OffloadBlockList);
+}
+
+/// `NdisMTerminateOffloadComplete` (ndis.sys).
+#[unsafe(no_mangle)]
+pub extern "system" fn NdisMTerminateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    state_complete("NdisMTerminateOffloadComplete", NdisMiniportHandle, OffloadBlockList);
+}
+
+/// `NdisMUpdateOffloadComplete` (ndis.sys).
+#[unsafe(no_mangle)]
+pub extern "system" fn NdisMUpdateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    state_complete("NdisMUpdateOffloadComplete", NdisMiniportHandle, OffloadBlockList);
+}
+
+/// `NdisMInvalidateOffloadComplete` (ndis.sys).
+#[unsafe(no_mangle)]
+pub extern "system" fn NdisMInvalidateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    state_complete("NdisMInvalidateOffloadComplete", NdisMiniportHandle, OffloadBlockList);
+}
+
+/// `NdisMQueryOffloadStateComplete` (ndis.sys).
+#[unsafe(no_mangle)]
+pub extern "system" fn NdisMQueryOffloadStateComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    state_complete("NdisMQueryOffloadStateComplete", NdisMiniportHandle, OffloadBlockList);
+}
+
+/// `NdisMOffloadEventIndicate` (ndis.sys). DISPATCH_LEVEL.
+#[unsafe(no_mangle)]
+pub extern "system" fn NdisMOffloadEventIndicate(
+    NdisMiniportHandle: NDIS_HANDLE,
+    _OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    IndicationCode: ULONG,
+) {
+    check_irql_dispatch("NdisMOffloadEventIndicate");
+    check_no_lock_held("NdisMOffloadEventIndicate");
+    if let Some(sim) = sim_for("NdisMOffloadEventIndicate", NdisMiniportHandle)
+        && IndicationCode != NeighborReachabilityQuery
+    {
+        report(Violation::BadArgument {
+            export: "NdisMOffloadEventIndicate",
+            detail: format!("indication code {IndicationCode}"),
+        });
+        drop(sim);
+    }
+}

@@ -1,0 +1,433 @@
+//! The simulated machine: loads the driver through its real `DriverEntry`,
+//! creates adapters, and calls only the handlers the driver registered, at the
+//! IRQL Windows would use. Time moves only when the test says so.
+
+use crate::exports::chimney::{ChimneyCall, TableMode};
+use crate::exports::config::ConfigValue;
+use crate::exports::driver::{AdapterBlock, DriverRecord};
+use crate::exports::timer;
+use crate::irql;
+use crate::state::{self, Kind, SimCore, lock};
+use crate::tracker;
+use crate::verifier::Violation;
+use chimney_miniport::ffi::*;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+unsafe extern "system" {
+    /// The driver's entry point, found by name as the kernel loader would.
+    fn DriverEntry(DriverObject: PDRIVER_OBJECT, RegistryPath: PUNICODE_STRING) -> NTSTATUS;
+}
+
+/// The result of an OID request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidResult {
+    pub status: NDIS_STATUS,
+    /// The information buffer after the call.
+    pub data: Vec<u8>,
+    pub bytes_written_or_read: u32,
+    pub bytes_needed: u32,
+}
+
+/// One simulated machine with one driver and at most one adapter.
+pub struct Simulator {
+    pub core: Arc<SimCore>,
+    driver_object: Box<[u64; 8]>,
+    _registry_path_buf: Vec<u16>,
+    registry_path: Box<UNICODE_STRING>,
+    adapter: Option<Box<AdapterBlock>>,
+}
+
+impl Default for Simulator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Simulator {
+    /// A fresh machine; it becomes the current simulator of this thread.
+    pub fn new() -> Self {
+        let core = SimCore::new();
+        state::set_current(Some(Arc::clone(&core)));
+        // Make sure every export is linked in before the driver runs.
+        let _ = crate::exports::exports();
+        let mut buf: Vec<u16> = "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\chimney_miniport"
+            .encode_utf16()
+            .collect();
+        let registry_path = Box::new(UNICODE_STRING {
+            Length: (buf.len() * 2) as u16,
+            MaximumLength: (buf.len() * 2) as u16,
+            Buffer: buf.as_mut_ptr(),
+        });
+        Simulator {
+            core,
+            driver_object: Box::new([0; 8]),
+            _registry_path_buf: buf,
+            registry_path,
+            adapter: None,
+        }
+    }
+
+    /// Make this simulator current on the calling thread (for worker threads).
+    pub fn enter(&self) {
+        state::set_current(Some(Arc::clone(&self.core)));
+    }
+
+    /// Set an integer registry keyword of the adapter (as the INF would).
+    pub fn set_config(&self, keyword: &str, value: u32) {
+        lock(&self.core.config).insert(keyword.to_string(), ConfigValue::Integer(value));
+    }
+
+    /// Choose how NdisMGetOffloadHandlers answers.
+    pub fn set_table_mode(&self, mode: TableMode) {
+        self.core.table_mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    /// Fail the `n`-th allocation from now on (1-based; 0 disables).
+    pub fn fail_allocation(&self, n: u64) {
+        let base = self.core.alloc_attempts.load(Ordering::SeqCst);
+        self.core.fail_alloc_at.store(if n == 0 { 0 } else { base + n }, Ordering::SeqCst);
+    }
+
+    /// Allocations attempted so far.
+    pub fn allocation_count(&self) -> u64 {
+        self.core.alloc_attempts.load(Ordering::SeqCst)
+    }
+
+    /// What the driver registered.
+    pub fn driver(&self) -> std::sync::MutexGuard<'_, DriverRecord> {
+        lock(&self.core.driver)
+    }
+
+    /// Load the driver: call DriverEntry at PASSIVE_LEVEL.
+    pub fn load(&mut self) -> NTSTATUS {
+        let obj = self.driver_object.as_mut_ptr().cast::<DRIVER_OBJECT>();
+        let path: *mut UNICODE_STRING = &mut *self.registry_path;
+        // SAFETY: the loader's call: a driver object and a registry path that outlive the driver.
+        irql::at(PASSIVE_LEVEL, || unsafe { DriverEntry(obj, path) })
+    }
+
+    fn characteristics(&self) -> NDIS_MINIPORT_DRIVER_CHARACTERISTICS {
+        self.driver()
+            .characteristics
+            .expect("driver registered its characteristics")
+            .0
+    }
+
+    /// The adapter handle (MiniportAdapterHandle), if an adapter exists.
+    pub fn adapter_handle(&self) -> NDIS_HANDLE {
+        self.adapter
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |a| (&**a as *const AdapterBlock).cast_mut().cast())
+    }
+
+    /// The MiniportAdapterContext the driver registered.
+    pub fn context(&self) -> NDIS_HANDLE {
+        self.driver().adapter.context as NDIS_HANDLE
+    }
+
+    /// Create an adapter and call MiniportInitializeEx at PASSIVE_LEVEL.
+    /// On failure the driver must have released everything it allocated.
+    pub fn initialize_adapter(&mut self) -> NDIS_STATUS {
+        let ch = self.characteristics();
+        let block = Box::new(AdapterBlock {
+            sim: Arc::clone(&self.core),
+            tcp_handlers: crate::exports::chimney::tcp_event_handlers(),
+        });
+        let handle = (&*block as *const AdapterBlock).cast_mut();
+        state::register(handle as usize, Kind::AdapterHandle, &self.core);
+        self.adapter = Some(block);
+        {
+            let mut d = self.driver();
+            d.adapter = Default::default();
+        }
+        // SAFETY: zeroed init parameters are valid plain data; we set the header.
+        let mut params: NDIS_MINIPORT_INIT_PARAMETERS = unsafe { std::mem::zeroed() };
+        params.Header = NDIS_OBJECT_HEADER {
+            Type: NDIS_OBJECT_TYPE_MINIPORT_INIT_PARAMETERS,
+            Revision: NDIS_MINIPORT_INIT_PARAMETERS_REVISION_1,
+            Size: NDIS_SIZEOF_MINIPORT_INIT_PARAMETERS_REVISION_1,
+        };
+        params.IfIndex = 7;
+        let init = ch.InitializeHandlerEx.expect("InitializeHandlerEx registered");
+        // SAFETY: calling the driver's handler with a live adapter handle and parameters.
+        let st = irql::at(PASSIVE_LEVEL, || unsafe { init(handle.cast(), std::ptr::null_mut(), &mut params) });
+        if !nt_success(st) {
+            self.check_no_adapter_leaks("MiniportInitializeEx failed");
+            state::unregister(handle as usize);
+            self.adapter = None;
+        }
+        st
+    }
+
+    fn check_no_adapter_leaks(&self, when: &str) {
+        for (addr, kind) in self.core.live_resources() {
+            if kind.is_adapter_resource() {
+                self.core.violation(Violation::Leak {
+                    what: format!("{when}: {kind:?} at {addr:#x}"),
+                });
+            }
+        }
+    }
+
+    /// Call MiniportHaltEx at PASSIVE_LEVEL; afterwards every adapter
+    /// resource must be gone (leaks become violations).
+    pub fn halt(&mut self) {
+        let ch = self.characteristics();
+        let ctx = self.context();
+        if let Some(halt) = ch.HaltHandlerEx {
+            // SAFETY: the driver's handler with its own context.
+            irql::at(PASSIVE_LEVEL, || unsafe { halt(ctx, NdisHaltDeviceDisabled) });
+        }
+        self.check_no_adapter_leaks("after MiniportHaltEx");
+        for (obj, handler) in tracker::outstanding(&self.core) {
+            self.core.violation(Violation::Leak {
+                what: format!("request {obj:#x} given to {handler} never completed"),
+            });
+        }
+        if let Some(a) = self.adapter.take() {
+            state::unregister(&*a as *const AdapterBlock as usize);
+        }
+    }
+
+    /// Call the driver's unload handler at PASSIVE_LEVEL; it must deregister.
+    pub fn unload(&mut self) {
+        let ch = self.characteristics();
+        if let Some(unload) = ch.UnloadHandler {
+            let obj = self.driver_object.as_mut_ptr().cast::<DRIVER_OBJECT>();
+            // SAFETY: the driver's handler with its driver object.
+            irql::at(PASSIVE_LEVEL, || unsafe { unload(obj) });
+        }
+        if !self.driver().deregistered {
+            self.core.violation(Violation::Leak {
+                what: "driver unloaded without NdisMDeregisterMiniportDriver".into(),
+            });
+        }
+        for (addr, kind) in self.core.live_resources() {
+            self.core.violation(Violation::Leak {
+                what: format!("after unload: {kind:?} at {addr:#x}"),
+            });
+        }
+    }
+
+    fn oid(&self, ty: NDIS_REQUEST_TYPE, oid: NDIS_OID, mut data: Vec<u8>) -> OidResult {
+        let ch = self.characteristics();
+        // SAFETY: zeroed request is valid plain data; we fill what NDIS would.
+        let mut req: Box<NDIS_OID_REQUEST> = Box::new(unsafe { std::mem::zeroed() });
+        req.Header = NDIS_OBJECT_HEADER {
+            Type: NDIS_OBJECT_TYPE_OID_REQUEST,
+            Revision: NDIS_OID_REQUEST_REVISION_1,
+            Size: NDIS_SIZEOF_OID_REQUEST_REVISION_1,
+        };
+        req.RequestType = ty;
+        // SAFETY: writing the union member that matches RequestType.
+        unsafe {
+            if ty == NdisRequestSetInformation {
+                req.DATA.SET_INFORMATION.Oid = oid;
+                req.DATA.SET_INFORMATION.InformationBuffer = data.as_mut_ptr().cast();
+                req.DATA.SET_INFORMATION.InformationBufferLength = data.len() as u32;
+            } else {
+                req.DATA.QUERY_INFORMATION.Oid = oid;
+                req.DATA.QUERY_INFORMATION.InformationBuffer = data.as_mut_ptr().cast();
+                req.DATA.QUERY_INFORMATION.InformationBufferLength = data.len() as u32;
+            }
+        }
+        let p: *mut NDIS_OID_REQUEST = &mut *req;
+        tracker::give(&self.core, p as usize, "MiniportOidRequest");
+        let f = ch.OidRequestHandler.expect("OidRequestHandler registered");
+        let ctx = self.context();
+        // SAFETY: the driver's handler with its context and a live request.
+        let status = irql::at(PASSIVE_LEVEL, || unsafe { f(ctx, p) });
+        tracker::handler_returned(&self.core, p as usize);
+        if status != NDIS_STATUS_PENDING {
+            tracker::retire(&self.core, p as usize);
+        }
+        // SAFETY: reading back the union member we wrote.
+        let (n, needed) = unsafe {
+            if ty == NdisRequestSetInformation {
+                (req.DATA.SET_INFORMATION.BytesRead, req.DATA.SET_INFORMATION.BytesNeeded)
+            } else {
+                (req.DATA.QUERY_INFORMATION.BytesWritten, req.DATA.QUERY_INFORMATION.BytesNeeded)
+            }
+        };
+        OidResult {
+            status,
+            data,
+            bytes_written_or_read: n,
+            bytes_needed: needed,
+        }
+    }
+
+    /// Query `oid` with a buffer of `len` bytes.
+    pub fn oid_query(&self, oid: NDIS_OID, len: usize) -> OidResult {
+        self.oid(NdisRequestQueryInformation, oid, vec![0xEE; len])
+    }
+
+    /// Set `oid` with `data`.
+    pub fn oid_set(&self, oid: NDIS_OID, data: &[u8]) -> OidResult {
+        self.oid(NdisRequestSetInformation, oid, data.to_vec())
+    }
+
+    /// Run queued work items and due timers until nothing is runnable now.
+    pub fn run_until_idle(&self) {
+        for _ in 0..1_000_000 {
+            if timer::run_one_work_item(&self.core) || timer::fire_one_due_timer(&self.core) {
+                continue;
+            }
+            return;
+        }
+        self.core.violation(Violation::BadArgument {
+            export: "simulator",
+            detail: "work never became idle (a timer re-arms itself forever?)".into(),
+        });
+    }
+
+    /// Advance virtual time by `ms`, firing timers at their due times.
+    pub fn advance_ms(&self, ms: u64) {
+        let target = self.core.now_100ns.load(Ordering::SeqCst) + ms * 10_000;
+        loop {
+            self.run_until_idle();
+            match timer::next_due(&self.core) {
+                Some(due) if due <= target => self.core.now_100ns.store(due, Ordering::SeqCst),
+                _ => break,
+            }
+        }
+        self.core.now_100ns.store(target, Ordering::SeqCst);
+        self.run_until_idle();
+    }
+
+    /// Call a state-operation handler the driver registered (at DISPATCH_LEVEL,
+    /// the strictest level "any level" allows), tracking the block list.
+    pub fn call_state_op(&self, op: StateOpKind, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+        let g = self.driver().generic.expect("generic chimney table registered").0;
+        let f = match op {
+            StateOpKind::Initiate => g.InitiateOffloadHandler,
+            StateOpKind::Terminate => g.TerminateOffloadHandler,
+            StateOpKind::Update => g.UpdateOffloadHandler,
+            StateOpKind::Invalidate => g.InvalidateOffloadHandler,
+            StateOpKind::Query => g.QueryOffloadHandler,
+        }
+        .expect("handler registered");
+        tracker::give(&self.core, root as usize, op.handler());
+        let ctx = self.context();
+        // SAFETY: the driver's handler with its context and a live tree.
+        irql::at_dispatch(|| unsafe { f(ctx, root) });
+        tracker::handler_returned(&self.core, root as usize);
+    }
+
+    /// Call a TCP data-path handler (send/receive/forward) with an NBL chain.
+    pub fn call_tcp_io(&self, op: TcpIoKind, offload_context: PVOID, chain: PNET_BUFFER_LIST) -> NDIS_STATUS {
+        let t = self.driver().tcp.expect("TCP chimney table registered").0;
+        let ctx = self.context();
+        let mut p = chain;
+        while !p.is_null() {
+            tracker::give(&self.core, p as usize, op.handler());
+            // SAFETY: the chain is one the test built.
+            p = unsafe { (*p).Header.Link.Next };
+        }
+        // SAFETY: the driver's handlers with its context and a live chain.
+        let st = irql::at_dispatch(|| unsafe {
+            match op {
+                TcpIoKind::Send => t.TcpOffloadSendHandler.expect("send")(ctx, offload_context, chain),
+                TcpIoKind::Receive => t.TcpOffloadReceiveHandler.expect("receive")(ctx, offload_context, chain),
+                TcpIoKind::Forward => t.TcpOffloadForwardHandler.expect("forward")(ctx, offload_context, chain),
+                TcpIoKind::Disconnect(flags) => {
+                    t.TcpOffloadDisconnectHandler.expect("disconnect")(ctx, offload_context, chain, flags)
+                }
+            }
+        });
+        let mut p = chain;
+        while !p.is_null() {
+            tracker::handler_returned(&self.core, p as usize);
+            // SAFETY: as above.
+            p = unsafe { (*p).Header.Link.Next };
+        }
+        if st != NDIS_STATUS_PENDING {
+            self.core.violation(Violation::BadReturn {
+                handler: op.handler(),
+                status: st,
+            });
+        }
+        st
+    }
+
+    /// Call MiniportSendNetBufferLists (ordinary path) at DISPATCH_LEVEL.
+    pub fn send_net_buffer_lists(&self, chain: PNET_BUFFER_LIST) {
+        let ch = self.characteristics();
+        let mut p = chain;
+        while !p.is_null() {
+            tracker::give(&self.core, p as usize, "MiniportSendNetBufferLists");
+            // SAFETY: a chain the test built.
+            p = unsafe { (*p).Header.Link.Next };
+        }
+        let f = ch.SendNetBufferListsHandler.expect("send handler");
+        let ctx = self.context();
+        // SAFETY: the driver's handler with its context and a live chain.
+        irql::at_dispatch(|| unsafe { f(ctx, chain, 0, NDIS_SEND_FLAGS_DISPATCH_LEVEL) });
+    }
+
+    /// Chimney completions and indications so far.
+    pub fn chimney_calls(&self) -> Vec<ChimneyCall> {
+        lock(&self.core.chimney).calls.clone()
+    }
+
+    /// Status indications so far (code, buffer).
+    pub fn status_indications(&self) -> Vec<(NDIS_STATUS, Vec<u8>)> {
+        lock(&self.core.status_indications).clone()
+    }
+
+    /// Violations recorded so far (not cleared).
+    pub fn violations(&self) -> Vec<Violation> {
+        let mut v = self.core.violations();
+        v.extend(lock(&state::ORPHANS).drain(..));
+        v
+    }
+
+    /// Panic (in the test, not in an export) if anything was violated.
+    pub fn assert_clean(&self) {
+        let v = self.violations();
+        assert!(v.is_empty(), "verifier violations: {v:#?}");
+    }
+}
+
+/// The five state operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateOpKind {
+    Initiate,
+    Terminate,
+    Update,
+    Invalidate,
+    Query,
+}
+
+impl StateOpKind {
+    pub fn handler(self) -> &'static str {
+        match self {
+            StateOpKind::Initiate => "MiniportInitiateOffload",
+            StateOpKind::Terminate => "MiniportTerminateOffload",
+            StateOpKind::Update => "MiniportUpdateOffload",
+            StateOpKind::Invalidate => "MiniportInvalidateOffload",
+            StateOpKind::Query => "MiniportQueryOffload",
+        }
+    }
+}
+
+/// The TCP data-path requests that pend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpIoKind {
+    Send,
+    Receive,
+    Forward,
+    Disconnect(ULONG),
+}
+
+impl TcpIoKind {
+    pub fn handler(self) -> &'static str {
+        match self {
+            TcpIoKind::Send => "MiniportTcpOffloadSend",
+            TcpIoKind::Receive => "MiniportTcpOffloadReceive",
+            TcpIoKind::Forward => "MiniportTcpOffloadForward",
+            TcpIoKind::Disconnect(_) => "MiniportTcpOffloadDisconnect",
+        }
+    }
+}

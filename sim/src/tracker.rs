@@ -1,0 +1,72 @@
+//! Bookkeeping of requests handed to the driver: which handler got an object,
+//! whether that handler has returned, and whether the object was completed.
+
+use crate::state::{SimCore, lock};
+use crate::verifier::Violation;
+
+/// A request the driver owns until it completes it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The handler that received it, e.g. "MiniportInitiateOffload".
+    pub handler: &'static str,
+    /// False while that handler is still running.
+    pub handler_returned: bool,
+}
+
+/// Record that `object` is being handed to `handler`.
+pub fn give(sim: &SimCore, object: usize, handler: &'static str) {
+    lock(&sim.completed).remove(&object);
+    lock(&sim.outstanding).insert(
+        object,
+        Request {
+            handler,
+            handler_returned: false,
+        },
+    );
+}
+
+/// Record that the handler that received `object` has returned.
+pub fn handler_returned(sim: &SimCore, object: usize) {
+    if let Some(r) = lock(&sim.outstanding).get_mut(&object) {
+        r.handler_returned = true;
+    }
+}
+
+/// Forget `object` without a completion (a handler that consumed it synchronously).
+pub fn retire(sim: &SimCore, object: usize) {
+    lock(&sim.outstanding).remove(&object);
+}
+
+/// Check and record a completion of `object` through `export`.
+/// Returns the request when the completion is legitimate.
+pub fn complete(sim: &SimCore, object: usize, export: &'static str) -> Option<Request> {
+    let req = lock(&sim.outstanding).remove(&object);
+    match req {
+        Some(r) => {
+            // Ordinary sends may complete inside MiniportSendNetBufferLists.
+            if !r.handler_returned && r.handler != "MiniportSendNetBufferLists" {
+                sim.violation(Violation::CompletedBeforeReturn { export, object });
+            }
+            lock(&sim.completed).insert(object, export);
+            Some(r)
+        }
+        None => {
+            if lock(&sim.completed).contains_key(&object) {
+                sim.violation(Violation::CompletedTwice { export, object });
+            } else {
+                sim.violation(Violation::CompletedNeverGiven { export, object });
+            }
+            None
+        }
+    }
+}
+
+/// Objects still owned by the driver.
+pub fn outstanding(sim: &SimCore) -> Vec<(usize, &'static str)> {
+    let mut v: Vec<_> = lock(&sim.outstanding)
+        .iter()
+        .map(|(a, r)| (*a, r.handler))
+        .collect();
+    v.sort();
+    v
+}

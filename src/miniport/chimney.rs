@@ -1,0 +1,390 @@
+//! The ten chimney handlers registered in MiniportSetOptions, and the
+//! adapter's deferred-completion machinery (a timer that runs at
+//! DISPATCH_LEVEL and completes queued requests with no driver lock held).
+//!
+//! Until the offload state machine exists, every handler gives a defined,
+//! spec-legal failure: state operations complete asynchronously with
+//! `NDIS_STATUS_FAILURE` in every block (placeholders get SUCCESS, rule 19);
+//! data-path requests return PENDING and complete with
+//! `NDIS_STATUS_REQUEST_ABORTED`. Nothing is ever completed inside the call.
+
+use super::adapter::Adapter;
+use crate::ffi::imports::{
+    NdisMInitiateOffloadComplete, NdisMInvalidateOffloadComplete, NdisMQueryOffloadStateComplete,
+    NdisMTerminateOffloadComplete, NdisMUpdateOffloadComplete,
+};
+use crate::ffi::*;
+use crate::ndis::nbl::{self, NblQueue};
+
+/// Which state operation a queued block list belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum StateOp {
+    Initiate = 1,
+    Terminate = 2,
+    Update = 3,
+    Invalidate = 4,
+    Query = 5,
+}
+
+impl StateOp {
+    fn from_tag(t: usize) -> Option<Self> {
+        Some(match t {
+            1 => StateOp::Initiate,
+            2 => StateOp::Terminate,
+            3 => StateOp::Update,
+            4 => StateOp::Invalidate,
+            5 => StateOp::Query,
+            _ => return None,
+        })
+    }
+}
+
+/// Which data-path request a queued NBL belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum IoOp {
+    Send = 1,
+    Receive = 2,
+    Disconnect = 3,
+    Forward = 4,
+}
+
+/// Block-list roots waiting for completion, linked through the root block's
+/// `MiniportReserved[0]` (the field exists for exactly this), tag in `[1]`.
+pub struct BlockQueue {
+    head: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    tail: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+}
+
+// SAFETY: holds pointers to block lists the driver owns until completion;
+// used under the adapter's deferred lock.
+unsafe impl Send for BlockQueue {}
+
+impl BlockQueue {
+    const fn new() -> Self {
+        BlockQueue {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+        }
+    }
+
+    /// # Safety
+    /// `root` must be a block list NDIS gave us and not yet completed.
+    unsafe fn push(&mut self, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op: StateOp) {
+        // SAFETY: caller contract: we own MiniportReserved of the root.
+        unsafe {
+            (*root).MiniportReserved = [core::ptr::null_mut(), op as usize as PVOID];
+            if self.tail.is_null() {
+                self.head = root;
+            } else {
+                (*self.tail).MiniportReserved[0] = root.cast();
+            }
+        }
+        self.tail = root;
+    }
+
+    fn pop(&mut self) -> Option<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Option<StateOp>)> {
+        if self.head.is_null() {
+            return None;
+        }
+        let root = self.head;
+        // SAFETY: queued roots are ours until completed.
+        let (next, tag) = unsafe { ((*root).MiniportReserved[0].cast(), (*root).MiniportReserved[1] as usize) };
+        self.head = next;
+        if self.head.is_null() {
+            self.tail = core::ptr::null_mut();
+        }
+        Some((root, StateOp::from_tag(tag)))
+    }
+}
+
+/// Everything the completion timer will complete.
+pub struct Deferred {
+    blocks: BlockQueue,
+    nbls: NblQueue,
+}
+
+impl Deferred {
+    pub const fn new() -> Self {
+        Deferred {
+            blocks: BlockQueue::new(),
+            nbls: NblQueue::new(),
+        }
+    }
+}
+
+impl Default for Deferred {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn queue_state_op(ctx: NDIS_HANDLE, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op: StateOp) {
+    // SAFETY: NDIS passes our live context.
+    let Some(adapter) = (unsafe { Adapter::from_context(ctx) }) else {
+        return;
+    };
+    if root.is_null() {
+        return;
+    }
+    // SAFETY: NDIS handed us this root; it is ours until we complete it.
+    unsafe { adapter.deferred.lock().blocks.push(root, op) };
+    adapter.kick_completions();
+}
+
+macro_rules! state_handler {
+    ($(#[$doc:meta])* $name:ident, $op:expr) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// NDIS contract: live adapter context, a block list valid until completion.
+        pub unsafe extern "system" fn $name(
+            MiniportAdapterContext: NDIS_HANDLE,
+            OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+        ) {
+            queue_state_op(MiniportAdapterContext, OffloadBlockList, $op);
+        }
+    };
+}
+
+state_handler!(
+    /// MiniportInitiateOffload: queue the tree; completion comes from the timer.
+    miniport_initiate_offload, StateOp::Initiate);
+state_handler!(
+    /// MiniportTerminateOffload.
+    miniport_terminate_offload, StateOp::Terminate);
+state_handler!(
+    /// MiniportUpdateOffload.
+    miniport_update_offload, StateOp::Update);
+state_handler!(
+    /// MiniportInvalidateOffload.
+    miniport_invalidate_offload, StateOp::Invalidate);
+state_handler!(
+    /// MiniportQueryOffload.
+    miniport_query_offload, StateOp::Query);
+
+fn queue_io(ctx: NDIS_HANDLE, chain: PNET_BUFFER_LIST, op: IoOp) -> NDIS_STATUS {
+    // SAFETY: NDIS passes our live context.
+    let Some(adapter) = (unsafe { Adapter::from_context(ctx) }) else {
+        return NDIS_STATUS_INVALID_PARAMETER;
+    };
+    if adapter.offload_handlers.is_none() {
+        // Chimney was never advertised: NDIS cannot legitimately call us, and
+        // without the table we could never complete a pended request.
+        return NDIS_STATUS_NOT_SUPPORTED;
+    }
+    let mut q = adapter.deferred.lock();
+    let mut p = chain;
+    while !p.is_null() {
+        // SAFETY: the host hands us the chain; each NBL is ours until completed.
+        unsafe {
+            let next = nbl::next(p);
+            nbl::set_next(p, core::ptr::null_mut());
+            q.nbls.push(p, op as usize);
+            p = next;
+            // A disconnect request is exactly one NBL; ignore anything linked after it.
+            if op == IoOp::Disconnect {
+                break;
+            }
+        }
+    }
+    drop(q);
+    adapter.kick_completions();
+    NDIS_STATUS_PENDING
+}
+
+/// MiniportTcpOffloadSend.
+///
+/// # Safety
+/// NDIS contract.
+pub unsafe extern "system" fn miniport_tcp_offload_send(
+    MiniportAdapterContext: NDIS_HANDLE,
+    _MiniportOffloadContext: PVOID,
+    NetBufferList: PNET_BUFFER_LIST,
+) -> NDIS_STATUS {
+    queue_io(MiniportAdapterContext, NetBufferList, IoOp::Send)
+}
+
+/// MiniportTcpOffloadReceive.
+///
+/// # Safety
+/// NDIS contract.
+pub unsafe extern "system" fn miniport_tcp_offload_receive(
+    MiniportAdapterContext: NDIS_HANDLE,
+    _MiniportOffloadContext: PVOID,
+    NetBufferList: PNET_BUFFER_LIST,
+) -> NDIS_STATUS {
+    queue_io(MiniportAdapterContext, NetBufferList, IoOp::Receive)
+}
+
+/// MiniportTcpOffloadDisconnect.
+///
+/// # Safety
+/// NDIS contract.
+pub unsafe extern "system" fn miniport_tcp_offload_disconnect(
+    MiniportAdapterContext: NDIS_HANDLE,
+    _MiniportOffloadContext: PVOID,
+    NetBufferList: PNET_BUFFER_LIST,
+    _Flags: ULONG,
+) -> NDIS_STATUS {
+    queue_io(MiniportAdapterContext, NetBufferList, IoOp::Disconnect)
+}
+
+/// MiniportTcpOffloadForward.
+///
+/// # Safety
+/// NDIS contract.
+pub unsafe extern "system" fn miniport_tcp_offload_forward(
+    MiniportAdapterContext: NDIS_HANDLE,
+    _MiniportOffloadContext: PVOID,
+    NetBufferList: PNET_BUFFER_LIST,
+) -> NDIS_STATUS {
+    queue_io(MiniportAdapterContext, NetBufferList, IoOp::Forward)
+}
+
+/// MiniportTcpOffloadReceiveReturn: synchronous, always SUCCESS (rule 77).
+/// No receive NBL has been indicated yet, so there is nothing to reclaim.
+///
+/// # Safety
+/// NDIS contract.
+pub unsafe extern "system" fn miniport_tcp_offload_receive_return(
+    _MiniportAdapterContext: NDIS_HANDLE,
+    _NetBufferList: PNET_BUFFER_LIST,
+) -> NDIS_STATUS {
+    NDIS_STATUS_SUCCESS
+}
+
+/// Deepest tree the walk follows: neighbor → path → TCP.
+const MAX_DEPTH: usize = 3;
+/// Upper bound on blocks visited in one tree (stops a cyclic NextBlock chain).
+const MAX_BLOCKS: usize = 1 << 20;
+
+/// Write a status into every reachable block of a tree that this driver
+/// cannot serve yet: placeholders of an initiate get SUCCESS, all else FAILURE.
+///
+/// # Safety
+/// `root` must be a block list NDIS gave us and not yet completed.
+unsafe fn fail_tree(root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op: StateOp) {
+    let mut stack: [PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST; MAX_DEPTH + 1] = [core::ptr::null_mut(); MAX_DEPTH + 1];
+    let mut depth = 0usize;
+    stack[0] = root;
+    let mut visited = 0usize;
+    loop {
+        let b = stack[depth];
+        if b.is_null() || visited >= MAX_BLOCKS {
+            if depth == 0 {
+                return;
+            }
+            depth -= 1;
+            continue;
+        }
+        visited += 1;
+        // SAFETY: blocks reachable from the root belong to the tree NDIS gave us.
+        unsafe {
+            let placeholder = (*b).MiniportOffloadContext.is_null();
+            (*b).Status = if op == StateOp::Initiate && placeholder {
+                NDIS_STATUS_SUCCESS
+            } else {
+                NDIS_STATUS_FAILURE
+            };
+            stack[depth] = (*b).NextBlock;
+            let dep = (*b).DependentBlockList;
+            if !dep.is_null() && depth < MAX_DEPTH {
+                depth += 1;
+                stack[depth] = dep;
+            }
+        }
+    }
+}
+
+fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op: StateOp) {
+    // SAFETY: the root is ours until the completion call below.
+    unsafe { fail_tree(root, op) };
+    let h = adapter.handle.raw();
+    // SAFETY: completing a request NDIS gave us, with the same root pointer;
+    // nothing touches the tree afterwards (rule 17).
+    unsafe {
+        match op {
+            StateOp::Initiate => NdisMInitiateOffloadComplete(h, root),
+            StateOp::Terminate => NdisMTerminateOffloadComplete(h, root),
+            StateOp::Update => NdisMUpdateOffloadComplete(h, root),
+            StateOp::Invalidate => NdisMInvalidateOffloadComplete(h, root),
+            StateOp::Query => NdisMQueryOffloadStateComplete(h, root),
+        }
+    }
+}
+
+/// Complete everything queued: called from the timer (DISPATCH_LEVEL) and at halt.
+fn drain(adapter: &Adapter, mut blocks: BlockQueue, mut nbls: NblQueue) {
+    while let Some((root, op)) = blocks.pop() {
+        // An unknown tag cannot happen (we wrote it); treat as initiate-shaped failure.
+        complete_state_op(adapter, root, op.unwrap_or(StateOp::Query));
+    }
+    let Some(handlers) = adapter.offload_handlers else {
+        return;
+    };
+    // Batch per kind, preserving order (rule: per-connection posting order).
+    let mut batches: [(PNET_BUFFER_LIST, PNET_BUFFER_LIST); 5] = [(core::ptr::null_mut(), core::ptr::null_mut()); 5];
+    while let Some((p, tag)) = nbls.pop() {
+        // SAFETY: queued NBLs are ours until completed.
+        unsafe {
+            nbl::set_status(p, NDIS_STATUS_REQUEST_ABORTED);
+            nbl::set_bytes_transferred(p, 0);
+            nbl::set_next(p, core::ptr::null_mut());
+        }
+        if tag == IoOp::Disconnect as usize {
+            handlers.disconnect_complete(adapter.handle, p);
+            continue;
+        }
+        let slot = &mut batches[tag.min(4)];
+        if slot.0.is_null() {
+            slot.0 = p;
+        } else {
+            // SAFETY: the tail is one of our NBLs.
+            unsafe { nbl::set_next(slot.1, p) };
+        }
+        slot.1 = p;
+    }
+    for (tag, (head, _)) in batches.iter().enumerate() {
+        if head.is_null() {
+            continue;
+        }
+        match tag {
+            t if t == IoOp::Send as usize => handlers.send_complete(adapter.handle, *head),
+            t if t == IoOp::Receive as usize => handlers.receive_complete(adapter.handle, *head),
+            _ => handlers.forward_complete(adapter.handle, *head),
+        }
+    }
+}
+
+/// The adapter's completion timer (NDIS_TIMER_FUNCTION), at DISPATCH_LEVEL.
+///
+/// # Safety
+/// Registered with the live adapter as context; NDIS calls it at DISPATCH_LEVEL.
+pub unsafe extern "system" fn completion_timer_callback(
+    _SystemSpecific1: PVOID,
+    FunctionContext: PVOID,
+    _SystemSpecific2: PVOID,
+    _SystemSpecific3: PVOID,
+) {
+    // SAFETY: the context is the adapter that owns this timer (freed only after the timer).
+    let Some(adapter) = (unsafe { Adapter::from_context(FunctionContext) }) else {
+        return;
+    };
+    let (blocks, nbls) = {
+        let mut d = adapter.deferred.lock_at_dispatch();
+        (core::mem::replace(&mut d.blocks, BlockQueue::new()), d.nbls.take())
+    };
+    // No driver lock is held from here on: completions may call back into us.
+    drain(adapter, blocks, nbls);
+}
+
+/// At halt: complete whatever is still queued.
+pub fn fail_all_deferred(adapter: &Adapter) {
+    let (blocks, nbls) = {
+        let mut d = adapter.deferred.lock();
+        (core::mem::replace(&mut d.blocks, BlockQueue::new()), d.nbls.take())
+    };
+    drain(adapter, blocks, nbls);
+}

@@ -1,0 +1,315 @@
+//! The control path: MiniportOidRequest and MiniportCancelOidRequest.
+//! PASSIVE_LEVEL. Every OID is answered synchronously; unknown OIDs get
+//! NDIS_STATUS_NOT_SUPPORTED, short buffers BUFFER_TOO_SHORT/INVALID_LENGTH
+//! with `BytesNeeded`.
+
+use super::adapter::Adapter;
+use super::hardware;
+use crate::ffi::imports::NdisMIndicateStatusEx;
+use crate::ffi::*;
+use crate::ndis::oidbuf::{self, Oid, Query, Set};
+use crate::offload::caps::ChimneyCaps;
+use crate::offload::params::TcpParams;
+
+/// Every OID this miniport answers (query or set).
+pub const SUPPORTED_OIDS: &[NDIS_OID] = &[
+    OID_GEN_SUPPORTED_LIST,
+    OID_GEN_HARDWARE_STATUS,
+    OID_GEN_MEDIA_SUPPORTED,
+    OID_GEN_MEDIA_IN_USE,
+    OID_GEN_MAXIMUM_LOOKAHEAD,
+    OID_GEN_MAXIMUM_FRAME_SIZE,
+    OID_GEN_LINK_SPEED,
+    OID_GEN_TRANSMIT_BUFFER_SPACE,
+    OID_GEN_RECEIVE_BUFFER_SPACE,
+    OID_GEN_TRANSMIT_BLOCK_SIZE,
+    OID_GEN_RECEIVE_BLOCK_SIZE,
+    OID_GEN_VENDOR_ID,
+    OID_GEN_VENDOR_DESCRIPTION,
+    OID_GEN_VENDOR_DRIVER_VERSION,
+    OID_GEN_DRIVER_VERSION,
+    OID_GEN_CURRENT_PACKET_FILTER,
+    OID_GEN_CURRENT_LOOKAHEAD,
+    OID_GEN_MAXIMUM_TOTAL_SIZE,
+    OID_GEN_MAC_OPTIONS,
+    OID_GEN_MEDIA_CONNECT_STATUS,
+    OID_GEN_MAXIMUM_SEND_PACKETS,
+    OID_GEN_XMIT_OK,
+    OID_GEN_RCV_OK,
+    OID_GEN_XMIT_ERROR,
+    OID_GEN_RCV_ERROR,
+    OID_GEN_RCV_NO_BUFFER,
+    OID_802_3_PERMANENT_ADDRESS,
+    OID_802_3_CURRENT_ADDRESS,
+    OID_802_3_MULTICAST_LIST,
+    OID_802_3_MAXIMUM_LIST_SIZE,
+    OID_PNP_QUERY_POWER,
+    OID_PNP_SET_POWER,
+    OID_OFFLOAD_ENCAPSULATION,
+    OID_TCP_OFFLOAD_PARAMETERS,
+    OID_TCP_CONNECTION_OFFLOAD_PARAMETERS,
+    OID_TCP_CONNECTION_OFFLOAD_CURRENT_CONFIG,
+    OID_TCP_CONNECTION_OFFLOAD_HARDWARE_CAPABILITIES,
+    OID_TCP4_OFFLOAD_STATS,
+    OID_TCP6_OFFLOAD_STATS,
+    OID_IP4_OFFLOAD_STATS,
+    OID_IP6_OFFLOAD_STATS,
+];
+
+/// MiniportOidRequest.
+///
+/// # Safety
+/// NDIS contract: live adapter context and a valid request.
+pub unsafe extern "system" fn miniport_oid_request(
+    MiniportAdapterContext: NDIS_HANDLE,
+    OidRequest: PNDIS_OID_REQUEST,
+) -> NDIS_STATUS {
+    // SAFETY: NDIS passes our live context.
+    let Some(adapter) = (unsafe { Adapter::from_context(MiniportAdapterContext) }) else {
+        return NDIS_STATUS_INVALID_PARAMETER;
+    };
+    // SAFETY: NDIS passes a valid request for the duration of the call.
+    match unsafe { oidbuf::decode(OidRequest) } {
+        Some(Oid::Query(q)) => query(adapter, &q),
+        Some(Oid::Set(s)) => set(adapter, &s),
+        Some(Oid::Other(_)) => NDIS_STATUS_NOT_SUPPORTED,
+        None => NDIS_STATUS_INVALID_PARAMETER,
+    }
+}
+
+/// MiniportCancelOidRequest: every OID completes synchronously, so nothing is pending.
+///
+/// # Safety
+/// NDIS contract.
+pub unsafe extern "system" fn miniport_cancel_oid_request(_MiniportAdapterContext: NDIS_HANDLE, _RequestId: PVOID) {}
+
+fn supported_list_bytes(q: &Query) -> NDIS_STATUS {
+    // SAFETY: a slice of u32 viewed as bytes: same memory, no padding.
+    let bytes = unsafe {
+        core::slice::from_raw_parts(SUPPORTED_OIDS.as_ptr().cast::<u8>(), size_of_val(SUPPORTED_OIDS))
+    };
+    q.answer_bytes(bytes)
+}
+
+fn query(adapter: &Adapter, q: &Query) -> NDIS_STATUS {
+    let ulong = |v: ULONG| q.answer(&v);
+    match q.oid {
+        OID_GEN_SUPPORTED_LIST => supported_list_bytes(q),
+        OID_GEN_HARDWARE_STATUS => ulong(NdisHardwareStatusReady as ULONG),
+        OID_GEN_MEDIA_SUPPORTED | OID_GEN_MEDIA_IN_USE => ulong(NdisMedium802_3 as ULONG),
+        OID_GEN_MAXIMUM_LOOKAHEAD | OID_GEN_TRANSMIT_BLOCK_SIZE | OID_GEN_RECEIVE_BLOCK_SIZE => {
+            ulong(hardware::MAX_FRAME_SIZE)
+        }
+        OID_GEN_MAXIMUM_TOTAL_SIZE => ulong(hardware::MAX_FRAME_SIZE),
+        OID_GEN_MAXIMUM_FRAME_SIZE => ulong(hardware::MTU),
+        OID_GEN_LINK_SPEED => ulong((hardware::LINK_SPEED_BPS / 100) as ULONG),
+        OID_GEN_TRANSMIT_BUFFER_SPACE | OID_GEN_RECEIVE_BUFFER_SPACE => ulong(hardware::BUFFER_SPACE),
+        OID_GEN_VENDOR_ID => ulong(hardware::VENDOR_ID),
+        OID_GEN_VENDOR_DESCRIPTION => q.answer_bytes(hardware::VENDOR_DESCRIPTION),
+        OID_GEN_VENDOR_DRIVER_VERSION => ulong(
+            (u32::from(hardware::DRIVER_MAJOR_VERSION) << 16) | u32::from(hardware::DRIVER_MINOR_VERSION),
+        ),
+        OID_GEN_DRIVER_VERSION => q.answer(
+            &((u16::from(hardware::NDIS_MAJOR_VERSION) << 8) | u16::from(hardware::NDIS_MINOR_VERSION)),
+        ),
+        OID_GEN_CURRENT_PACKET_FILTER => ulong(adapter.state.lock().packet_filter),
+        OID_GEN_CURRENT_LOOKAHEAD => ulong(adapter.state.lock().lookahead),
+        OID_GEN_MAC_OPTIONS => ulong(
+            NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND | NDIS_MAC_OPTION_NO_LOOPBACK,
+        ),
+        OID_GEN_MEDIA_CONNECT_STATUS => ulong(0), // NdisMediaStateConnected
+        OID_GEN_MAXIMUM_SEND_PACKETS => ulong(64),
+        OID_GEN_XMIT_OK => q.answer_counter(adapter.state.lock().xmit_ok),
+        OID_GEN_RCV_OK => q.answer_counter(adapter.state.lock().rcv_ok),
+        OID_GEN_XMIT_ERROR | OID_GEN_RCV_ERROR | OID_GEN_RCV_NO_BUFFER => q.answer_counter(0),
+        OID_802_3_PERMANENT_ADDRESS => q.answer(&hardware::PERMANENT_MAC),
+        OID_802_3_CURRENT_ADDRESS => q.answer(&adapter.state.lock().current_mac),
+        OID_802_3_MAXIMUM_LIST_SIZE => ulong(hardware::MAX_MULTICAST_LIST),
+        OID_802_3_MULTICAST_LIST => {
+            let st = adapter.state.lock();
+            let list = st.multicast;
+            let n = st.multicast_len;
+            drop(st);
+            let mut bytes = [0u8; 6 * hardware::MAX_MULTICAST_LIST as usize];
+            for (i, mac) in list.iter().take(n).enumerate() {
+                bytes[i * 6..i * 6 + 6].copy_from_slice(mac);
+            }
+            q.answer_bytes(&bytes[..n * 6])
+        }
+        OID_PNP_QUERY_POWER => NDIS_STATUS_SUCCESS,
+        OID_TCP_CONNECTION_OFFLOAD_CURRENT_CONFIG => match adapter.chimney_current() {
+            Some(c) => q.answer(&c.to_ndis()),
+            None => NDIS_STATUS_NOT_SUPPORTED,
+        },
+        OID_TCP_CONNECTION_OFFLOAD_HARDWARE_CAPABILITIES => match adapter.offload_handlers {
+            Some(_) => q.answer(&adapter.chimney_hw.to_ndis()),
+            None => NDIS_STATUS_NOT_SUPPORTED,
+        },
+        OID_TCP4_OFFLOAD_STATS => q.answer(&adapter.stats.tcp4.snapshot()),
+        OID_TCP6_OFFLOAD_STATS => q.answer(&adapter.stats.tcp6.snapshot()),
+        OID_IP4_OFFLOAD_STATS => q.answer(&adapter.stats.ip4.snapshot()),
+        OID_IP6_OFFLOAD_STATS => q.answer(&adapter.stats.ip6.snapshot()),
+        _ => NDIS_STATUS_NOT_SUPPORTED,
+    }
+}
+
+fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
+    match s.oid {
+        OID_GEN_CURRENT_PACKET_FILTER => match s.read::<ULONG>() {
+            Ok(v) => {
+                adapter.state.lock().packet_filter = v;
+                s.done(4)
+            }
+            Err(e) => e,
+        },
+        OID_GEN_CURRENT_LOOKAHEAD => match s.read::<ULONG>() {
+            Ok(v) if v <= hardware::MAX_FRAME_SIZE => {
+                adapter.state.lock().lookahead = v;
+                s.done(4)
+            }
+            Ok(_) => NDIS_STATUS_INVALID_PARAMETER,
+            Err(e) => e,
+        },
+        OID_802_3_MULTICAST_LIST => {
+            if s.len() % 6 != 0 {
+                return NDIS_STATUS_INVALID_LENGTH;
+            }
+            if s.len() / 6 > hardware::MAX_MULTICAST_LIST as usize {
+                return NDIS_STATUS_MULTICAST_FULL;
+            }
+            let mut bytes = [0u8; 6 * hardware::MAX_MULTICAST_LIST as usize];
+            let n = s.read_bytes(&mut bytes);
+            let mut st = adapter.state.lock();
+            for (i, mac) in st.multicast.iter_mut().enumerate().take(n / 6) {
+                mac.copy_from_slice(&bytes[i * 6..i * 6 + 6]);
+            }
+            st.multicast_len = n / 6;
+            drop(st);
+            s.done(n)
+        }
+        // Power transitions: no connection can be offloaded yet, so nothing
+        // has to be uploaded first (rule 102 pends this once offloads exist).
+        OID_PNP_SET_POWER => match s.read::<ULONG>() {
+            Ok(_) => s.done(4),
+            Err(e) => e,
+        },
+        OID_OFFLOAD_ENCAPSULATION => set_encapsulation(s),
+        OID_TCP_OFFLOAD_PARAMETERS => set_offload_parameters(adapter, s),
+        OID_TCP_CONNECTION_OFFLOAD_PARAMETERS => match s.read::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>() {
+            Ok(p) => match TcpParams::from_ndis(&p, s.len()) {
+                Ok(params) => {
+                    adapter.state.lock().tcp_params = params;
+                    s.done(s.len().min(size_of::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>()))
+                }
+                Err(e) => e,
+            },
+            Err(e) => e,
+        },
+        // Statistics sets reset the family's counters; the buffer is not read.
+        OID_TCP4_OFFLOAD_STATS => {
+            adapter.stats.tcp4.reset();
+            s.done(s.len())
+        }
+        OID_TCP6_OFFLOAD_STATS => {
+            adapter.stats.tcp6.reset();
+            s.done(s.len())
+        }
+        OID_IP4_OFFLOAD_STATS => {
+            adapter.stats.ip4.reset();
+            s.done(s.len())
+        }
+        OID_IP6_OFFLOAD_STATS => {
+            adapter.stats.ip6.reset();
+            s.done(s.len())
+        }
+        _ => NDIS_STATUS_NOT_SUPPORTED,
+    }
+}
+
+/// OID_OFFLOAD_ENCAPSULATION: accept IEEE 802.3 (the only framing we offload with).
+fn set_encapsulation(s: &Set) -> NDIS_STATUS {
+    let e = match s.read::<NDIS_OFFLOAD_ENCAPSULATION>() {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    if e.Header.Type != NDIS_OBJECT_TYPE_OFFLOAD_ENCAPSULATION {
+        return NDIS_STATUS_INVALID_PARAMETER;
+    }
+    let ok = |enabled: ULONG, ty: ULONG| enabled != NDIS_OFFLOAD_SET_ON || ty & NDIS_ENCAPSULATION_IEEE_802_3 != 0;
+    if ok(e.IPv4.Enabled, e.IPv4.EncapsulationType) && ok(e.IPv6.Enabled, e.IPv6.EncapsulationType) {
+        s.done(size_of::<NDIS_OFFLOAD_ENCAPSULATION>())
+    } else {
+        NDIS_STATUS_INVALID_PARAMETER
+    }
+}
+
+/// OID_TCP_OFFLOAD_PARAMETERS: the host switches chimney per IP version.
+/// A change of what we advertise goes through PAUSE → UPLOAD_ALL → RESUME
+/// carrying the new NDIS_TCP_CONNECTION_OFFLOAD (rule 13).
+fn set_offload_parameters(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
+    let p = match s.read::<NDIS_OFFLOAD_PARAMETERS>() {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    if adapter.offload_handlers.is_none() {
+        return s.done(size_of::<NDIS_OFFLOAD_PARAMETERS>());
+    }
+    let pick = |current: bool, v: UCHAR| match v {
+        NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_DISABLED => Some(false),
+        NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_ENABLED => Some(true),
+        NDIS_OFFLOAD_PARAMETERS_NO_CHANGE => Some(current),
+        _ => None,
+    };
+    let current = adapter.state.lock().chimney_current;
+    let (Some(v4), Some(v6)) = (pick(current.ipv4, p.TcpConnectionIPv4), pick(current.ipv6, p.TcpConnectionIPv6))
+    else {
+        return NDIS_STATUS_INVALID_PARAMETER;
+    };
+    let wanted = adapter.chimney_hw.restricted(v4, v6);
+    if wanted != current {
+        change_chimney_config(adapter, wanted);
+    }
+    s.done(size_of::<NDIS_OFFLOAD_PARAMETERS>())
+}
+
+/// Change the advertised chimney configuration the only legal way: pause
+/// offloads, have everything uploaded, resume with the new capability.
+/// (No connection can be offloaded yet, so the upload is complete at once.)
+pub fn change_chimney_config(adapter: &Adapter, new: ChimneyCaps) {
+    adapter.state.lock().chimney_paused = true;
+    indicate(adapter, NDIS_STATUS_OFFLOAD_PAUSE, None);
+    indicate(adapter, NDIS_STATUS_UPLOAD_ALL, None);
+    {
+        let mut st = adapter.state.lock();
+        st.chimney_current = new;
+        st.chimney_paused = false;
+    }
+    let mut caps = new.to_ndis();
+    indicate(adapter, NDIS_STATUS_OFFLOAD_RESUME, Some(&mut caps));
+}
+
+fn indicate(adapter: &Adapter, code: NDIS_STATUS, buffer: Option<&mut NDIS_TCP_CONNECTION_OFFLOAD>) {
+    let (ptr, len) = match buffer {
+        Some(b) => ((b as *mut NDIS_TCP_CONNECTION_OFFLOAD).cast::<core::ffi::c_void>(), size_of::<NDIS_TCP_CONNECTION_OFFLOAD>()),
+        None => (core::ptr::null_mut(), 0),
+    };
+    let mut ind = NDIS_STATUS_INDICATION {
+        Header: NDIS_OBJECT_HEADER {
+            Type: NDIS_OBJECT_TYPE_STATUS_INDICATION,
+            Revision: NDIS_STATUS_INDICATION_REVISION_1,
+            Size: NDIS_SIZEOF_STATUS_INDICATION_REVISION_1,
+        },
+        SourceHandle: adapter.handle.raw(),
+        PortNumber: 0,
+        StatusCode: code,
+        Flags: 0,
+        DestinationHandle: core::ptr::null_mut(),
+        RequestId: core::ptr::null_mut(),
+        StatusBuffer: ptr,
+        StatusBufferSize: len as ULONG,
+        Guid: GUID::default(),
+        NdisReserved: [core::ptr::null_mut(); 4],
+    };
+    // SAFETY: the indication and its buffer live for the call; NDIS copies what it needs.
+    unsafe { NdisMIndicateStatusEx(adapter.handle.raw(), &mut ind) };
+}

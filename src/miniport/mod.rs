@@ -1,0 +1,14 @@
+//! `miniport`: the entry points NDIS calls — DriverEntry and the miniport
+//! characteristics (`driver`), adapter lifecycle (`adapter`), OID requests
+//! (`ctrlpath`), the ordinary send/receive path (`datapath`) and the ten
+//! chimney handlers (`chimney`). Each glues an NDIS callback to the layers
+//! below; the logic lives in those layers.
+
+pub mod adapter;
+pub mod chimney;
+pub mod ctrlpath;
+pub mod datapath;
+pub mod driver;
+pub mod hardware;
+
+pub use adapter::Adapter;

@@ -1,0 +1,16 @@
+//! `ndis`: safe wrappers over the NDIS exports the driver imports — pool
+//! memory, spin locks, timers, work items, configuration, OID buffers. The
+//! layers above use these and never touch `ffi::imports` directly.
+
+pub mod config;
+pub mod handle;
+pub mod handlers;
+pub mod nbl;
+pub mod oidbuf;
+pub mod pool;
+pub mod spinlock;
+pub mod timer;
+
+pub use handle::NdisHandle;
+pub use pool::{PoolBox, PoolSlice};
+pub use spinlock::SpinLock;

@@ -1,0 +1,140 @@
+//! Raw access to the NET_BUFFER_LIST fields the driver uses, in one place:
+//! chain links, `Status`, `MiniportReserved` (our queue links) and the
+//! per-NBL info slots. Callers own the NBLs they pass.
+
+use crate::ffi::{NDIS_STATUS, NET_BUFFER_LIST, PNET_BUFFER_LIST, PVOID, TcpOffloadBytesTransferred};
+
+/// Next NBL in a chain.
+///
+/// # Safety
+/// `nbl` must be a valid NBL the caller owns.
+pub unsafe fn next(nbl: PNET_BUFFER_LIST) -> PNET_BUFFER_LIST {
+    // SAFETY: caller contract; the header union's Next member is always valid.
+    unsafe { (*nbl).Header.Link.Next }
+}
+
+/// Set the chain link.
+///
+/// # Safety
+/// `nbl` must be a valid NBL the caller owns.
+pub unsafe fn set_next(nbl: PNET_BUFFER_LIST, next: PNET_BUFFER_LIST) {
+    // SAFETY: caller contract.
+    unsafe { (*nbl).Header.Link.Next = next }
+}
+
+/// Set the completion status.
+///
+/// # Safety
+/// `nbl` must be a valid NBL the caller owns.
+pub unsafe fn set_status(nbl: PNET_BUFFER_LIST, status: NDIS_STATUS) {
+    // SAFETY: caller contract.
+    unsafe { (*nbl).Status.Status = status }
+}
+
+/// The two `MiniportReserved` pointer slots (ours while we own the NBL).
+///
+/// # Safety
+/// `nbl` must be a valid NBL the caller owns, and no other reference to its
+/// MiniportReserved may be live.
+pub unsafe fn miniport_reserved<'a>(nbl: PNET_BUFFER_LIST) -> &'a mut [PVOID; 2] {
+    // SAFETY: caller contract.
+    unsafe { &mut (*nbl).MiniportReserved.0 }
+}
+
+/// Store a ULONG in `NetBufferListInfo[TcpOffloadBytesTransferred]`.
+///
+/// # Safety
+/// `nbl` must be a valid NBL the caller owns.
+pub unsafe fn set_bytes_transferred(nbl: PNET_BUFFER_LIST, bytes: u32) {
+    // SAFETY: caller contract; the info slot is pointer-sized and holds a ULONG value.
+    unsafe { (*nbl).NetBufferListInfo[TcpOffloadBytesTransferred as usize] = bytes as usize as PVOID }
+}
+
+/// Read `NetBufferListInfo[id]` as an integer.
+///
+/// # Safety
+/// `nbl` must be a valid NBL.
+pub unsafe fn info(nbl: PNET_BUFFER_LIST, id: u32) -> usize {
+    // SAFETY: caller contract.
+    unsafe { (*nbl).NetBufferListInfo.get(id as usize).map_or(0, |p| *p as usize) }
+}
+
+/// An intrusive FIFO of NBLs linked through `MiniportReserved[0]`, with a
+/// per-entry tag in `MiniportReserved[1]`. Pushing allocates nothing.
+pub struct NblQueue {
+    head: PNET_BUFFER_LIST,
+    tail: PNET_BUFFER_LIST,
+    len: usize,
+}
+
+// SAFETY: the queue only holds pointers to NBLs the driver owns; it is always
+// used under a spin lock.
+unsafe impl Send for NblQueue {}
+
+impl Default for NblQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NblQueue {
+    pub const fn new() -> Self {
+        NblQueue {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Append `nbl` with `tag`.
+    ///
+    /// # Safety
+    /// `nbl` must be valid, owned by the driver, and not already queued.
+    pub unsafe fn push(&mut self, nbl: PNET_BUFFER_LIST, tag: usize) {
+        // SAFETY: caller contract; we own MiniportReserved while queued.
+        unsafe {
+            let r = miniport_reserved(nbl);
+            r[0] = core::ptr::null_mut();
+            r[1] = tag as PVOID;
+            if self.tail.is_null() {
+                self.head = nbl;
+            } else {
+                miniport_reserved(self.tail)[0] = nbl.cast();
+            }
+        }
+        self.tail = nbl;
+        self.len += 1;
+    }
+
+    /// Remove the oldest entry and its tag.
+    pub fn pop(&mut self) -> Option<(PNET_BUFFER_LIST, usize)> {
+        if self.head.is_null() {
+            return None;
+        }
+        let nbl = self.head;
+        // SAFETY: queued NBLs are valid and ours (push contract).
+        let (next, tag) = unsafe {
+            let r = miniport_reserved(nbl);
+            (r[0].cast::<NET_BUFFER_LIST>(), r[1] as usize)
+        };
+        self.head = next;
+        if next.is_null() {
+            self.tail = core::ptr::null_mut();
+        }
+        self.len -= 1;
+        Some((nbl, tag))
+    }
+
+    /// Move everything out, leaving this queue empty.
+    pub fn take(&mut self) -> NblQueue {
+        core::mem::take(self)
+    }
+}

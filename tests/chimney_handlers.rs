@@ -1,0 +1,173 @@
+//! The chimney handlers as the foundation ships them: every request gets a
+//! defined spec status, asynchronously, through the right completion.
+
+mod common;
+
+use chimney_miniport::ffi::*;
+use common::*;
+use ndis_sim::builders::{NblChain, Role, Tree};
+use ndis_sim::exports::chimney::ChimneyCall;
+use ndis_sim::{StateOpKind, TcpIoKind};
+
+/// Neighbor1 → {Path1 → {TCP1, TCP2}, Path2 → {TCP3}}, under a placeholder root.
+fn sample_tree() -> (Tree, Vec<usize>) {
+    let mut t = Tree::new();
+    let root = t.block(0, Role::Placeholder, &[]);
+    let n1 = t.block(NeighborOffloadState, Role::New, &[]);
+    let p1 = t.block(Ip4OffloadState, Role::New, &[]);
+    let p2 = t.block(Ip4OffloadState, Role::New, &[]);
+    let c1 = t.block(TcpOffloadState, Role::New, &[]);
+    let c2 = t.block(TcpOffloadState, Role::New, &[]);
+    let c3 = t.block(TcpOffloadState, Role::New, &[]);
+    t.dependent(root, n1);
+    t.dependent(n1, p1);
+    t.next(p1, p2);
+    t.dependent(p1, c1);
+    t.next(c1, c2);
+    t.dependent(p2, c3);
+    (t, vec![root, n1, p1, p2, c1, c2, c3])
+}
+
+#[test]
+fn rule_014_state_operations_never_complete_inside_the_call() {
+    let sim = with_adapter();
+    for op in [StateOpKind::Initiate, StateOpKind::Terminate, StateOpKind::Update, StateOpKind::Invalidate, StateOpKind::Query] {
+        let (t, _) = sample_tree();
+        sim.call_state_op(op, t.ptr(0));
+        assert!(
+            !sim.chimney_calls().iter().any(|c| matches!(c, ChimneyCall::StateComplete { root, .. } if *root == t.ptr(0) as usize)),
+            "{op:?} completed inside the handler"
+        );
+        sim.run_until_idle();
+        assert!(
+            sim.chimney_calls().iter().any(|c| matches!(c, ChimneyCall::StateComplete { root, .. } if *root == t.ptr(0) as usize)),
+            "{op:?} was completed afterwards"
+        );
+    }
+    finish(sim);
+}
+
+#[test]
+fn rule_015_completion_passes_back_the_root_pointer() {
+    let sim = with_adapter();
+    let expected = [
+        (StateOpKind::Initiate, "NdisMInitiateOffloadComplete"),
+        (StateOpKind::Terminate, "NdisMTerminateOffloadComplete"),
+        (StateOpKind::Update, "NdisMUpdateOffloadComplete"),
+        (StateOpKind::Invalidate, "NdisMInvalidateOffloadComplete"),
+        (StateOpKind::Query, "NdisMQueryOffloadStateComplete"),
+    ];
+    let trees: Vec<(Tree, Vec<usize>)> = expected.iter().map(|_| sample_tree()).collect();
+    for ((op, _), (t, _)) in expected.iter().zip(&trees) {
+        sim.call_state_op(*op, t.ptr(0));
+    }
+    sim.run_until_idle();
+    let done: Vec<(&str, usize)> = sim
+        .chimney_calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            ChimneyCall::StateComplete { export, root } => Some((export, root)),
+            _ => None,
+        })
+        .collect();
+    let want: Vec<(&str, usize)> = expected.iter().zip(&trees).map(|((_, e), (t, _))| (*e, t.ptr(0) as usize)).collect();
+    assert_eq!(done, want, "each operation completed once, through its own completion, with its root");
+    finish(sim);
+}
+
+#[test]
+fn rule_016_every_block_gets_a_status() {
+    let sim = with_adapter();
+    for op in [StateOpKind::Initiate, StateOpKind::Terminate, StateOpKind::Query] {
+        let (t, ids) = sample_tree();
+        sim.call_state_op(op, t.ptr(0));
+        sim.run_until_idle();
+        for id in ids {
+            assert_ne!(t.status(id), NDIS_STATUS_PENDING, "{op:?}: block {id} has no status");
+        }
+    }
+    finish(sim);
+}
+
+#[test]
+fn rule_019_placeholders_succeed_and_unservable_offloads_fail_without_context() {
+    let sim = with_adapter();
+    let (t, ids) = sample_tree();
+    sim.call_state_op(StateOpKind::Initiate, t.ptr(0));
+    sim.run_until_idle();
+    assert_eq!(t.status(ids[0]), NDIS_STATUS_SUCCESS, "placeholder");
+    for &id in &ids[1..] {
+        assert_eq!(t.status(id), NDIS_STATUS_FAILURE);
+        assert_eq!(t.context(id), 0, "no context written for a failed object (rule 21)");
+    }
+    finish(sim);
+}
+
+#[test]
+fn cyclic_next_block_chain_terminates() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let a = t.block(NeighborOffloadState, Role::New, &[]);
+    let b = t.block(NeighborOffloadState, Role::New, &[]);
+    t.next(a, b);
+    t.next(b, a);
+    sim.call_state_op(StateOpKind::Initiate, t.ptr(a));
+    sim.run_until_idle();
+    assert_eq!(t.status(a), NDIS_STATUS_FAILURE);
+    assert_eq!(t.status(b), NDIS_STATUS_FAILURE);
+    finish(sim);
+}
+
+#[test]
+fn data_path_requests_pend_and_complete_through_the_table() {
+    let sim = with_adapter();
+    let mut slot: PVOID = 0x1234 as PVOID;
+    let slot_ptr: PVOID = (&mut slot as *mut PVOID).cast();
+    let sends = NblChain::single(b"hello");
+    let recvs = NblChain::single(&[0u8; 64]);
+    let fwd = NblChain::single(&[0u8; 20]);
+    let disc = NblChain::single(&[]);
+    for (kind, chain) in [
+        (TcpIoKind::Send, &sends),
+        (TcpIoKind::Receive, &recvs),
+        (TcpIoKind::Forward, &fwd),
+        (TcpIoKind::Disconnect(TCP_DISCONNECT_GRACEFUL_CLOSE), &disc),
+    ] {
+        assert_eq!(sim.call_tcp_io(kind, slot_ptr, chain.head()), NDIS_STATUS_PENDING, "{kind:?}");
+    }
+    assert!(sim.chimney_calls().is_empty(), "nothing completes inside the handlers");
+    sim.run_until_idle();
+    let calls = sim.chimney_calls();
+    let aborted = NDIS_STATUS_REQUEST_ABORTED;
+    assert!(calls.contains(&ChimneyCall::SendComplete(vec![(sends.head() as usize, aborted)])));
+    assert!(calls.contains(&ChimneyCall::ReceiveComplete(vec![(recvs.head() as usize, aborted)])));
+    assert!(calls.contains(&ChimneyCall::ForwardComplete(vec![(fwd.head() as usize, aborted)])));
+    assert!(calls.contains(&ChimneyCall::DisconnectComplete(disc.head() as usize, aborted)));
+    finish(sim);
+}
+
+#[test]
+fn rule_077_receive_return_is_synchronous_success() {
+    let sim = with_adapter();
+    let t = sim.driver().tcp.expect("tcp").0;
+    let chain = NblChain::single(b"x");
+    // SAFETY: the driver's handler with its context.
+    let st = unsafe { t.TcpOffloadReceiveReturnHandler.unwrap()(sim.context(), chain.head()) };
+    assert_eq!(st, NDIS_STATUS_SUCCESS);
+    finish(sim);
+}
+
+#[test]
+fn ordinary_sends_complete_once_with_success_while_running() {
+    let sim = with_adapter();
+    let chain = NblChain::build(
+        &[vec![ndis_sim::builders::NbSpec { mdl_sizes: vec![60], offset: 0 }]; 3],
+        |i, _| vec![i as u8; 60],
+    );
+    sim.send_net_buffer_lists(chain.head());
+    let done = sim.driver().adapter.send_completions.clone();
+    assert_eq!(done.len(), 3);
+    assert!(done.iter().all(|(_, s)| *s == NDIS_STATUS_SUCCESS));
+    assert_eq!(chain.payload(1, 0), vec![1u8; 60], "builder bytes readable through the MDLs");
+    finish(sim);
+}

@@ -1,0 +1,41 @@
+//! Shared setup for the simulator tests.
+#![allow(dead_code)]
+
+use chimney_miniport::ffi::*;
+use ndis_sim::Simulator;
+
+/// A simulator with the driver loaded (DriverEntry succeeded).
+pub fn loaded() -> Simulator {
+    let mut sim = Simulator::new();
+    assert_eq!(sim.load(), STATUS_SUCCESS, "DriverEntry");
+    sim
+}
+
+/// A simulator with the driver loaded and one adapter initialized.
+pub fn with_adapter() -> Simulator {
+    let mut sim = loaded();
+    assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS, "MiniportInitializeEx");
+    sim
+}
+
+/// Halt and unload, then require a clean verifier record and zero leaks.
+pub fn finish(mut sim: Simulator) {
+    sim.run_until_idle();
+    sim.halt();
+    sim.unload();
+    sim.assert_clean();
+    assert!(sim.core.live_resources().is_empty(), "leaked: {:?}", sim.core.live_resources());
+}
+
+/// Read a plain C value from the start of a byte buffer.
+pub fn read<T: Copy>(bytes: &[u8]) -> T {
+    assert!(bytes.len() >= size_of::<T>(), "buffer too short");
+    // SAFETY: length checked; T is a plain C structure of integers.
+    unsafe { bytes.as_ptr().cast::<T>().read_unaligned() }
+}
+
+/// The bytes of a plain C value.
+pub fn bytes_of<T: Copy>(v: &T) -> Vec<u8> {
+    // SAFETY: viewing a Copy value's storage as bytes for an OID buffer.
+    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), size_of::<T>()).to_vec() }
+}

@@ -1,0 +1,274 @@
+//! Each check of the simulator's verifier, shown catching a deliberately
+//! broken driver. The "driver" here is the test calling the NDIS imports
+//! (the same link-substituted functions the driver calls) the wrong way.
+
+mod common;
+
+use chimney_miniport::ffi::imports::*;
+use chimney_miniport::ffi::*;
+use common::*;
+use ndis_sim::{Violation, irql, tracker};
+use std::sync::Mutex;
+
+fn lock_storage() -> Box<NDIS_SPIN_LOCK> {
+    let mut l = Box::<NDIS_SPIN_LOCK>::default();
+    // SAFETY: storage for a lock we own.
+    unsafe { NdisAllocateSpinLock(&mut *l) };
+    l
+}
+
+#[test]
+fn catches_passive_only_call_at_dispatch() {
+    let sim = with_adapter();
+    let mut obj = NDIS_CONFIGURATION_OBJECT {
+        Header: NDIS_OBJECT_HEADER::new(NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT, NDIS_CONFIGURATION_OBJECT_REVISION_1, size_of::<NDIS_CONFIGURATION_OBJECT>()),
+        NdisHandle: sim.adapter_handle(),
+        Flags: 0,
+    };
+    let mut h: NDIS_HANDLE = std::ptr::null_mut();
+    // SAFETY: valid arguments, wrong IRQL on purpose.
+    irql::at_dispatch(|| unsafe { NdisOpenConfigurationEx(&mut obj, &mut h) });
+    assert!(sim.violations().contains(&Violation::IrqlTooHigh {
+        export: "NdisOpenConfigurationEx",
+        irql: DISPATCH_LEVEL,
+        max: PASSIVE_LEVEL
+    }));
+    // SAFETY: close what we opened.
+    unsafe { NdisCloseConfiguration(h) };
+}
+
+#[test]
+fn catches_dpr_acquire_below_dispatch() {
+    let sim = ndis_sim::Simulator::new();
+    let mut l = lock_storage();
+    // SAFETY: a valid lock, wrong IRQL on purpose.
+    unsafe {
+        NdisDprAcquireSpinLock(&mut *l);
+        NdisDprReleaseSpinLock(&mut *l);
+    }
+    assert!(sim.violations().iter().any(|v| matches!(v, Violation::IrqlNotDispatch { export: "NdisDprAcquireSpinLock", .. })));
+}
+
+#[test]
+fn spin_lock_raises_to_dispatch_and_restores() {
+    let sim = ndis_sim::Simulator::new();
+    let mut l = lock_storage();
+    assert_eq!(irql::current(), PASSIVE_LEVEL);
+    // SAFETY: correct use.
+    unsafe { NdisAcquireSpinLock(&mut *l) };
+    assert_eq!(irql::current(), DISPATCH_LEVEL);
+    // SAFETY: correct use.
+    unsafe { NdisReleaseSpinLock(&mut *l) };
+    assert_eq!(irql::current(), PASSIVE_LEVEL);
+    sim.assert_clean();
+}
+
+#[test]
+fn catches_double_acquire() {
+    let sim = ndis_sim::Simulator::new();
+    let mut l = lock_storage();
+    // SAFETY: misuse on purpose (the simulator refuses the second acquire instead of deadlocking).
+    unsafe {
+        NdisAcquireSpinLock(&mut *l);
+        NdisAcquireSpinLock(&mut *l);
+        NdisReleaseSpinLock(&mut *l);
+    }
+    assert!(sim.violations().iter().any(|v| matches!(v, Violation::SpinLockDoubleAcquire { .. })));
+}
+
+#[test]
+fn catches_release_of_lock_not_held() {
+    let sim = ndis_sim::Simulator::new();
+    let mut l = lock_storage();
+    // SAFETY: misuse on purpose.
+    unsafe { NdisReleaseSpinLock(&mut *l) };
+    assert!(sim.violations().iter().any(|v| matches!(v, Violation::SpinLockNotHeld { .. })));
+}
+
+#[test]
+fn catches_lock_held_across_call_into_ndis() {
+    let sim = with_adapter();
+    let mut l = lock_storage();
+    let mut ind = NDIS_STATUS_INDICATION {
+        Header: NDIS_OBJECT_HEADER::new(NDIS_OBJECT_TYPE_STATUS_INDICATION, NDIS_STATUS_INDICATION_REVISION_1, size_of::<NDIS_STATUS_INDICATION>()),
+        SourceHandle: sim.adapter_handle(),
+        PortNumber: 0,
+        StatusCode: NDIS_STATUS_MEDIA_CONNECT,
+        Flags: 0,
+        DestinationHandle: std::ptr::null_mut(),
+        RequestId: std::ptr::null_mut(),
+        StatusBuffer: std::ptr::null_mut(),
+        StatusBufferSize: 0,
+        Guid: GUID::default(),
+        NdisReserved: [std::ptr::null_mut(); 4],
+    };
+    // SAFETY: a valid indication made while holding a lock, on purpose.
+    unsafe {
+        NdisAcquireSpinLock(&mut *l);
+        NdisMIndicateStatusEx(sim.adapter_handle(), &mut ind);
+        NdisReleaseSpinLock(&mut *l);
+    }
+    assert!(sim.violations().contains(&Violation::SpinLockHeldAcrossCall {
+        export: "NdisMIndicateStatusEx",
+        locks: 1
+    }));
+}
+
+#[test]
+fn spin_lock_excludes_other_processors() {
+    let sim = ndis_sim::Simulator::new();
+    struct Shared(Box<NDIS_SPIN_LOCK>, Mutex<()>, std::cell::UnsafeCell<u64>);
+    // SAFETY: the u64 is only touched under the NDIS lock.
+    unsafe impl Sync for Shared {}
+    let s = Shared(lock_storage(), Mutex::new(()), std::cell::UnsafeCell::new(0));
+    let lock_ptr = &*s.0 as *const NDIS_SPIN_LOCK as usize;
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                sim.enter();
+                for _ in 0..20_000 {
+                    // SAFETY: correct use; the counter is protected by the lock.
+                    unsafe {
+                        NdisAcquireSpinLock(lock_ptr as PNDIS_SPIN_LOCK);
+                        let v = s.2.get().read_volatile();
+                        s.2.get().write_volatile(v + 1);
+                        NdisReleaseSpinLock(lock_ptr as PNDIS_SPIN_LOCK);
+                    }
+                }
+            });
+        }
+    });
+    let _ = &s.1;
+    assert_eq!(unsafe { *s.2.get() }, 40_000);
+    sim.assert_clean();
+}
+
+#[test]
+fn catches_completion_before_handler_returned() {
+    let sim = with_adapter();
+    let mut root = Box::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>::new(unsafe { std::mem::zeroed() });
+    let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
+    // The handler "is still running": completing now is a synchronous completion.
+    tracker::give(&sim.core, p as usize, "MiniportInitiateOffload");
+    NdisMInitiateOffloadComplete(sim.adapter_handle(), p);
+    assert!(sim.violations().contains(&Violation::CompletedBeforeReturn {
+        export: "NdisMInitiateOffloadComplete",
+        object: p as usize
+    }));
+}
+
+#[test]
+fn catches_double_completion() {
+    let sim = with_adapter();
+    let mut root = Box::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>::new(unsafe { std::mem::zeroed() });
+    let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
+    tracker::give(&sim.core, p as usize, "MiniportTerminateOffload");
+    tracker::handler_returned(&sim.core, p as usize);
+    NdisMTerminateOffloadComplete(sim.adapter_handle(), p);
+    assert!(sim.violations().is_empty());
+    NdisMTerminateOffloadComplete(sim.adapter_handle(), p);
+    assert!(sim.violations().contains(&Violation::CompletedTwice {
+        export: "NdisMTerminateOffloadComplete",
+        object: p as usize
+    }));
+}
+
+#[test]
+fn catches_completion_of_something_never_given() {
+    let sim = with_adapter();
+    let mut root = Box::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>::new(unsafe { std::mem::zeroed() });
+    let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
+    NdisMQueryOffloadStateComplete(sim.adapter_handle(), p);
+    assert!(sim.violations().contains(&Violation::CompletedNeverGiven {
+        export: "NdisMQueryOffloadStateComplete",
+        object: p as usize
+    }));
+}
+
+#[test]
+fn catches_bad_free_and_bad_handle() {
+    let sim = with_adapter();
+    let mut x = [0u8; 32];
+    // SAFETY: deliberately freeing memory NDIS never allocated (the simulator refuses it).
+    unsafe { NdisFreeMemory(x.as_mut_ptr().cast(), 32, 0) };
+    // SAFETY: deliberately arming a timer that does not exist.
+    unsafe { NdisSetTimerObject(x.as_mut_ptr().cast(), -10_000, 0, std::ptr::null_mut()) };
+    let v = sim.violations();
+    assert!(v.iter().any(|v| matches!(v, Violation::BadFree { .. })), "{v:?}");
+    assert!(v.iter().any(|v| matches!(v, Violation::BadHandle { export: "NdisSetTimerObject", .. })), "{v:?}");
+}
+
+#[test]
+fn failure_injection_fails_exactly_the_nth_allocation() {
+    let sim = with_adapter();
+    let h = sim.adapter_handle();
+    sim.fail_allocation(2);
+    // SAFETY: plain allocations through the import.
+    let a = unsafe { NdisAllocateMemoryWithTagPriority(h, 16, 1, NormalPoolPriority) };
+    let b = unsafe { NdisAllocateMemoryWithTagPriority(h, 16, 1, NormalPoolPriority) };
+    let c = unsafe { NdisAllocateMemoryWithTagPriority(h, 16, 1, NormalPoolPriority) };
+    assert!(!a.is_null() && b.is_null() && !c.is_null());
+    // SAFETY: freeing what we allocated.
+    unsafe {
+        NdisFreeMemory(a, 16, 0);
+        NdisFreeMemory(c, 16, 0);
+    }
+    finish(sim);
+}
+
+static ORDER: Mutex<Vec<(usize, u8)>> = Mutex::new(Vec::new());
+
+unsafe extern "system" fn record_timer(_s1: PVOID, ctx: PVOID, _s2: PVOID, _s3: PVOID) {
+    ORDER.lock().unwrap().push((ctx as usize, irql::current()));
+}
+
+unsafe extern "system" fn record_work(ctx: PVOID, _h: NDIS_HANDLE) {
+    ORDER.lock().unwrap().push((ctx as usize, irql::current()));
+}
+
+#[test]
+fn virtual_clock_fires_timers_in_due_order_at_dispatch_and_work_items_fifo_at_passive() {
+    let sim = with_adapter();
+    let h = sim.adapter_handle();
+    ORDER.lock().unwrap().clear();
+    let mut timers = Vec::new();
+    for (ctx, ms) in [(1usize, 30i64), (2, 10), (3, 20), (4, 10)] {
+        let ch = NDIS_TIMER_CHARACTERISTICS {
+            Header: NDIS_OBJECT_HEADER::new(NDIS_OBJECT_TYPE_TIMER_CHARACTERISTICS, NDIS_TIMER_CHARACTERISTICS_REVISION_1, size_of::<NDIS_TIMER_CHARACTERISTICS>()),
+            AllocationTag: 0x7465_7374,
+            TimerFunction: Some(record_timer),
+            FunctionContext: ctx as PVOID,
+        };
+        let mut t: NDIS_HANDLE = std::ptr::null_mut();
+        // SAFETY: valid characteristics and out pointer.
+        assert_eq!(unsafe { NdisAllocateTimerObject(h, &ch, &mut t) }, NDIS_STATUS_SUCCESS);
+        // SAFETY: our timer.
+        unsafe { NdisSetTimerObject(t, -ms * 10_000, 0, std::ptr::null_mut()) };
+        timers.push(t);
+    }
+    // SAFETY: plain work item use.
+    let w1 = unsafe { NdisAllocateIoWorkItem(h) };
+    let w2 = unsafe { NdisAllocateIoWorkItem(h) };
+    // SAFETY: queue both.
+    unsafe {
+        NdisQueueIoWorkItem(w1, Some(record_work), 100 as PVOID);
+        NdisQueueIoWorkItem(w2, Some(record_work), 101 as PVOID);
+    }
+    sim.advance_ms(9);
+    assert_eq!(*ORDER.lock().unwrap(), vec![(100, PASSIVE_LEVEL), (101, PASSIVE_LEVEL)], "no timer before it is due");
+    sim.advance_ms(25);
+    assert_eq!(
+        ORDER.lock().unwrap()[2..],
+        [(2, DISPATCH_LEVEL), (4, DISPATCH_LEVEL), (3, DISPATCH_LEVEL), (1, DISPATCH_LEVEL)],
+        "due order, ties in arming order"
+    );
+    // SAFETY: free everything (cancelled timers included).
+    unsafe {
+        for t in timers {
+            NdisFreeTimerObject(t);
+        }
+        NdisFreeIoWorkItem(w1);
+        NdisFreeIoWorkItem(w2);
+    }
+    finish(sim);
+}
