@@ -14,6 +14,23 @@
 //! crate still builds as a no_std library (CI proves it), see `bare`.
 
 #![cfg_attr(not(any(test, feature = "host")), no_std)]
+// Kernel rules, machine-checked outside tests: no panicking shortcuts, no
+// unchecked indexing, no infallible allocation (clippy.toml lists the banned
+// constructors).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::unreachable,
+        clippy::indexing_slicing,
+        clippy::disallowed_methods,
+        clippy::disallowed_macros
+    )
+)]
 
 extern crate alloc;
 

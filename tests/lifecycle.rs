@@ -12,8 +12,10 @@ fn halt_leaves_zero_allocations() {
     let mut sim = with_adapter();
     assert!(!sim.core.live_resources().is_empty(), "the adapter holds pool memory while running");
     sim.halt();
-    assert!(sim.core.live_resources().is_empty(), "{:?}", sim.core.live_resources());
+    let live = sim.core.live_resources();
+    assert!(live.iter().all(|(_, k)| !k.is_adapter_resource()), "after halt only the driver handle remains: {live:?}");
     sim.unload();
+    assert!(sim.core.live_resources().is_empty(), "after unload nothing remains");
     sim.assert_clean();
 }
 

@@ -55,11 +55,11 @@ fn rule_002_generic_table_order_initiate_terminate_update_invalidate_query() {
     {
         let g = sim.driver().generic.expect("generic").0;
         let addr = |f: W_INITIATE_OFFLOAD_HANDLER| f.map(|f| f as usize);
-        assert_eq!(addr(g.InitiateOffloadHandler), Some(ch::miniport_initiate_offload as usize));
-        assert_eq!(addr(g.TerminateOffloadHandler), Some(ch::miniport_terminate_offload as usize));
-        assert_eq!(addr(g.UpdateOffloadHandler), Some(ch::miniport_update_offload as usize));
-        assert_eq!(addr(g.InvalidateOffloadHandler), Some(ch::miniport_invalidate_offload as usize));
-        assert_eq!(addr(g.QueryOffloadHandler), Some(ch::miniport_query_offload as usize));
+        assert_eq!(addr(g.InitiateOffloadHandler), Some(ch::miniport_initiate_offload as *const () as usize));
+        assert_eq!(addr(g.TerminateOffloadHandler), Some(ch::miniport_terminate_offload as *const () as usize));
+        assert_eq!(addr(g.UpdateOffloadHandler), Some(ch::miniport_update_offload as *const () as usize));
+        assert_eq!(addr(g.InvalidateOffloadHandler), Some(ch::miniport_invalidate_offload as *const () as usize));
+        assert_eq!(addr(g.QueryOffloadHandler), Some(ch::miniport_query_offload as *const () as usize));
         // And the field offsets are the C ones.
         assert_eq!(core::mem::offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, InitiateOffloadHandler), 8);
         assert_eq!(core::mem::offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, UpdateOffloadHandler), 24);

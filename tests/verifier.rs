@@ -122,10 +122,14 @@ fn spin_lock_excludes_other_processors() {
     unsafe impl Sync for Shared {}
     let s = Shared(lock_storage(), Mutex::new(()), std::cell::UnsafeCell::new(0));
     let lock_ptr = &*s.0 as *const NDIS_SPIN_LOCK as usize;
+    let shared = &s;
+    let core = sim.core.clone();
     std::thread::scope(|scope| {
         for _ in 0..2 {
-            scope.spawn(|| {
-                sim.enter();
+            let core = core.clone();
+            scope.spawn(move || {
+                let s = shared;
+                ndis_sim::state::set_current(Some(core));
                 for _ in 0..20_000 {
                     // SAFETY: correct use; the counter is protected by the lock.
                     unsafe {
@@ -150,7 +154,8 @@ fn catches_completion_before_handler_returned() {
     let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
     // The handler "is still running": completing now is a synchronous completion.
     tracker::give(&sim.core, p as usize, "MiniportInitiateOffload");
-    NdisMInitiateOffloadComplete(sim.adapter_handle(), p);
+    // SAFETY: the block list lives for the call.
+    unsafe { NdisMInitiateOffloadComplete(sim.adapter_handle(), p) };
     assert!(sim.violations().contains(&Violation::CompletedBeforeReturn {
         export: "NdisMInitiateOffloadComplete",
         object: p as usize
@@ -164,9 +169,11 @@ fn catches_double_completion() {
     let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
     tracker::give(&sim.core, p as usize, "MiniportTerminateOffload");
     tracker::handler_returned(&sim.core, p as usize);
-    NdisMTerminateOffloadComplete(sim.adapter_handle(), p);
+    // SAFETY: the block list lives for the call.
+    unsafe { NdisMTerminateOffloadComplete(sim.adapter_handle(), p) };
     assert!(sim.violations().is_empty());
-    NdisMTerminateOffloadComplete(sim.adapter_handle(), p);
+    // SAFETY: the block list lives for the call.
+    unsafe { NdisMTerminateOffloadComplete(sim.adapter_handle(), p) };
     assert!(sim.violations().contains(&Violation::CompletedTwice {
         export: "NdisMTerminateOffloadComplete",
         object: p as usize
@@ -178,7 +185,8 @@ fn catches_completion_of_something_never_given() {
     let sim = with_adapter();
     let mut root = Box::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>::new(unsafe { std::mem::zeroed() });
     let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
-    NdisMQueryOffloadStateComplete(sim.adapter_handle(), p);
+    // SAFETY: the block list lives for the call.
+    unsafe { NdisMQueryOffloadStateComplete(sim.adapter_handle(), p) };
     assert!(sim.violations().contains(&Violation::CompletedNeverGiven {
         export: "NdisMQueryOffloadStateComplete",
         object: p as usize

@@ -41,16 +41,16 @@ impl NblChain {
                 let bytes = payload(i, j);
                 let nb = c.net_buffer(&bytes, spec);
                 if prev_nb.is_null() {
-                    nbl.Header.Link.FirstNetBuffer = nb;
+                    nbl.NetBufferListHeader.NetBufferListData.FirstNetBuffer = nb;
                 } else {
                     // SAFETY: prev_nb points into a Box this builder owns.
-                    unsafe { (*prev_nb).Header.Link.Next = nb };
+                    unsafe { (*prev_nb).NetBufferHeader.NetBufferData.Next = nb };
                 }
                 prev_nb = nb;
             }
             let p: *mut NET_BUFFER_LIST = &mut *nbl;
             if let Some(last) = c.nbls.last_mut() {
-                last.Header.Link.Next = p;
+                last.NetBufferListHeader.NetBufferListData.Next = p;
             }
             c.nbls.push(nbl);
         }
@@ -99,11 +99,11 @@ impl NblChain {
             self.mdls.push(mdl);
             self.data.push(buf);
         }
-        nb.Header.Link.Data.MdlChain = first;
-        nb.Header.Link.Data.CurrentMdl = first;
-        nb.Header.Link.Data.CurrentMdlOffset = spec.offset as ULONG;
-        nb.Header.Link.Data.DataOffset = spec.offset as ULONG;
-        nb.Header.Link.Data.DataLength.DataLength = at as ULONG;
+        nb.NetBufferHeader.NetBufferData.MdlChain = first;
+        nb.NetBufferHeader.NetBufferData.CurrentMdl = first;
+        nb.NetBufferHeader.NetBufferData.CurrentMdlOffset = spec.offset as ULONG;
+        nb.NetBufferHeader.NetBufferData.DataOffset = spec.offset as ULONG;
+        nb.NetBufferHeader.NetBufferData.DataLength.DataLength = at as ULONG;
         let p: *mut NET_BUFFER = &mut *nb;
         self.nbs.push(nb);
         p
@@ -122,10 +122,10 @@ impl NblChain {
     /// The payload bytes of NET_BUFFER `nb` of NBL `nbl`, read through the MDLs
     /// from `CurrentMdl`/`CurrentMdlOffset` for `DataLength` bytes.
     pub fn payload(&self, nbl: usize, nb: usize) -> Vec<u8> {
-        let mut p = self.nbls[nbl].Header.Link.FirstNetBuffer;
+        let mut p = unsafe { self.nbls[nbl].NetBufferListHeader.NetBufferListData.FirstNetBuffer };
         for _ in 0..nb {
             // SAFETY: our boxed NET_BUFFERs.
-            p = unsafe { (*p).Header.Link.Next };
+            p = unsafe { (*p).NetBufferHeader.NetBufferData.Next };
         }
         // SAFETY: our NET_BUFFER and MDLs, live while the builder is.
         unsafe { read_net_buffer(p) }
@@ -140,7 +140,7 @@ pub unsafe fn read_net_buffer(nb: *const NET_BUFFER) -> Vec<u8> {
     let mut out = Vec::new();
     // SAFETY: caller contract.
     unsafe {
-        let d = &(*nb).Header.Link.Data;
+        let d = &(*nb).NetBufferHeader.NetBufferData;
         let mut left = d.DataLength.DataLength as usize;
         let mut mdl = d.CurrentMdl;
         let mut off = d.CurrentMdlOffset as usize;

@@ -29,9 +29,15 @@ pub struct OidResult {
     pub bytes_needed: u32,
 }
 
+/// The driver image has one set of globals (its driver handle), exactly as
+/// on Windows where an image is loaded once: so one simulated machine at a
+/// time per process. Each `Simulator` holds this for its whole life.
+static MACHINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// One simulated machine with one driver and at most one adapter.
 pub struct Simulator {
     pub core: Arc<SimCore>,
+    _machine: std::sync::MutexGuard<'static, ()>,
     driver_object: Box<[u64; 8]>,
     _registry_path_buf: Vec<u16>,
     registry_path: Box<UNICODE_STRING>,
@@ -47,6 +53,7 @@ impl Default for Simulator {
 impl Simulator {
     /// A fresh machine; it becomes the current simulator of this thread.
     pub fn new() -> Self {
+        let machine = MACHINE.lock().unwrap_or_else(|e| e.into_inner());
         let core = SimCore::new();
         state::set_current(Some(Arc::clone(&core)));
         // Make sure every export is linked in before the driver runs.
@@ -61,6 +68,7 @@ impl Simulator {
         });
         Simulator {
             core,
+            _machine: machine,
             driver_object: Box::new([0; 8]),
             _registry_path_buf: buf,
             registry_path,
@@ -220,17 +228,15 @@ impl Simulator {
             Size: NDIS_SIZEOF_OID_REQUEST_REVISION_1,
         };
         req.RequestType = ty;
-        // SAFETY: writing the union member that matches RequestType.
-        unsafe {
-            if ty == NdisRequestSetInformation {
-                req.DATA.SET_INFORMATION.Oid = oid;
-                req.DATA.SET_INFORMATION.InformationBuffer = data.as_mut_ptr().cast();
-                req.DATA.SET_INFORMATION.InformationBufferLength = data.len() as u32;
-            } else {
-                req.DATA.QUERY_INFORMATION.Oid = oid;
-                req.DATA.QUERY_INFORMATION.InformationBuffer = data.as_mut_ptr().cast();
-                req.DATA.QUERY_INFORMATION.InformationBufferLength = data.len() as u32;
-            }
+        // Writing the union member that matches RequestType.
+        if ty == NdisRequestSetInformation {
+            req.DATA.SET_INFORMATION.Oid = oid;
+            req.DATA.SET_INFORMATION.InformationBuffer = data.as_mut_ptr().cast();
+            req.DATA.SET_INFORMATION.InformationBufferLength = data.len() as u32;
+        } else {
+            req.DATA.QUERY_INFORMATION.Oid = oid;
+            req.DATA.QUERY_INFORMATION.InformationBuffer = data.as_mut_ptr().cast();
+            req.DATA.QUERY_INFORMATION.InformationBufferLength = data.len() as u32;
         }
         let p: *mut NDIS_OID_REQUEST = &mut *req;
         tracker::give(&self.core, p as usize, "MiniportOidRequest");
@@ -323,7 +329,7 @@ impl Simulator {
         while !p.is_null() {
             tracker::give(&self.core, p as usize, op.handler());
             // SAFETY: the chain is one the test built.
-            p = unsafe { (*p).Header.Link.Next };
+            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
         }
         // SAFETY: the driver's handlers with its context and a live chain.
         let st = irql::at_dispatch(|| unsafe {
@@ -340,7 +346,7 @@ impl Simulator {
         while !p.is_null() {
             tracker::handler_returned(&self.core, p as usize);
             // SAFETY: as above.
-            p = unsafe { (*p).Header.Link.Next };
+            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
         }
         if st != NDIS_STATUS_PENDING {
             self.core.violation(Violation::BadReturn {
@@ -358,7 +364,7 @@ impl Simulator {
         while !p.is_null() {
             tracker::give(&self.core, p as usize, "MiniportSendNetBufferLists");
             // SAFETY: a chain the test built.
-            p = unsafe { (*p).Header.Link.Next };
+            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
         }
         let f = ch.SendNetBufferListsHandler.expect("send handler");
         let ctx = self.context();

@@ -6,6 +6,8 @@
 //! records every rule the driver breaks. Module names mirror the driver's,
 //! so a reader always knows which side of the seam they are on.
 
+#![allow(non_snake_case)]
+
 pub mod builders;
 pub mod exports;
 pub mod harness;

@@ -195,7 +195,9 @@ fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
         },
         OID_OFFLOAD_ENCAPSULATION => set_encapsulation(s),
         OID_TCP_OFFLOAD_PARAMETERS => set_offload_parameters(adapter, s),
-        OID_TCP_CONNECTION_OFFLOAD_PARAMETERS => match s.read::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>() {
+        OID_TCP_CONNECTION_OFFLOAD_PARAMETERS => match s.read_prefix::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>(
+            usize::from(NDIS_SIZEOF_TCP_CONNECTION_OFFLOAD_PARAMETERS_REVISION_1),
+        ) {
             Ok(p) => match TcpParams::from_ndis(&p, s.len()) {
                 Ok(params) => {
                     adapter.state.lock().tcp_params = params;
@@ -247,12 +249,12 @@ fn set_encapsulation(s: &Set) -> NDIS_STATUS {
 /// A change of what we advertise goes through PAUSE → UPLOAD_ALL → RESUME
 /// carrying the new NDIS_TCP_CONNECTION_OFFLOAD (rule 13).
 fn set_offload_parameters(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
-    let p = match s.read::<NDIS_OFFLOAD_PARAMETERS>() {
+    let p = match s.read_prefix::<NDIS_OFFLOAD_PARAMETERS>(usize::from(NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1)) {
         Ok(p) => p,
         Err(e) => return e,
     };
     if adapter.offload_handlers.is_none() {
-        return s.done(size_of::<NDIS_OFFLOAD_PARAMETERS>());
+        return s.done(s.len().min(size_of::<NDIS_OFFLOAD_PARAMETERS>()));
     }
     let pick = |current: bool, v: UCHAR| match v {
         NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_DISABLED => Some(false),
@@ -269,7 +271,7 @@ fn set_offload_parameters(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
     if wanted != current {
         change_chimney_config(adapter, wanted);
     }
-    s.done(size_of::<NDIS_OFFLOAD_PARAMETERS>())
+    s.done(s.len().min(size_of::<NDIS_OFFLOAD_PARAMETERS>()))
 }
 
 /// Change the advertised chimney configuration the only legal way: pause

@@ -4,6 +4,9 @@
 //! chimney handlers (`chimney`). Each glues an NDIS callback to the layers
 //! below; the logic lives in those layers.
 
+// Entry points keep the C parameter names of their NDIS prototypes.
+#![allow(non_snake_case)]
+
 pub mod adapter;
 pub mod chimney;
 pub mod ctrlpath;

@@ -10,7 +10,7 @@ use crate::ffi::{NDIS_STATUS, NET_BUFFER_LIST, PNET_BUFFER_LIST, PVOID, TcpOfflo
 /// `nbl` must be a valid NBL the caller owns.
 pub unsafe fn next(nbl: PNET_BUFFER_LIST) -> PNET_BUFFER_LIST {
     // SAFETY: caller contract; the header union's Next member is always valid.
-    unsafe { (*nbl).Header.Link.Next }
+    unsafe { (*nbl).NetBufferListHeader.NetBufferListData.Next }
 }
 
 /// Set the chain link.
@@ -19,7 +19,7 @@ pub unsafe fn next(nbl: PNET_BUFFER_LIST) -> PNET_BUFFER_LIST {
 /// `nbl` must be a valid NBL the caller owns.
 pub unsafe fn set_next(nbl: PNET_BUFFER_LIST, next: PNET_BUFFER_LIST) {
     // SAFETY: caller contract.
-    unsafe { (*nbl).Header.Link.Next = next }
+    unsafe { (*nbl).NetBufferListHeader.NetBufferListData.Next = next }
 }
 
 /// Set the completion status.
@@ -28,7 +28,7 @@ pub unsafe fn set_next(nbl: PNET_BUFFER_LIST, next: PNET_BUFFER_LIST) {
 /// `nbl` must be a valid NBL the caller owns.
 pub unsafe fn set_status(nbl: PNET_BUFFER_LIST, status: NDIS_STATUS) {
     // SAFETY: caller contract.
-    unsafe { (*nbl).Status.Status = status }
+    unsafe { (*nbl).Status = status }
 }
 
 /// The two `MiniportReserved` pointer slots (ours while we own the NBL).

@@ -153,6 +153,26 @@ impl Set {
         }
     }
 
+    /// Read a `T` of which at least `min` leading bytes must be present (an
+    /// older, shorter revision); missing trailing bytes read as zero.
+    pub fn read_prefix<T: Pod>(&self, min: usize) -> Result<T, NDIS_STATUS> {
+        // SAFETY: decode()'s contract; T is Pod, so all-zero is a valid T and
+        // any bytes copied over it keep it valid; we copy within both bounds.
+        unsafe {
+            let s = &mut (*self.req).DATA.SET_INFORMATION;
+            let len = s.InformationBufferLength as usize;
+            if len < min || s.InformationBuffer.is_null() {
+                s.BytesRead = 0;
+                s.BytesNeeded = min as u32;
+                return Err(NDIS_STATUS_INVALID_LENGTH);
+            }
+            let mut v = core::mem::MaybeUninit::<T>::zeroed();
+            let n = len.min(size_of::<T>());
+            core::ptr::copy_nonoverlapping(s.InformationBuffer.cast::<u8>(), v.as_mut_ptr().cast::<u8>(), n);
+            Ok(v.assume_init())
+        }
+    }
+
     /// Copy up to `out.len()` bytes of the buffer; returns how many.
     pub fn read_bytes(&self, out: &mut [u8]) -> usize {
         // SAFETY: decode()'s contract; we copy at most the buffer length.

@@ -4,5 +4,7 @@
 //! Safe Rust only: no FFI calls here.
 
 pub mod caps;
+pub mod handle;
 pub mod params;
+pub mod slots;
 pub mod stats;

@@ -53,7 +53,7 @@ fn walk_chain(sim: &SimCore, export: &'static str, chain: PNET_BUFFER_LIST) -> V
     while !p.is_null() && guard < 1 << 24 {
         tracker::complete(sim, p as usize, export);
         // SAFETY: NBLs handed back are ones the simulator built and gave the driver.
-        let (status, next) = unsafe { ((*p).Status.Status, (*p).Header.Link.Next) };
+        let (status, next) = unsafe { ((*p).Status, (*p).NetBufferListHeader.NetBufferListData.Next) };
         out.push((p as usize, status));
         p = next;
         guard += 1;
@@ -86,7 +86,7 @@ unsafe extern "system" fn sim_disconnect_complete(NdisMiniportHandle: NDIS_HANDL
         return;
     }
     // SAFETY: as in walk_chain.
-    let (status, next) = unsafe { ((*NetBufferList).Status.Status, (*NetBufferList).Header.Link.Next) };
+    let (status, next) = unsafe { ((*NetBufferList).Status, (*NetBufferList).NetBufferListHeader.NetBufferListData.Next) };
     if !next.is_null() {
         sim.violation(Violation::BadArgument {
             export: E,

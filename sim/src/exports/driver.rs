@@ -388,7 +388,7 @@ pub unsafe extern "system" fn NdisMSendNetBufferListsComplete(
     while !p.is_null() {
         crate::tracker::complete(&sim, p as usize, "NdisMSendNetBufferListsComplete");
         // SAFETY: each NBL in the chain is a valid NBL the sim built.
-        let (status, next) = unsafe { ((*p).Status.Status, (*p).Header.Link.Next) };
+        let (status, next) = unsafe { ((*p).Status, (*p).NetBufferListHeader.NetBufferListData.Next) };
         lock(&sim.driver).adapter.send_completions.push((p as usize, status));
         p = next;
     }

@@ -5,6 +5,9 @@
 //! resolve to these at link time. [`EXPORTS`] lists every one of them with the
 //! image that exports it on Windows.
 
+// Exports keep the C names and parameter names of the real functions.
+#![allow(non_snake_case)]
+
 pub mod chimney;
 pub mod config;
 pub mod driver;
@@ -47,7 +50,7 @@ macro_rules! export_table {
         /// Referencing the functions here also makes the linker keep them, so the
         /// driver's imports always find their definitions.
         pub fn exports() -> Vec<(&'static str, Image, usize)> {
-            vec![ $( ($name, Image::$image, $path as usize) ),* ]
+            vec![ $( ($name, Image::$image, $path as *const () as usize) ),* ]
         }
     };
 }
