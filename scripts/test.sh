@@ -11,12 +11,11 @@ echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== no_std driver build (no host feature: core + alloc only)"
+# Without the host feature the crate is #![no_std] and links its own
+# #[panic_handler] (src/bare.rs) into the cdylib: were std linked too, the
+# duplicate panic handler would fail this build. So success proves no_std.
 cargo build -p chimney-miniport --lib
 cargo build -p chimney-miniport --lib --release
-# The no_std rlib must not depend on the std crate.
-if cargo tree -p chimney-miniport -e normal --prefix none --edges normal 2>/dev/null | grep -qx 'std'; then
-  echo "chimney-miniport pulls in std" >&2; exit 1
-fi
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -1,15 +1,26 @@
 //! What InitializeEx advertises (spec rules 7–10, 13).
 
+// Test code runs on the host: the driver's allocation bans do not apply.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
 mod common;
 
 use chimney_miniport::ffi::*;
 use common::*;
 
-fn offload(sim: &ndis_sim::Simulator) -> (NDIS_TCP_CONNECTION_OFFLOAD, NDIS_TCP_CONNECTION_OFFLOAD) {
+fn offload(
+    sim: &ndis_sim::Simulator,
+) -> (NDIS_TCP_CONNECTION_OFFLOAD, NDIS_TCP_CONNECTION_OFFLOAD) {
     let d = sim.driver();
     (
-        d.adapter.tcp_offload_current.expect("current configuration").0,
-        d.adapter.tcp_offload_hardware.expect("hardware capabilities").0,
+        d.adapter
+            .tcp_offload_current
+            .expect("current configuration")
+            .0,
+        d.adapter
+            .tcp_offload_hardware
+            .expect("hardware capabilities")
+            .0,
     )
 }
 
@@ -30,9 +41,16 @@ fn initialize_sets_registration_general_and_offload_attributes_in_order() {
         let g = d.adapter.general.expect("general").0;
         assert_eq!(g.MediaType, NdisMedium802_3);
         assert_eq!(g.MacAddressLength, 6);
-        assert!(d.adapter.supported_oids.contains(&OID_TCP_CONNECTION_OFFLOAD_PARAMETERS));
+        assert!(
+            d.adapter
+                .supported_oids
+                .contains(&OID_TCP_CONNECTION_OFFLOAD_PARAMETERS)
+        );
         let h = d.adapter.offload_header.expect("offload attributes");
-        assert_eq!(h.Revision, NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1);
+        assert_eq!(
+            h.Revision,
+            NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES_REVISION_1
+        );
         assert_eq!(h.Size, 40);
     }
     finish(sim);
@@ -55,7 +73,11 @@ fn rule_008_encapsulation_includes_ieee_802_3() {
     let sim = with_adapter();
     let (cur, hw) = offload(&sim);
     for t in [cur, hw] {
-        assert_ne!(t.Encapsulation & (NDIS_ENCAPSULATION_IEEE_802_3 | NDIS_ENCAPSULATION_IEEE_LLC_SNAP_ROUTED), 0);
+        assert_ne!(
+            t.Encapsulation
+                & (NDIS_ENCAPSULATION_IEEE_802_3 | NDIS_ENCAPSULATION_IEEE_LLC_SNAP_ROUTED),
+            0
+        );
     }
     finish(sim);
 }
@@ -64,7 +86,9 @@ fn rule_008_encapsulation_includes_ieee_802_3() {
 fn rule_009_ip_support_and_capacity_nonzero_from_registry() {
     let sim = with_adapter();
     let (cur, hw) = offload(&sim);
-    assert!(hw.SupportIPv4() == NDIS_OFFLOAD_SUPPORTED || hw.SupportIPv6() == NDIS_OFFLOAD_SUPPORTED);
+    assert!(
+        hw.SupportIPv4() == NDIS_OFFLOAD_SUPPORTED || hw.SupportIPv6() == NDIS_OFFLOAD_SUPPORTED
+    );
     assert_eq!(cur.TcpConnectionOffloadCapacity, 1024, "default capacity");
     assert_eq!(hw.TcpConnectionOffloadCapacity, 1024);
     finish(sim);
@@ -75,7 +99,14 @@ fn rule_009_ip_support_and_capacity_nonzero_from_registry() {
         sim.set_config("TcpConnectionOffloadCapacity", value);
         assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
         let (cur, hw) = offload(&sim);
-        assert_eq!((cur.TcpConnectionOffloadCapacity, hw.TcpConnectionOffloadCapacity), (expect, expect), "{value}");
+        assert_eq!(
+            (
+                cur.TcpConnectionOffloadCapacity,
+                hw.TcpConnectionOffloadCapacity
+            ),
+            (expect, expect),
+            "{value}"
+        );
         finish(sim);
     }
 }
@@ -90,8 +121,16 @@ fn rule_010_inf_keywords_clear_current_not_hardware() {
         let (cur, hw) = offload(&sim);
         assert_eq!(cur.SupportIPv4(), v4, "current IPv4 follows the keyword");
         assert_eq!(cur.SupportIPv6(), v6, "current IPv6 follows the keyword");
-        assert_eq!(hw.SupportIPv4(), NDIS_OFFLOAD_SUPPORTED, "hardware keeps IPv4");
-        assert_eq!(hw.SupportIPv6(), NDIS_OFFLOAD_SUPPORTED, "hardware keeps IPv6");
+        assert_eq!(
+            hw.SupportIPv4(),
+            NDIS_OFFLOAD_SUPPORTED,
+            "hardware keeps IPv4"
+        );
+        assert_eq!(
+            hw.SupportIPv6(),
+            NDIS_OFFLOAD_SUPPORTED,
+            "hardware keeps IPv6"
+        );
         // The current-config OID agrees with the attributes.
         let r = sim.oid_query(OID_TCP_CONNECTION_OFFLOAD_CURRENT_CONFIG, 20);
         assert_eq!(r.status, NDIS_STATUS_SUCCESS);
@@ -104,7 +143,11 @@ fn rule_010_inf_keywords_clear_current_not_hardware() {
 fn offload_parameters(v4: UCHAR, v6: UCHAR) -> NDIS_OFFLOAD_PARAMETERS {
     // SAFETY: plain data; zero means "no change" for every field.
     let mut p: NDIS_OFFLOAD_PARAMETERS = unsafe { std::mem::zeroed() };
-    p.Header = NDIS_OBJECT_HEADER::new(NDIS_OBJECT_TYPE_DEFAULT, NDIS_OFFLOAD_PARAMETERS_REVISION_1, size_of::<NDIS_OFFLOAD_PARAMETERS>());
+    p.Header = NDIS_OBJECT_HEADER::new(
+        NDIS_OBJECT_TYPE_DEFAULT,
+        NDIS_OFFLOAD_PARAMETERS_REVISION_1,
+        size_of::<NDIS_OFFLOAD_PARAMETERS>(),
+    );
     p.TcpConnectionIPv4 = v4;
     p.TcpConnectionIPv6 = v6;
     p
@@ -120,20 +163,37 @@ fn rule_013_capability_change_only_via_pause_upload_all_resume() {
     // No change requested: no indication at all.
     let r = sim.oid_set(
         OID_TCP_OFFLOAD_PARAMETERS,
-        &bytes_of(&offload_parameters(NDIS_OFFLOAD_PARAMETERS_NO_CHANGE, NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_ENABLED)),
+        &bytes_of(&offload_parameters(
+            NDIS_OFFLOAD_PARAMETERS_NO_CHANGE,
+            NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_ENABLED,
+        )),
     );
     assert_eq!(r.status, NDIS_STATUS_SUCCESS);
-    assert!(sim.status_indications().is_empty(), "{:?}", sim.status_indications());
+    assert!(
+        sim.status_indications().is_empty(),
+        "{:?}",
+        sim.status_indications()
+    );
 
     // Disable IPv6 chimney.
     let r = sim.oid_set(
         OID_TCP_OFFLOAD_PARAMETERS,
-        &bytes_of(&offload_parameters(NDIS_OFFLOAD_PARAMETERS_NO_CHANGE, NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_DISABLED)),
+        &bytes_of(&offload_parameters(
+            NDIS_OFFLOAD_PARAMETERS_NO_CHANGE,
+            NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_DISABLED,
+        )),
     );
     assert_eq!(r.status, NDIS_STATUS_SUCCESS);
     let ind = sim.status_indications();
     let codes: Vec<NDIS_STATUS> = ind.iter().map(|(c, _)| *c).collect();
-    assert_eq!(codes, vec![NDIS_STATUS_OFFLOAD_PAUSE, NDIS_STATUS_UPLOAD_ALL, NDIS_STATUS_OFFLOAD_RESUME]);
+    assert_eq!(
+        codes,
+        vec![
+            NDIS_STATUS_OFFLOAD_PAUSE,
+            NDIS_STATUS_UPLOAD_ALL,
+            NDIS_STATUS_OFFLOAD_RESUME
+        ]
+    );
     let resumed: NDIS_TCP_CONNECTION_OFFLOAD = read(&ind[2].1);
     assert_eq!(resumed.SupportIPv4(), NDIS_OFFLOAD_SUPPORTED);
     assert_eq!(resumed.SupportIPv6(), NDIS_OFFLOAD_NOT_SUPPORTED);
@@ -148,7 +208,10 @@ fn rule_013_capability_change_only_via_pause_upload_all_resume() {
 
     // An invalid value is refused without any indication.
     let before = sim.status_indications().len();
-    let r = sim.oid_set(OID_TCP_OFFLOAD_PARAMETERS, &bytes_of(&offload_parameters(9, 0)));
+    let r = sim.oid_set(
+        OID_TCP_OFFLOAD_PARAMETERS,
+        &bytes_of(&offload_parameters(9, 0)),
+    );
     assert_eq!(r.status, NDIS_STATUS_INVALID_PARAMETER);
     assert_eq!(sim.status_indications().len(), before);
     finish(sim);

@@ -1,6 +1,9 @@
 //! The chimney handlers as the foundation ships them: every request gets a
 //! defined spec status, asynchronously, through the right completion.
 
+// Test code runs on the host: the driver's allocation bans do not apply.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
 mod common;
 
 use chimney_miniport::ffi::*;
@@ -32,15 +35,32 @@ fn sample_tree() -> (Tree, Vec<usize>) {
 fn rule_014_state_operations_never_complete_inside_the_call() {
     let sim = with_adapter();
     let completions = |sim: &ndis_sim::Simulator| {
-        sim.chimney_calls().iter().filter(|c| matches!(c, ChimneyCall::StateComplete { .. })).count()
+        sim.chimney_calls()
+            .iter()
+            .filter(|c| matches!(c, ChimneyCall::StateComplete { .. }))
+            .count()
     };
-    for op in [StateOpKind::Initiate, StateOpKind::Terminate, StateOpKind::Update, StateOpKind::Invalidate, StateOpKind::Query] {
+    for op in [
+        StateOpKind::Initiate,
+        StateOpKind::Terminate,
+        StateOpKind::Update,
+        StateOpKind::Invalidate,
+        StateOpKind::Query,
+    ] {
         let (t, _) = sample_tree();
         let before = completions(&sim);
         sim.call_state_op(op, t.ptr(0));
-        assert_eq!(completions(&sim), before, "{op:?} completed inside the handler");
+        assert_eq!(
+            completions(&sim),
+            before,
+            "{op:?} completed inside the handler"
+        );
         sim.run_until_idle();
-        assert_eq!(completions(&sim), before + 1, "{op:?} completed once afterwards");
+        assert_eq!(
+            completions(&sim),
+            before + 1,
+            "{op:?} completed once afterwards"
+        );
     }
     // The verifier saw no completion before a handler returned.
     assert!(sim.violations().is_empty());
@@ -70,20 +90,35 @@ fn rule_015_completion_passes_back_the_root_pointer() {
             _ => None,
         })
         .collect();
-    let want: Vec<(&str, usize)> = expected.iter().zip(&trees).map(|((_, e), (t, _))| (*e, t.ptr(0) as usize)).collect();
-    assert_eq!(done, want, "each operation completed once, through its own completion, with its root");
+    let want: Vec<(&str, usize)> = expected
+        .iter()
+        .zip(&trees)
+        .map(|((_, e), (t, _))| (*e, t.ptr(0) as usize))
+        .collect();
+    assert_eq!(
+        done, want,
+        "each operation completed once, through its own completion, with its root"
+    );
     finish(sim);
 }
 
 #[test]
 fn rule_016_every_block_gets_a_status() {
     let sim = with_adapter();
-    for op in [StateOpKind::Initiate, StateOpKind::Terminate, StateOpKind::Query] {
+    for op in [
+        StateOpKind::Initiate,
+        StateOpKind::Terminate,
+        StateOpKind::Query,
+    ] {
         let (t, ids) = sample_tree();
         sim.call_state_op(op, t.ptr(0));
         sim.run_until_idle();
         for id in ids {
-            assert_ne!(t.status(id), NDIS_STATUS_PENDING, "{op:?}: block {id} has no status");
+            assert_ne!(
+                t.status(id),
+                NDIS_STATUS_PENDING,
+                "{op:?}: block {id} has no status"
+            );
         }
     }
     finish(sim);
@@ -98,7 +133,11 @@ fn rule_019_placeholders_succeed_and_unservable_offloads_fail_without_context() 
     assert_eq!(t.status(ids[0]), NDIS_STATUS_SUCCESS, "placeholder");
     for &id in &ids[1..] {
         assert_eq!(t.status(id), NDIS_STATUS_FAILURE);
-        assert_eq!(t.context(id), 0, "no context written for a failed object (rule 21)");
+        assert_eq!(
+            t.context(id),
+            0,
+            "no context written for a failed object (rule 21)"
+        );
     }
     finish(sim);
 }
@@ -133,16 +172,35 @@ fn data_path_requests_pend_and_complete_through_the_table() {
         (TcpIoKind::Forward, &fwd),
         (TcpIoKind::Disconnect(TCP_DISCONNECT_GRACEFUL_CLOSE), &disc),
     ] {
-        assert_eq!(sim.call_tcp_io(kind, slot_ptr, chain.head()), NDIS_STATUS_PENDING, "{kind:?}");
+        assert_eq!(
+            sim.call_tcp_io(kind, slot_ptr, chain.head()),
+            NDIS_STATUS_PENDING,
+            "{kind:?}"
+        );
     }
-    assert!(sim.chimney_calls().is_empty(), "nothing completes inside the handlers");
+    assert!(
+        sim.chimney_calls().is_empty(),
+        "nothing completes inside the handlers"
+    );
     sim.run_until_idle();
     let calls = sim.chimney_calls();
     let aborted = NDIS_STATUS_REQUEST_ABORTED;
-    assert!(calls.contains(&ChimneyCall::SendComplete(vec![(sends.head() as usize, aborted)])));
-    assert!(calls.contains(&ChimneyCall::ReceiveComplete(vec![(recvs.head() as usize, aborted)])));
-    assert!(calls.contains(&ChimneyCall::ForwardComplete(vec![(fwd.head() as usize, aborted)])));
-    assert!(calls.contains(&ChimneyCall::DisconnectComplete(disc.head() as usize, aborted)));
+    assert!(calls.contains(&ChimneyCall::SendComplete(vec![(
+        sends.head() as usize,
+        aborted
+    )])));
+    assert!(calls.contains(&ChimneyCall::ReceiveComplete(vec![(
+        recvs.head() as usize,
+        aborted
+    )])));
+    assert!(calls.contains(&ChimneyCall::ForwardComplete(vec![(
+        fwd.head() as usize,
+        aborted
+    )])));
+    assert!(calls.contains(&ChimneyCall::DisconnectComplete(
+        disc.head() as usize,
+        aborted
+    )));
     finish(sim);
 }
 
@@ -161,13 +219,23 @@ fn rule_077_receive_return_is_synchronous_success() {
 fn ordinary_sends_complete_once_with_success_while_running() {
     let sim = with_adapter();
     let chain = NblChain::build(
-        &vec![vec![ndis_sim::builders::NbSpec { mdl_sizes: vec![60], offset: 0 }]; 3],
+        &vec![
+            vec![ndis_sim::builders::NbSpec {
+                mdl_sizes: vec![60],
+                offset: 0
+            }];
+            3
+        ],
         |i, _| vec![i as u8; 60],
     );
     sim.send_net_buffer_lists(chain.head());
     let done = sim.driver().adapter.send_completions.clone();
     assert_eq!(done.len(), 3);
     assert!(done.iter().all(|(_, s)| *s == NDIS_STATUS_SUCCESS));
-    assert_eq!(chain.payload(1, 0), vec![1u8; 60], "builder bytes readable through the MDLs");
+    assert_eq!(
+        chain.payload(1, 0),
+        vec![1u8; 60],
+        "builder bytes readable through the MDLs"
+    );
     finish(sim);
 }

@@ -1,5 +1,8 @@
 //! Driver registration and chimney handler registration (spec rules 1–6).
 
+// Test code runs on the host: the driver's allocation bans do not apply.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
 mod common;
 
 use chimney_miniport::ffi::*;
@@ -12,12 +15,27 @@ fn driver_entry_registers_ndis_630_miniport_with_mandatory_handlers() {
     {
         let d = sim.driver();
         let c = d.characteristics.expect("registered").0;
-        assert_eq!(c.Header.Type, NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS);
-        assert_eq!(c.Header.Revision, NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2);
-        assert_eq!(c.Header.Size, NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2);
+        assert_eq!(
+            c.Header.Type,
+            NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS
+        );
+        assert_eq!(
+            c.Header.Revision,
+            NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2
+        );
+        assert_eq!(
+            c.Header.Size,
+            NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2
+        );
         assert_eq!((c.MajorNdisVersion, c.MinorNdisVersion), (6, 30));
-        assert!(c.InitializeHandlerEx.is_some() && c.HaltHandlerEx.is_some() && c.UnloadHandler.is_some());
-        assert!(c.PauseHandler.is_some() && c.RestartHandler.is_some() && c.OidRequestHandler.is_some());
+        assert!(
+            c.InitializeHandlerEx.is_some()
+                && c.HaltHandlerEx.is_some()
+                && c.UnloadHandler.is_some()
+        );
+        assert!(
+            c.PauseHandler.is_some() && c.RestartHandler.is_some() && c.OidRequestHandler.is_some()
+        );
         assert!(c.SendNetBufferListsHandler.is_some() && c.ReturnNetBufferListsHandler.is_some());
         assert!(c.CancelSendHandler.is_some() && c.DevicePnPEventNotifyHandler.is_some());
         assert!(c.ShutdownHandlerEx.is_some() && c.CancelOidRequestHandler.is_some());
@@ -55,16 +73,55 @@ fn rule_002_generic_table_order_initiate_terminate_update_invalidate_query() {
     {
         let g = sim.driver().generic.expect("generic").0;
         let addr = |f: W_INITIATE_OFFLOAD_HANDLER| f.map(|f| f as usize);
-        assert_eq!(addr(g.InitiateOffloadHandler), Some(ch::miniport_initiate_offload as *const () as usize));
-        assert_eq!(addr(g.TerminateOffloadHandler), Some(ch::miniport_terminate_offload as *const () as usize));
-        assert_eq!(addr(g.UpdateOffloadHandler), Some(ch::miniport_update_offload as *const () as usize));
-        assert_eq!(addr(g.InvalidateOffloadHandler), Some(ch::miniport_invalidate_offload as *const () as usize));
-        assert_eq!(addr(g.QueryOffloadHandler), Some(ch::miniport_query_offload as *const () as usize));
+        assert_eq!(
+            addr(g.InitiateOffloadHandler),
+            Some(ch::miniport_initiate_offload as *const () as usize)
+        );
+        assert_eq!(
+            addr(g.TerminateOffloadHandler),
+            Some(ch::miniport_terminate_offload as *const () as usize)
+        );
+        assert_eq!(
+            addr(g.UpdateOffloadHandler),
+            Some(ch::miniport_update_offload as *const () as usize)
+        );
+        assert_eq!(
+            addr(g.InvalidateOffloadHandler),
+            Some(ch::miniport_invalidate_offload as *const () as usize)
+        );
+        assert_eq!(
+            addr(g.QueryOffloadHandler),
+            Some(ch::miniport_query_offload as *const () as usize)
+        );
         // And the field offsets are the C ones.
-        assert_eq!(core::mem::offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, InitiateOffloadHandler), 8);
-        assert_eq!(core::mem::offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, UpdateOffloadHandler), 24);
-        assert_eq!(core::mem::offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, InvalidateOffloadHandler), 32);
-        assert_eq!(core::mem::offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, QueryOffloadHandler), 40);
+        assert_eq!(
+            core::mem::offset_of!(
+                NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+                InitiateOffloadHandler
+            ),
+            8
+        );
+        assert_eq!(
+            core::mem::offset_of!(
+                NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+                UpdateOffloadHandler
+            ),
+            24
+        );
+        assert_eq!(
+            core::mem::offset_of!(
+                NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+                InvalidateOffloadHandler
+            ),
+            32
+        );
+        assert_eq!(
+            core::mem::offset_of!(
+                NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+                QueryOffloadHandler
+            ),
+            40
+        );
     }
     finish(sim);
 }
@@ -93,10 +150,16 @@ fn rule_004_chimney_table_headers_types_and_sizes() {
         let g = d.generic.expect("generic").0.Header;
         let t = d.tcp.expect("tcp").0.Header;
         assert_eq!(g.Type, 0x8F);
-        assert_eq!(usize::from(g.Size), size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS>());
+        assert_eq!(
+            usize::from(g.Size),
+            size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS>()
+        );
         assert_eq!(g.Size, 48);
         assert_eq!(t.Type, 0x94);
-        assert_eq!(usize::from(t.Size), size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS>());
+        assert_eq!(
+            usize::from(t.Size),
+            size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS>()
+        );
         assert_eq!(t.Size, 56);
     }
     finish(sim);
@@ -116,11 +179,20 @@ fn rule_005_tcp_offload_entry_points_from_get_offload_handlers_not_imports() {
         "NdisTcpOffloadEventHandler",
         "NdisTcpOffloadReceiveHandler",
     ] {
-        assert!(!src.contains(&format!("fn {name}")), "{name} must not be an import");
+        assert!(
+            !src.contains(&format!("fn {name}")),
+            "{name} must not be an import"
+        );
     }
     let sim = with_adapter();
     let calls = sim.core.calls.lock().unwrap().clone();
-    assert_eq!(calls.iter().filter(|c| **c == "NdisMGetOffloadHandlers").count(), 1);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| **c == "NdisMGetOffloadHandlers")
+            .count(),
+        1
+    );
     finish(sim);
 }
 
@@ -133,11 +205,18 @@ fn chimney_advertised(sim: &ndis_sim::Simulator) -> bool {
 /// chimney initialization: the adapter still comes up, chimney is not advertised.
 #[test]
 fn rule_006_handler_table_revision_and_size_checked() {
-    for mode in [TableMode::NotSupported, TableMode::BadRevision, TableMode::ShortSize] {
+    for mode in [
+        TableMode::NotSupported,
+        TableMode::BadRevision,
+        TableMode::ShortSize,
+    ] {
         let mut sim = loaded();
         sim.set_table_mode(mode);
         assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS, "{mode:?}");
-        assert!(!chimney_advertised(&sim), "{mode:?}: chimney must not be advertised");
+        assert!(
+            !chimney_advertised(&sim),
+            "{mode:?}: chimney must not be advertised"
+        );
         let r = sim.oid_query(OID_TCP_CONNECTION_OFFLOAD_HARDWARE_CAPABILITIES, 64);
         assert_eq!(r.status, NDIS_STATUS_NOT_SUPPORTED, "{mode:?}");
         finish(sim);
@@ -169,6 +248,9 @@ fn every_import_is_a_real_ndis_export() {
         .collect();
     assert!(imports.len() >= 30, "imports parsed: {imports:?}");
     for name in &imports {
-        assert!(exports.iter().any(|(n, _, _)| n == name), "{name} is imported but not a known export");
+        assert!(
+            exports.iter().any(|(n, _, _)| n == name),
+            "{name} is imported but not a known export"
+        );
     }
 }

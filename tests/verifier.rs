@@ -2,6 +2,9 @@
 //! broken driver. The "driver" here is the test calling the NDIS imports
 //! (the same link-substituted functions the driver calls) the wrong way.
 
+// Test code runs on the host: the driver's allocation bans do not apply.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
 mod common;
 
 use chimney_miniport::ffi::imports::*;
@@ -21,7 +24,11 @@ fn lock_storage() -> Box<NDIS_SPIN_LOCK> {
 fn catches_passive_only_call_at_dispatch() {
     let sim = with_adapter();
     let mut obj = NDIS_CONFIGURATION_OBJECT {
-        Header: NDIS_OBJECT_HEADER::new(NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT, NDIS_CONFIGURATION_OBJECT_REVISION_1, size_of::<NDIS_CONFIGURATION_OBJECT>()),
+        Header: NDIS_OBJECT_HEADER::new(
+            NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT,
+            NDIS_CONFIGURATION_OBJECT_REVISION_1,
+            size_of::<NDIS_CONFIGURATION_OBJECT>(),
+        ),
         NdisHandle: sim.adapter_handle(),
         Flags: 0,
     };
@@ -46,7 +53,13 @@ fn catches_dpr_acquire_below_dispatch() {
         NdisDprAcquireSpinLock(&mut *l);
         NdisDprReleaseSpinLock(&mut *l);
     }
-    assert!(sim.violations().iter().any(|v| matches!(v, Violation::IrqlNotDispatch { export: "NdisDprAcquireSpinLock", .. })));
+    assert!(sim.violations().iter().any(|v| matches!(
+        v,
+        Violation::IrqlNotDispatch {
+            export: "NdisDprAcquireSpinLock",
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -73,7 +86,11 @@ fn catches_double_acquire() {
         NdisAcquireSpinLock(&mut *l);
         NdisReleaseSpinLock(&mut *l);
     }
-    assert!(sim.violations().iter().any(|v| matches!(v, Violation::SpinLockDoubleAcquire { .. })));
+    assert!(
+        sim.violations()
+            .iter()
+            .any(|v| matches!(v, Violation::SpinLockDoubleAcquire { .. }))
+    );
 }
 
 #[test]
@@ -82,7 +99,11 @@ fn catches_release_of_lock_not_held() {
     let mut l = lock_storage();
     // SAFETY: misuse on purpose.
     unsafe { NdisReleaseSpinLock(&mut *l) };
-    assert!(sim.violations().iter().any(|v| matches!(v, Violation::SpinLockNotHeld { .. })));
+    assert!(
+        sim.violations()
+            .iter()
+            .any(|v| matches!(v, Violation::SpinLockNotHeld { .. }))
+    );
 }
 
 #[test]
@@ -90,7 +111,11 @@ fn catches_lock_held_across_call_into_ndis() {
     let sim = with_adapter();
     let mut l = lock_storage();
     let mut ind = NDIS_STATUS_INDICATION {
-        Header: NDIS_OBJECT_HEADER::new(NDIS_OBJECT_TYPE_STATUS_INDICATION, NDIS_STATUS_INDICATION_REVISION_1, size_of::<NDIS_STATUS_INDICATION>()),
+        Header: NDIS_OBJECT_HEADER::new(
+            NDIS_OBJECT_TYPE_STATUS_INDICATION,
+            NDIS_STATUS_INDICATION_REVISION_1,
+            size_of::<NDIS_STATUS_INDICATION>(),
+        ),
         SourceHandle: sim.adapter_handle(),
         PortNumber: 0,
         StatusCode: NDIS_STATUS_MEDIA_CONNECT,
@@ -108,10 +133,13 @@ fn catches_lock_held_across_call_into_ndis() {
         NdisMIndicateStatusEx(sim.adapter_handle(), &mut ind);
         NdisReleaseSpinLock(&mut *l);
     }
-    assert!(sim.violations().contains(&Violation::SpinLockHeldAcrossCall {
-        export: "NdisMIndicateStatusEx",
-        locks: 1
-    }));
+    assert!(
+        sim.violations()
+            .contains(&Violation::SpinLockHeldAcrossCall {
+                export: "NdisMIndicateStatusEx",
+                locks: 1
+            })
+    );
 }
 
 #[test]
@@ -120,7 +148,11 @@ fn spin_lock_excludes_other_processors() {
     struct Shared(Box<NDIS_SPIN_LOCK>, Mutex<()>, std::cell::UnsafeCell<u64>);
     // SAFETY: the u64 is only touched under the NDIS lock.
     unsafe impl Sync for Shared {}
-    let s = Shared(lock_storage(), Mutex::new(()), std::cell::UnsafeCell::new(0));
+    let s = Shared(
+        lock_storage(),
+        Mutex::new(()),
+        std::cell::UnsafeCell::new(0),
+    );
     let lock_ptr = &*s.0 as *const NDIS_SPIN_LOCK as usize;
     let shared = &s;
     let core = sim.core.clone();
@@ -143,6 +175,7 @@ fn spin_lock_excludes_other_processors() {
         }
     });
     let _ = &s.1;
+    // SAFETY: both threads have finished; no one else touches the counter.
     assert_eq!(unsafe { *s.2.get() }, 40_000);
     sim.assert_clean();
 }
@@ -150,21 +183,26 @@ fn spin_lock_excludes_other_processors() {
 #[test]
 fn catches_completion_before_handler_returned() {
     let sim = with_adapter();
+    // SAFETY: an all-zero block list is valid plain data.
     let mut root = Box::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>::new(unsafe { std::mem::zeroed() });
     let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
     // The handler "is still running": completing now is a synchronous completion.
     tracker::give(&sim.core, p as usize, "MiniportInitiateOffload");
     // SAFETY: the block list lives for the call.
     unsafe { NdisMInitiateOffloadComplete(sim.adapter_handle(), p) };
-    assert!(sim.violations().contains(&Violation::CompletedBeforeReturn {
-        export: "NdisMInitiateOffloadComplete",
-        object: p as usize
-    }));
+    assert!(
+        sim.violations()
+            .contains(&Violation::CompletedBeforeReturn {
+                export: "NdisMInitiateOffloadComplete",
+                object: p as usize
+            })
+    );
 }
 
 #[test]
 fn catches_double_completion() {
     let sim = with_adapter();
+    // SAFETY: an all-zero block list is valid plain data.
     let mut root = Box::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>::new(unsafe { std::mem::zeroed() });
     let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
     tracker::give(&sim.core, p as usize, "MiniportTerminateOffload");
@@ -183,6 +221,7 @@ fn catches_double_completion() {
 #[test]
 fn catches_completion_of_something_never_given() {
     let sim = with_adapter();
+    // SAFETY: an all-zero block list is valid plain data.
     let mut root = Box::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>::new(unsafe { std::mem::zeroed() });
     let p: *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST = &mut *root;
     // SAFETY: the block list lives for the call.
@@ -202,8 +241,20 @@ fn catches_bad_free_and_bad_handle() {
     // SAFETY: deliberately arming a timer that does not exist.
     unsafe { NdisSetTimerObject(x.as_mut_ptr().cast(), -10_000, 0, std::ptr::null_mut()) };
     let v = sim.violations();
-    assert!(v.iter().any(|v| matches!(v, Violation::BadFree { .. })), "{v:?}");
-    assert!(v.iter().any(|v| matches!(v, Violation::BadHandle { export: "NdisSetTimerObject", .. })), "{v:?}");
+    assert!(
+        v.iter().any(|v| matches!(v, Violation::BadFree { .. })),
+        "{v:?}"
+    );
+    assert!(
+        v.iter().any(|v| matches!(
+            v,
+            Violation::BadHandle {
+                export: "NdisSetTimerObject",
+                ..
+            }
+        )),
+        "{v:?}"
+    );
 }
 
 #[test]
@@ -213,7 +264,9 @@ fn failure_injection_fails_exactly_the_nth_allocation() {
     sim.fail_allocation(2);
     // SAFETY: plain allocations through the import.
     let a = unsafe { NdisAllocateMemoryWithTagPriority(h, 16, 1, NormalPoolPriority) };
+    // SAFETY: plain allocation.
     let b = unsafe { NdisAllocateMemoryWithTagPriority(h, 16, 1, NormalPoolPriority) };
+    // SAFETY: plain allocation.
     let c = unsafe { NdisAllocateMemoryWithTagPriority(h, 16, 1, NormalPoolPriority) };
     assert!(!a.is_null() && b.is_null() && !c.is_null());
     // SAFETY: freeing what we allocated.
@@ -242,20 +295,26 @@ fn virtual_clock_fires_timers_in_due_order_at_dispatch_and_work_items_fifo_at_pa
     let mut timers = Vec::new();
     for (ctx, ms) in [(1usize, 30i64), (2, 10), (3, 20), (4, 10)] {
         let ch = NDIS_TIMER_CHARACTERISTICS {
-            Header: NDIS_OBJECT_HEADER::new(NDIS_OBJECT_TYPE_TIMER_CHARACTERISTICS, NDIS_TIMER_CHARACTERISTICS_REVISION_1, size_of::<NDIS_TIMER_CHARACTERISTICS>()),
+            Header: NDIS_OBJECT_HEADER::new(
+                NDIS_OBJECT_TYPE_TIMER_CHARACTERISTICS,
+                NDIS_TIMER_CHARACTERISTICS_REVISION_1,
+                size_of::<NDIS_TIMER_CHARACTERISTICS>(),
+            ),
             AllocationTag: 0x7465_7374,
             TimerFunction: Some(record_timer),
             FunctionContext: ctx as PVOID,
         };
         let mut t: NDIS_HANDLE = std::ptr::null_mut();
         // SAFETY: valid characteristics and out pointer.
-        assert_eq!(unsafe { NdisAllocateTimerObject(h, &ch, &mut t) }, NDIS_STATUS_SUCCESS);
+        let st = unsafe { NdisAllocateTimerObject(h, &ch, &mut t) };
+        assert_eq!(st, NDIS_STATUS_SUCCESS);
         // SAFETY: our timer.
         unsafe { NdisSetTimerObject(t, -ms * 10_000, 0, std::ptr::null_mut()) };
         timers.push(t);
     }
     // SAFETY: plain work item use.
     let w1 = unsafe { NdisAllocateIoWorkItem(h) };
+    // SAFETY: plain allocation.
     let w2 = unsafe { NdisAllocateIoWorkItem(h) };
     // SAFETY: queue both.
     unsafe {
@@ -263,11 +322,20 @@ fn virtual_clock_fires_timers_in_due_order_at_dispatch_and_work_items_fifo_at_pa
         NdisQueueIoWorkItem(w2, Some(record_work), 101 as PVOID);
     }
     sim.advance_ms(9);
-    assert_eq!(*ORDER.lock().unwrap(), vec![(100, PASSIVE_LEVEL), (101, PASSIVE_LEVEL)], "no timer before it is due");
+    assert_eq!(
+        *ORDER.lock().unwrap(),
+        vec![(100, PASSIVE_LEVEL), (101, PASSIVE_LEVEL)],
+        "no timer before it is due"
+    );
     sim.advance_ms(25);
     assert_eq!(
         ORDER.lock().unwrap()[2..],
-        [(2, DISPATCH_LEVEL), (4, DISPATCH_LEVEL), (3, DISPATCH_LEVEL), (1, DISPATCH_LEVEL)],
+        [
+            (2, DISPATCH_LEVEL),
+            (4, DISPATCH_LEVEL),
+            (3, DISPATCH_LEVEL),
+            (1, DISPATCH_LEVEL)
+        ],
         "due order, ties in arming order"
     );
     // SAFETY: free everything (cancelled timers included).

@@ -26,7 +26,10 @@ pub struct NbSpec {
 impl NblChain {
     /// Build a chain: one NBL per entry, each with the given NET_BUFFERs;
     /// `payload(nbl, nb)` gives the bytes of each NET_BUFFER.
-    pub fn build(shape: &[Vec<NbSpec>], mut payload: impl FnMut(usize, usize) -> Vec<u8>) -> NblChain {
+    pub fn build(
+        shape: &[Vec<NbSpec>],
+        mut payload: impl FnMut(usize, usize) -> Vec<u8>,
+    ) -> NblChain {
         let mut c = NblChain {
             nbls: Vec::new(),
             nbs: Vec::new(),
@@ -111,18 +114,29 @@ impl NblChain {
 
     /// The first NBL of the chain.
     pub fn head(&self) -> PNET_BUFFER_LIST {
-        self.nbls.first().map_or(std::ptr::null_mut(), |b| (&**b as *const NET_BUFFER_LIST).cast_mut())
+        self.nbls.first().map_or(std::ptr::null_mut(), |b| {
+            (&**b as *const NET_BUFFER_LIST).cast_mut()
+        })
     }
 
     /// Every NBL, in chain order.
     pub fn nbls(&self) -> Vec<PNET_BUFFER_LIST> {
-        self.nbls.iter().map(|b| (&**b as *const NET_BUFFER_LIST).cast_mut()).collect()
+        self.nbls
+            .iter()
+            .map(|b| (&**b as *const NET_BUFFER_LIST).cast_mut())
+            .collect()
     }
 
     /// The payload bytes of NET_BUFFER `nb` of NBL `nbl`, read through the MDLs
     /// from `CurrentMdl`/`CurrentMdlOffset` for `DataLength` bytes.
     pub fn payload(&self, nbl: usize, nb: usize) -> Vec<u8> {
-        let mut p = unsafe { self.nbls[nbl].NetBufferListHeader.NetBufferListData.FirstNetBuffer };
+        // SAFETY: reading the union member the builder wrote.
+        let mut p = unsafe {
+            self.nbls[nbl]
+                .NetBufferListHeader
+                .NetBufferListData
+                .FirstNetBuffer
+        };
         for _ in 0..nb {
             // SAFETY: our boxed NET_BUFFERs.
             p = unsafe { (*p).NetBufferHeader.NetBufferData.Next };
@@ -198,7 +212,11 @@ impl Tree {
     /// state structure, its `OFFLOAD_STATE_HEADER.Length` already set).
     pub fn block(&mut self, ty: u8, role: Role, states: &[&[u8]]) -> BlockId {
         let head = size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
-        let total: usize = head + states.iter().map(|s| s.len().next_multiple_of(8)).sum::<usize>();
+        let total: usize = head
+            + states
+                .iter()
+                .map(|s| s.len().next_multiple_of(8))
+                .sum::<usize>();
         let mut mem = vec![0u64; total / 8].into_boxed_slice();
         let base = mem.as_mut_ptr().cast::<u8>();
         let mut at = head;
@@ -216,7 +234,11 @@ impl Tree {
         unsafe {
             (*b).Header = NDIS_OBJECT_HEADER::new(ty, 1, head);
             (*b).Status = NDIS_STATUS_PENDING;
-            (*b).MiniportOffloadContext = if role == Role::Placeholder { std::ptr::null_mut() } else { &mut *slot };
+            (*b).MiniportOffloadContext = if role == Role::Placeholder {
+                std::ptr::null_mut()
+            } else {
+                &mut *slot
+            };
             (*b).NdisOffloadHandle = (0x0FF1_0000 + self.blocks.len()) as NDIS_HANDLE;
         }
         self.blocks.push(mem);

@@ -58,9 +58,10 @@ impl Simulator {
         state::set_current(Some(Arc::clone(&core)));
         // Make sure every export is linked in before the driver runs.
         let _ = crate::exports::exports();
-        let mut buf: Vec<u16> = "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\chimney_miniport"
-            .encode_utf16()
-            .collect();
+        let mut buf: Vec<u16> =
+            "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\chimney_miniport"
+                .encode_utf16()
+                .collect();
         let registry_path = Box::new(UNICODE_STRING {
             Length: (buf.len() * 2) as u16,
             MaximumLength: (buf.len() * 2) as u16,
@@ -94,7 +95,9 @@ impl Simulator {
     /// Fail the `n`-th allocation from now on (1-based; 0 disables).
     pub fn fail_allocation(&self, n: u64) {
         let base = self.core.alloc_attempts.load(Ordering::SeqCst);
-        self.core.fail_alloc_at.store(if n == 0 { 0 } else { base + n }, Ordering::SeqCst);
+        self.core
+            .fail_alloc_at
+            .store(if n == 0 { 0 } else { base + n }, Ordering::SeqCst);
     }
 
     /// Allocations attempted so far.
@@ -124,9 +127,9 @@ impl Simulator {
 
     /// The adapter handle (MiniportAdapterHandle), if an adapter exists.
     pub fn adapter_handle(&self) -> NDIS_HANDLE {
-        self.adapter
-            .as_ref()
-            .map_or(std::ptr::null_mut(), |a| (&**a as *const AdapterBlock).cast_mut().cast())
+        self.adapter.as_ref().map_or(std::ptr::null_mut(), |a| {
+            (&**a as *const AdapterBlock).cast_mut().cast()
+        })
     }
 
     /// The MiniportAdapterContext the driver registered.
@@ -157,9 +160,13 @@ impl Simulator {
             Size: NDIS_SIZEOF_MINIPORT_INIT_PARAMETERS_REVISION_1,
         };
         params.IfIndex = 7;
-        let init = ch.InitializeHandlerEx.expect("InitializeHandlerEx registered");
+        let init = ch
+            .InitializeHandlerEx
+            .expect("InitializeHandlerEx registered");
         // SAFETY: calling the driver's handler with a live adapter handle and parameters.
-        let st = irql::at(PASSIVE_LEVEL, || unsafe { init(handle.cast(), std::ptr::null_mut(), &mut params) });
+        let st = irql::at(PASSIVE_LEVEL, || unsafe {
+            init(handle.cast(), std::ptr::null_mut(), &mut params)
+        });
         if !nt_success(st) {
             self.check_no_adapter_leaks("MiniportInitializeEx failed");
             state::unregister(handle as usize);
@@ -185,7 +192,9 @@ impl Simulator {
         let ctx = self.context();
         if let Some(halt) = ch.HaltHandlerEx {
             // SAFETY: the driver's handler with its own context.
-            irql::at(PASSIVE_LEVEL, || unsafe { halt(ctx, NdisHaltDeviceDisabled) });
+            irql::at(PASSIVE_LEVEL, || unsafe {
+                halt(ctx, NdisHaltDeviceDisabled)
+            });
         }
         self.check_no_adapter_leaks("after MiniportHaltEx");
         for (obj, handler) in tracker::outstanding(&self.core) {
@@ -251,9 +260,15 @@ impl Simulator {
         // SAFETY: reading back the union member we wrote.
         let (n, needed) = unsafe {
             if ty == NdisRequestSetInformation {
-                (req.DATA.SET_INFORMATION.BytesRead, req.DATA.SET_INFORMATION.BytesNeeded)
+                (
+                    req.DATA.SET_INFORMATION.BytesRead,
+                    req.DATA.SET_INFORMATION.BytesNeeded,
+                )
             } else {
-                (req.DATA.QUERY_INFORMATION.BytesWritten, req.DATA.QUERY_INFORMATION.BytesNeeded)
+                (
+                    req.DATA.QUERY_INFORMATION.BytesWritten,
+                    req.DATA.QUERY_INFORMATION.BytesNeeded,
+                )
             }
         };
         OidResult {
@@ -305,7 +320,11 @@ impl Simulator {
     /// Call a state-operation handler the driver registered (at DISPATCH_LEVEL,
     /// the strictest level "any level" allows), tracking the block list.
     pub fn call_state_op(&self, op: StateOpKind, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
-        let g = self.driver().generic.expect("generic chimney table registered").0;
+        let g = self
+            .driver()
+            .generic
+            .expect("generic chimney table registered")
+            .0;
         let f = match op {
             StateOpKind::Initiate => g.InitiateOffloadHandler,
             StateOpKind::Terminate => g.TerminateOffloadHandler,
@@ -322,7 +341,12 @@ impl Simulator {
     }
 
     /// Call a TCP data-path handler (send/receive/forward) with an NBL chain.
-    pub fn call_tcp_io(&self, op: TcpIoKind, offload_context: PVOID, chain: PNET_BUFFER_LIST) -> NDIS_STATUS {
+    pub fn call_tcp_io(
+        &self,
+        op: TcpIoKind,
+        offload_context: PVOID,
+        chain: PNET_BUFFER_LIST,
+    ) -> NDIS_STATUS {
         let t = self.driver().tcp.expect("TCP chimney table registered").0;
         let ctx = self.context();
         let mut p = chain;
@@ -334,12 +358,21 @@ impl Simulator {
         // SAFETY: the driver's handlers with its context and a live chain.
         let st = irql::at_dispatch(|| unsafe {
             match op {
-                TcpIoKind::Send => t.TcpOffloadSendHandler.expect("send")(ctx, offload_context, chain),
-                TcpIoKind::Receive => t.TcpOffloadReceiveHandler.expect("receive")(ctx, offload_context, chain),
-                TcpIoKind::Forward => t.TcpOffloadForwardHandler.expect("forward")(ctx, offload_context, chain),
-                TcpIoKind::Disconnect(flags) => {
-                    t.TcpOffloadDisconnectHandler.expect("disconnect")(ctx, offload_context, chain, flags)
+                TcpIoKind::Send => {
+                    t.TcpOffloadSendHandler.expect("send")(ctx, offload_context, chain)
                 }
+                TcpIoKind::Receive => {
+                    t.TcpOffloadReceiveHandler.expect("receive")(ctx, offload_context, chain)
+                }
+                TcpIoKind::Forward => {
+                    t.TcpOffloadForwardHandler.expect("forward")(ctx, offload_context, chain)
+                }
+                TcpIoKind::Disconnect(flags) => t.TcpOffloadDisconnectHandler.expect("disconnect")(
+                    ctx,
+                    offload_context,
+                    chain,
+                    flags,
+                ),
             }
         });
         let mut p = chain;

@@ -147,7 +147,8 @@ pub struct SimCore {
 }
 
 /// A callback run inside a state-operation completion (export name, root).
-pub type StateHook = Box<dyn FnMut(&'static str, chimney_miniport::ffi::PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) + Send>;
+pub type StateHook =
+    Box<dyn FnMut(&'static str, chimney_miniport::ffi::PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) + Send>;
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 

@@ -11,7 +11,11 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Violation {
     /// An export was called above the highest IRQL it allows.
-    IrqlTooHigh { export: &'static str, irql: u8, max: u8 },
+    IrqlTooHigh {
+        export: &'static str,
+        irql: u8,
+        max: u8,
+    },
     /// An export that must run at exactly DISPATCH_LEVEL was called elsewhere.
     IrqlNotDispatch { export: &'static str, irql: u8 },
     /// A spin lock already held by this processor was acquired again.
@@ -33,7 +37,10 @@ pub enum Violation {
     /// Resources still allocated when the driver finished halting/unloading.
     Leak { what: String },
     /// An argument broke a documented rule of the export.
-    BadArgument { export: &'static str, detail: String },
+    BadArgument {
+        export: &'static str,
+        detail: String,
+    },
     /// A handler returned a status its contract does not allow.
     BadReturn { handler: &'static str, status: i32 },
 }

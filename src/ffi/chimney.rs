@@ -368,8 +368,12 @@ pub struct TCP_OFFLOAD_STATE_DELEGATED {
 
 // ---------------------------------------------------------------- handler tables
 
-pub type W_INITIATE_OFFLOAD_HANDLER =
-    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST)>;
+pub type W_INITIATE_OFFLOAD_HANDLER = Option<
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    ),
+>;
 pub type W_TERMINATE_OFFLOAD_HANDLER = W_INITIATE_OFFLOAD_HANDLER;
 pub type W_UPDATE_OFFLOAD_HANDLER = W_INITIATE_OFFLOAD_HANDLER;
 pub type W_INVALIDATE_OFFLOAD_HANDLER = W_INITIATE_OFFLOAD_HANDLER;
@@ -391,8 +395,12 @@ pub type W_TCP_OFFLOAD_DISCONNECT_HANDLER = Option<
         Flags: ULONG,
     ) -> NDIS_STATUS,
 >;
-pub type W_TCP_OFFLOAD_RECEIVE_RETURN_HANDLER =
-    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, NetBufferList: PNET_BUFFER_LIST) -> NDIS_STATUS>;
+pub type W_TCP_OFFLOAD_RECEIVE_RETURN_HANDLER = Option<
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        NetBufferList: PNET_BUFFER_LIST,
+    ) -> NDIS_STATUS,
+>;
 
 /// `NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS` (note the order:
 /// Initiate, Terminate, Update, Invalidate, Query).
@@ -422,8 +430,13 @@ pub struct NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS {
     pub TcpOffloadReceiveReturnHandler: W_TCP_OFFLOAD_RECEIVE_RETURN_HANDLER,
 }
 
-pub type NDIS_TCP_OFFLOAD_EVENT_INDICATE =
-    Option<unsafe extern "system" fn(NdisOffloadHandle: NDIS_HANDLE, EventType: ULONG, EventSpecificInformation: ULONG)>;
+pub type NDIS_TCP_OFFLOAD_EVENT_INDICATE = Option<
+    unsafe extern "system" fn(
+        NdisOffloadHandle: NDIS_HANDLE,
+        EventType: ULONG,
+        EventSpecificInformation: ULONG,
+    ),
+>;
 pub type NDIS_TCP_OFFLOAD_RECEIVE_INDICATE = Option<
     unsafe extern "system" fn(
         NdisOffloadHandle: NDIS_HANDLE,
@@ -432,8 +445,9 @@ pub type NDIS_TCP_OFFLOAD_RECEIVE_INDICATE = Option<
         BytesConsumed: PULONG,
     ) -> NDIS_STATUS,
 >;
-pub type NDIS_TCP_OFFLOAD_SEND_COMPLETE =
-    Option<unsafe extern "system" fn(NdisMiniportHandle: NDIS_HANDLE, NetBufferList: PNET_BUFFER_LIST)>;
+pub type NDIS_TCP_OFFLOAD_SEND_COMPLETE = Option<
+    unsafe extern "system" fn(NdisMiniportHandle: NDIS_HANDLE, NetBufferList: PNET_BUFFER_LIST),
+>;
 pub type NDIS_TCP_OFFLOAD_RECEIVE_COMPLETE = NDIS_TCP_OFFLOAD_SEND_COMPLETE;
 pub type NDIS_TCP_OFFLOAD_DISCONNECT_COMPLETE = NDIS_TCP_OFFLOAD_SEND_COMPLETE;
 pub type NDIS_TCP_OFFLOAD_FORWARD_COMPLETE = NDIS_TCP_OFFLOAD_SEND_COMPLETE;
@@ -462,8 +476,11 @@ pub type PNDIS_TCP_OFFLOAD_EVENT_HANDLERS = *mut NDIS_TCP_OFFLOAD_EVENT_HANDLERS
 
 pub const NDIS_OBJECT_TCP_OFFLOAD_REVISION_1: UCHAR = 1;
 /// Size through `NdisTcpOffloadForwardComplete`.
-pub const NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1: USHORT =
-    (core::mem::offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadForwardComplete) + size_of::<PVOID>()) as USHORT;
+pub const NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1: USHORT = (core::mem::offset_of!(
+    NDIS_TCP_OFFLOAD_EVENT_HANDLERS,
+    NdisTcpOffloadForwardComplete
+) + size_of::<PVOID>())
+    as USHORT;
 
 // ---------------------------------------------------------------- capability (ntddndis.h)
 
@@ -511,7 +528,12 @@ macro_rules! bitfield {
 impl NDIS_TCP_CONNECTION_OFFLOAD {
     bitfield!(SupportIPv4, set_SupportIPv4, 0, 2);
     bitfield!(SupportIPv6, set_SupportIPv6, 2, 2);
-    bitfield!(SupportIPv6ExtensionHeaders, set_SupportIPv6ExtensionHeaders, 4, 2);
+    bitfield!(
+        SupportIPv6ExtensionHeaders,
+        set_SupportIPv6ExtensionHeaders,
+        4,
+        2
+    );
     bitfield!(SupportSack, set_SupportSack, 6, 2);
     bitfield!(CongestionAlgorithm, set_CongestionAlgorithm, 8, 4);
 }
@@ -598,65 +620,191 @@ pub struct IP_OFFLOAD_STATS {
 // ---------------------------------------------------------------- layout (x64 / ARM64)
 
 const_assert_eq!(size_of::<OFFLOAD_STATE_HEADER>(), 8);
-const_assert_eq!(core::mem::offset_of!(OFFLOAD_STATE_HEADER, RecognizedOptions), 4);
+const_assert_eq!(
+    core::mem::offset_of!(OFFLOAD_STATE_HEADER, RecognizedOptions),
+    4
+);
 const_assert_eq!(size_of::<NEIGHBOR_OFFLOAD_STATE_CONST>(), 44);
-const_assert_eq!(core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_CONST, DlSourceAddress), 8);
-const_assert_eq!(core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_CONST, _bitfield_1), 40);
+const_assert_eq!(
+    core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_CONST, DlSourceAddress),
+    8
+);
+const_assert_eq!(
+    core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_CONST, _bitfield_1),
+    40
+);
 const_assert_eq!(size_of::<NEIGHBOR_OFFLOAD_STATE_CACHED>(), 44);
-const_assert_eq!(core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_CACHED, DlDestinationAddress), 8);
-const_assert_eq!(core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_CACHED, HostReachabilityDelta), 40);
+const_assert_eq!(
+    core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_CACHED, DlDestinationAddress),
+    8
+);
+const_assert_eq!(
+    core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_CACHED, HostReachabilityDelta),
+    40
+);
 const_assert_eq!(size_of::<NEIGHBOR_OFFLOAD_STATE_DELEGATED>(), 12);
-const_assert_eq!(core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_DELEGATED, NicReachabilityDelta), 8);
+const_assert_eq!(
+    core::mem::offset_of!(NEIGHBOR_OFFLOAD_STATE_DELEGATED, NicReachabilityDelta),
+    8
+);
 const_assert_eq!(size_of::<PATH_OFFLOAD_STATE_CACHED>(), 12);
 const_assert_eq!(core::mem::offset_of!(PATH_OFFLOAD_STATE_CACHED, PathMtu), 8);
 const_assert_eq!(size_of::<PATH_OFFLOAD_STATE_DELEGATED>(), 8);
 const_assert_eq!(size_of::<TCP_OFFLOAD_STATE_CONST>(), 24);
 const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, Flags), 8);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, RemotePort), 10);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, LocalPort), 12);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, _bitfield_1), 14);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, RemoteMss), 16);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, HashValue), 20);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, RemotePort),
+    10
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, LocalPort),
+    12
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, _bitfield_1),
+    14
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, RemoteMss),
+    16
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CONST, HashValue),
+    20
+);
 const_assert_eq!(size_of::<TCP_OFFLOAD_STATE_CACHED>(), 44);
 const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, Flags), 8);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, InitialRcvWnd), 12);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, RcvIndicationSize), 16);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, KaProbeCount), 20);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, KaTimeout), 24);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, KaInterval), 28);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, InitialRcvWnd),
+    12
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, RcvIndicationSize),
+    16
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, KaProbeCount),
+    20
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, KaTimeout),
+    24
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, KaInterval),
+    28
+);
 const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, MaxRT), 32);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, _bitfield_1), 36);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, TtlOrHopLimit), 40);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, TosOrTrafficClass), 41);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, _bitfield_2), 42);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, _bitfield_1),
+    36
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, TtlOrHopLimit),
+    40
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, TosOrTrafficClass),
+    41
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATE_CACHED, _bitfield_2),
+    42
+);
 const_assert_eq!(size_of::<TCP_OFFLOAD_STATE_DELEGATED_KEEPALIVE>(), 8);
 const_assert_eq!(size_of::<TCP_OFFLOAD_STATE_DELEGATED_RETRANSMIT>(), 8);
 const_assert_eq!(size_of::<NDIS_TCP_CONNECTION_OFFLOAD>(), 20);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD, Encapsulation), 4);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD, _bitfield_1), 8);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD, TcpConnectionOffloadCapacity), 12);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD, Flags), 16);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD, Encapsulation),
+    4
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD, _bitfield_1),
+    8
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD, TcpConnectionOffloadCapacity),
+    12
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD, Flags),
+    16
+);
 const_assert_eq!(size_of::<NDIS_OFFLOAD_ENCAPSULATION>(), 28);
 const_assert_eq!(core::mem::offset_of!(NDIS_OFFLOAD_ENCAPSULATION, IPv4), 4);
 const_assert_eq!(core::mem::offset_of!(NDIS_OFFLOAD_ENCAPSULATION, IPv6), 16);
 const_assert_eq!(size_of::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>(), 60);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, Encapsulation), 4);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TicksPerSecond), 32);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpAckFrequency), 36);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpDelayedAckTicks), 37);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpMaximumRetransmissions), 38);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpDoubtReachabilityRetransmissions), 39);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpSwsPreventionTicks), 40);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpDuplicateAckThreshold), 44);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpPushTicks), 48);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, NceStaleTicks), 52);
-const_assert_eq!(core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, CongestionAlgorithm), 56);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, Encapsulation),
+    4
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TicksPerSecond),
+    32
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpAckFrequency),
+    36
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpDelayedAckTicks),
+    37
+);
+const_assert_eq!(
+    core::mem::offset_of!(
+        NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS,
+        TcpMaximumRetransmissions
+    ),
+    38
+);
+const_assert_eq!(
+    core::mem::offset_of!(
+        NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS,
+        TcpDoubtReachabilityRetransmissions
+    ),
+    39
+);
+const_assert_eq!(
+    core::mem::offset_of!(
+        NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS,
+        TcpSwsPreventionTicks
+    ),
+    40
+);
+const_assert_eq!(
+    core::mem::offset_of!(
+        NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS,
+        TcpDuplicateAckThreshold
+    ),
+    44
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, TcpPushTicks),
+    48
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, NceStaleTicks),
+    52
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, CongestionAlgorithm),
+    56
+);
 const_assert_eq!(NDIS_SIZEOF_TCP_CONNECTION_OFFLOAD_PARAMETERS_REVISION_1, 56);
 const_assert_eq!(size_of::<TCP_OFFLOAD_STATS>(), 40);
 const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATS, OutSegments), 8);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATS, CurrentlyEstablished), 16);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATS, ResetEstablished), 20);
-const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATS, RetransmittedSegments), 24);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATS, CurrentlyEstablished),
+    16
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATS, ResetEstablished),
+    20
+);
+const_assert_eq!(
+    core::mem::offset_of!(TCP_OFFLOAD_STATS, RetransmittedSegments),
+    24
+);
 const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATS, InErrors), 28);
 const_assert_eq!(core::mem::offset_of!(TCP_OFFLOAD_STATS, OutResets), 32);
 const_assert_eq!(size_of::<IP_OFFLOAD_STATS>(), 64);
@@ -665,7 +813,10 @@ const_assert_eq!(core::mem::offset_of!(IP_OFFLOAD_STATS, InDelivers), 16);
 const_assert_eq!(core::mem::offset_of!(IP_OFFLOAD_STATS, OutRequests), 24);
 const_assert_eq!(core::mem::offset_of!(IP_OFFLOAD_STATS, OutOctets), 32);
 const_assert_eq!(core::mem::offset_of!(IP_OFFLOAD_STATS, InHeaderErrors), 40);
-const_assert_eq!(core::mem::offset_of!(IP_OFFLOAD_STATS, InTruncatedPackets), 44);
+const_assert_eq!(
+    core::mem::offset_of!(IP_OFFLOAD_STATS, InTruncatedPackets),
+    44
+);
 const_assert_eq!(core::mem::offset_of!(IP_OFFLOAD_STATS, InDiscards), 48);
 const_assert_eq!(core::mem::offset_of!(IP_OFFLOAD_STATS, OutDiscards), 52);
 const_assert_eq!(core::mem::offset_of!(IP_OFFLOAD_STATS, OutNoRoutes), 56);
@@ -678,18 +829,45 @@ mod layout64 {
     const_assert_eq!(size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>(), 152);
     const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Header), 0);
     const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, NextBlock), 8);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, DependentBlockList), 16);
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, DependentBlockList),
+        16
+    );
     const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Status), 24);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, NdisReserved), 32);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, MiniportOffloadContext), 48);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, NdisOffloadHandle), 56);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, ProtocolReserved), 64);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, MiniportReserved), 80);
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, NdisReserved),
+        32
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, MiniportOffloadContext),
+        48
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, NdisOffloadHandle),
+        56
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, ProtocolReserved),
+        64
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, MiniportReserved),
+        80
+    );
     const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, ImReserved), 96);
     const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Scratch), 112);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, SourceHandle), 128);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, PortNumber), 136);
-    const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, NetBufferListChain), 144);
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, SourceHandle),
+        128
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, PortNumber),
+        136
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, NetBufferListChain),
+        144
+    );
     const_assert_eq!(size_of::<PATH_OFFLOAD_STATE_CONST>(), 24);
     const_assert_eq!(offset_of!(PATH_OFFLOAD_STATE_CONST, SourceAddress), 8);
     const_assert_eq!(offset_of!(PATH_OFFLOAD_STATE_CONST, DestinationAddress), 16);
@@ -713,35 +891,149 @@ mod layout64 {
     const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, TsTime), 68);
     const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, TotalRT), 72);
     const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, DupAckCount), 76);
-    const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, SndWndProbeCount), 77);
+    const_assert_eq!(
+        offset_of!(TCP_OFFLOAD_STATE_DELEGATED, SndWndProbeCount),
+        77
+    );
     const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, KeepAlive), 80);
     const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, Retransmit), 88);
     const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, Send), 96);
     const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, Receive), 112);
     const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED, DWnd), 120);
-    const_assert_eq!(offset_of!(TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA, SendDataTail), 8);
-    const_assert_eq!(size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS>(), 48);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, Flags), 4);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, InitiateOffloadHandler), 8);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, TerminateOffloadHandler), 16);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, UpdateOffloadHandler), 24);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, InvalidateOffloadHandler), 32);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, QueryOffloadHandler), 40);
-    const_assert_eq!(size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS>(), 56);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS, Flags), 4);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS, OffloadType), 8);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS, TcpOffloadSendHandler), 16);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS, TcpOffloadReceiveHandler), 24);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS, TcpOffloadDisconnectHandler), 32);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS, TcpOffloadForwardHandler), 40);
-    const_assert_eq!(offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS, TcpOffloadReceiveReturnHandler), 48);
+    const_assert_eq!(
+        offset_of!(TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA, SendDataTail),
+        8
+    );
+    const_assert_eq!(
+        size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS>(),
+        48
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS, Flags),
+        4
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+            InitiateOffloadHandler
+        ),
+        8
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+            TerminateOffloadHandler
+        ),
+        16
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+            UpdateOffloadHandler
+        ),
+        24
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+            InvalidateOffloadHandler
+        ),
+        32
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS,
+            QueryOffloadHandler
+        ),
+        40
+    );
+    const_assert_eq!(
+        size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS>(),
+        56
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS, Flags),
+        4
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS,
+            OffloadType
+        ),
+        8
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS,
+            TcpOffloadSendHandler
+        ),
+        16
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS,
+            TcpOffloadReceiveHandler
+        ),
+        24
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS,
+            TcpOffloadDisconnectHandler
+        ),
+        32
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS,
+            TcpOffloadForwardHandler
+        ),
+        40
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS,
+            TcpOffloadReceiveReturnHandler
+        ),
+        48
+    );
     const_assert_eq!(size_of::<NDIS_TCP_OFFLOAD_EVENT_HANDLERS>(), 56);
-    const_assert_eq!(offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadEventHandler), 8);
-    const_assert_eq!(offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadReceiveHandler), 16);
-    const_assert_eq!(offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadSendComplete), 24);
-    const_assert_eq!(offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadReceiveComplete), 32);
-    const_assert_eq!(offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadDisconnectComplete), 40);
-    const_assert_eq!(offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadForwardComplete), 48);
+    const_assert_eq!(
+        offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadEventHandler),
+        8
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_TCP_OFFLOAD_EVENT_HANDLERS,
+            NdisTcpOffloadReceiveHandler
+        ),
+        16
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpOffloadSendComplete),
+        24
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_TCP_OFFLOAD_EVENT_HANDLERS,
+            NdisTcpOffloadReceiveComplete
+        ),
+        32
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_TCP_OFFLOAD_EVENT_HANDLERS,
+            NdisTcpOffloadDisconnectComplete
+        ),
+        40
+    );
+    const_assert_eq!(
+        offset_of!(
+            NDIS_TCP_OFFLOAD_EVENT_HANDLERS,
+            NdisTcpOffloadForwardComplete
+        ),
+        48
+    );
     const_assert_eq!(NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1, 56);
 }
 
@@ -754,7 +1046,15 @@ mod tests {
         let mut t = NDIS_TCP_CONNECTION_OFFLOAD::default();
         t.set_SupportIPv6(3);
         t.set_CongestionAlgorithm(0xF);
-        assert_eq!((t.SupportIPv4(), t.SupportIPv6(), t.SupportSack(), t.CongestionAlgorithm()), (0, 3, 0, 0xF));
+        assert_eq!(
+            (
+                t.SupportIPv4(),
+                t.SupportIPv6(),
+                t.SupportSack(),
+                t.CongestionAlgorithm()
+            ),
+            (0, 3, 0, 0xF)
+        );
         assert_eq!(t._bitfield_1, 0b1111_0000_1100);
         t.set_SupportIPv6(0);
         assert_eq!(t._bitfield_1, 0xF00);
@@ -762,17 +1062,27 @@ mod tests {
         let mut c = TCP_OFFLOAD_STATE_CONST::default();
         c.set_SndWindScale(14);
         c.set_RcvWindScale(7);
-        assert_eq!((c.SndWindScale(), c.RcvWindScale(), c._bitfield_1), (14, 7, 0x7E));
+        assert_eq!(
+            (c.SndWindScale(), c.RcvWindScale(), c._bitfield_1),
+            (14, 7, 0x7E)
+        );
 
         let mut k = TCP_OFFLOAD_STATE_CACHED::default();
         k.set_FlowLabel(0xFFFFF);
         k.set_UserPriority(7);
         k.TtlOrHopLimit = 64;
-        assert_eq!((k.FlowLabel(), k.UserPriority(), k.TtlOrHopLimit), (0xFFFFF, 7, 64));
+        assert_eq!(
+            (k.FlowLabel(), k.UserPriority(), k.TtlOrHopLimit),
+            (0xFFFFF, 7, 64)
+        );
         k.set_FlowLabel(0x1_23456);
         assert_eq!(k.FlowLabel(), 0x23456, "truncated to 20 bits");
 
-        let mut n = NEIGHBOR_OFFLOAD_STATE_CONST { Header: Default::default(), DlSourceAddress: [0; 32], _bitfield_1: 0xFFFF_F000 };
+        let mut n = NEIGHBOR_OFFLOAD_STATE_CONST {
+            Header: Default::default(),
+            DlSourceAddress: [0; 32],
+            _bitfield_1: 0xFFFF_F000,
+        };
         n.set_VlanId(0xABC);
         assert_eq!((n.VlanId(), n._bitfield_1), (0xABC, 0xFFFF_FABC));
     }

@@ -10,7 +10,10 @@
 
 use super::*;
 
-#[cfg_attr(target_os = "windows", link(name = "ndis", kind = "static", modifiers = "-bundle"))]
+#[cfg_attr(
+    target_os = "windows",
+    link(name = "ndis", kind = "static", modifiers = "-bundle")
+)]
 unsafe extern "system" {
     // Driver and adapter registration (PASSIVE_LEVEL).
     pub fn NdisMRegisterMiniportDriver(
@@ -21,14 +24,20 @@ unsafe extern "system" {
         NdisMiniportDriverHandle: PNDIS_HANDLE,
     ) -> NDIS_STATUS;
     pub fn NdisMDeregisterMiniportDriver(NdisMiniportDriverHandle: NDIS_HANDLE);
-    pub fn NdisSetOptionalHandlers(NdisHandle: NDIS_HANDLE, OptionalHandlers: PNDIS_DRIVER_OPTIONAL_HANDLERS) -> NDIS_STATUS;
+    pub fn NdisSetOptionalHandlers(
+        NdisHandle: NDIS_HANDLE,
+        OptionalHandlers: PNDIS_DRIVER_OPTIONAL_HANDLERS,
+    ) -> NDIS_STATUS;
     pub fn NdisMSetMiniportAttributes(
         NdisMiniportHandle: NDIS_HANDLE,
         MiniportAttributes: PNDIS_MINIPORT_ADAPTER_ATTRIBUTES,
     ) -> NDIS_STATUS;
 
     // Configuration (PASSIVE_LEVEL).
-    pub fn NdisOpenConfigurationEx(ConfigObject: PNDIS_CONFIGURATION_OBJECT, ConfigurationHandle: PNDIS_HANDLE) -> NDIS_STATUS;
+    pub fn NdisOpenConfigurationEx(
+        ConfigObject: PNDIS_CONFIGURATION_OBJECT,
+        ConfigurationHandle: PNDIS_HANDLE,
+    ) -> NDIS_STATUS;
     pub fn NdisReadConfiguration(
         Status: PNDIS_STATUS,
         ParameterValue: *mut PNDIS_CONFIGURATION_PARAMETER,
@@ -39,8 +48,15 @@ unsafe extern "system" {
     pub fn NdisCloseConfiguration(ConfigurationHandle: NDIS_HANDLE);
 
     // Status, OID and ordinary data-path completions.
-    pub fn NdisMIndicateStatusEx(MiniportAdapterHandle: NDIS_HANDLE, StatusIndication: PNDIS_STATUS_INDICATION);
-    pub fn NdisMOidRequestComplete(MiniportAdapterHandle: NDIS_HANDLE, OidRequest: PNDIS_OID_REQUEST, Status: NDIS_STATUS);
+    pub fn NdisMIndicateStatusEx(
+        MiniportAdapterHandle: NDIS_HANDLE,
+        StatusIndication: PNDIS_STATUS_INDICATION,
+    );
+    pub fn NdisMOidRequestComplete(
+        MiniportAdapterHandle: NDIS_HANDLE,
+        OidRequest: PNDIS_OID_REQUEST,
+        Status: NDIS_STATUS,
+    );
     pub fn NdisMSendNetBufferListsComplete(
         MiniportAdapterHandle: NDIS_HANDLE,
         NetBufferLists: PNET_BUFFER_LIST,
@@ -48,7 +64,12 @@ unsafe extern "system" {
     );
 
     // Memory (IRQL <= DISPATCH_LEVEL).
-    pub fn NdisAllocateMemoryWithTagPriority(NdisHandle: NDIS_HANDLE, Length: UINT, Tag: ULONG, Priority: EX_POOL_PRIORITY) -> PVOID;
+    pub fn NdisAllocateMemoryWithTagPriority(
+        NdisHandle: NDIS_HANDLE,
+        Length: UINT,
+        Tag: ULONG,
+        Priority: EX_POOL_PRIORITY,
+    ) -> PVOID;
     pub fn NdisFreeMemory(VirtualAddress: PVOID, Length: UINT, MemoryFlags: UINT);
 
     // Spin locks.
@@ -65,11 +86,20 @@ unsafe extern "system" {
         TimerCharacteristics: *const NDIS_TIMER_CHARACTERISTICS,
         pTimerObject: PNDIS_HANDLE,
     ) -> NDIS_STATUS;
-    pub fn NdisSetTimerObject(TimerObject: NDIS_HANDLE, DueTime: i64, MillisecondsPeriod: ULONG, FunctionContext: PVOID) -> BOOLEAN;
+    pub fn NdisSetTimerObject(
+        TimerObject: NDIS_HANDLE,
+        DueTime: i64,
+        MillisecondsPeriod: ULONG,
+        FunctionContext: PVOID,
+    ) -> BOOLEAN;
     pub fn NdisCancelTimerObject(TimerObject: NDIS_HANDLE) -> BOOLEAN;
     pub fn NdisFreeTimerObject(TimerObject: NDIS_HANDLE);
     pub fn NdisAllocateIoWorkItem(NdisObjectHandle: NDIS_HANDLE) -> NDIS_HANDLE;
-    pub fn NdisQueueIoWorkItem(NdisIoWorkItemHandle: NDIS_HANDLE, Routine: NDIS_IO_WORKITEM_FUNCTION, WorkItemContext: PVOID);
+    pub fn NdisQueueIoWorkItem(
+        NdisIoWorkItemHandle: NDIS_HANDLE,
+        Routine: NDIS_IO_WORKITEM_FUNCTION,
+        WorkItemContext: PVOID,
+    );
     pub fn NdisFreeIoWorkItem(NdisIoWorkItemHandle: NDIS_HANDLE);
 
     // TCP chimney: handler table and state-operation completions (ndis.sys exports).
@@ -78,11 +108,26 @@ unsafe extern "system" {
         ChimneyType: NDIS_CHIMNEY_OFFLOAD_TYPE,
         OffloadHandlers: *mut PNDIS_OFFLOAD_EVENT_HANDLERS,
     ) -> NDIS_STATUS;
-    pub fn NdisMInitiateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST);
-    pub fn NdisMTerminateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST);
-    pub fn NdisMUpdateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST);
-    pub fn NdisMInvalidateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST);
-    pub fn NdisMQueryOffloadStateComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST);
+    pub fn NdisMInitiateOffloadComplete(
+        NdisMiniportHandle: NDIS_HANDLE,
+        OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    );
+    pub fn NdisMTerminateOffloadComplete(
+        NdisMiniportHandle: NDIS_HANDLE,
+        OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    );
+    pub fn NdisMUpdateOffloadComplete(
+        NdisMiniportHandle: NDIS_HANDLE,
+        OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    );
+    pub fn NdisMInvalidateOffloadComplete(
+        NdisMiniportHandle: NDIS_HANDLE,
+        OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    );
+    pub fn NdisMQueryOffloadStateComplete(
+        NdisMiniportHandle: NDIS_HANDLE,
+        OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    );
     pub fn NdisMOffloadEventIndicate(
         NdisMiniportHandle: NDIS_HANDLE,
         OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,

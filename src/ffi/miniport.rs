@@ -104,7 +104,12 @@ pub type PNDIS_PM_CAPABILITIES = PVOID;
 pub type PNDIS_RECEIVE_SCALE_CAPABILITIES = PVOID;
 pub type PNDIS_OID = *mut NDIS_OID;
 
-pub type SET_OPTIONS_HANDLER = Option<unsafe extern "system" fn(NdisDriverHandle: NDIS_HANDLE, DriverContext: NDIS_HANDLE) -> NDIS_STATUS>;
+pub type SET_OPTIONS_HANDLER = Option<
+    unsafe extern "system" fn(
+        NdisDriverHandle: NDIS_HANDLE,
+        DriverContext: NDIS_HANDLE,
+    ) -> NDIS_STATUS,
+>;
 pub type MINIPORT_INITIALIZE_HANDLER = Option<
     unsafe extern "system" fn(
         MiniportAdapterHandle: NDIS_HANDLE,
@@ -112,16 +117,28 @@ pub type MINIPORT_INITIALIZE_HANDLER = Option<
         MiniportInitParameters: PNDIS_MINIPORT_INIT_PARAMETERS,
     ) -> NDIS_STATUS,
 >;
-pub type MINIPORT_HALT_HANDLER = Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, HaltAction: NDIS_HALT_ACTION)>;
+pub type MINIPORT_HALT_HANDLER = Option<
+    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, HaltAction: NDIS_HALT_ACTION),
+>;
 pub type MINIPORT_UNLOAD_HANDLER = Option<unsafe extern "system" fn(DriverObject: PDRIVER_OBJECT)>;
 pub type MINIPORT_PAUSE_HANDLER = Option<
-    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, PauseParameters: PNDIS_MINIPORT_PAUSE_PARAMETERS) -> NDIS_STATUS,
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        PauseParameters: PNDIS_MINIPORT_PAUSE_PARAMETERS,
+    ) -> NDIS_STATUS,
 >;
 pub type MINIPORT_RESTART_HANDLER = Option<
-    unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, RestartParameters: PNDIS_MINIPORT_RESTART_PARAMETERS) -> NDIS_STATUS,
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        RestartParameters: PNDIS_MINIPORT_RESTART_PARAMETERS,
+    ) -> NDIS_STATUS,
 >;
-pub type MINIPORT_OID_REQUEST_HANDLER =
-    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, OidRequest: PNDIS_OID_REQUEST) -> NDIS_STATUS>;
+pub type MINIPORT_OID_REQUEST_HANDLER = Option<
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        OidRequest: PNDIS_OID_REQUEST,
+    ) -> NDIS_STATUS,
+>;
 pub type MINIPORT_SEND_NET_BUFFER_LISTS_HANDLER = Option<
     unsafe extern "system" fn(
         MiniportAdapterContext: NDIS_HANDLE,
@@ -130,27 +147,53 @@ pub type MINIPORT_SEND_NET_BUFFER_LISTS_HANDLER = Option<
         SendFlags: ULONG,
     ),
 >;
-pub type MINIPORT_RETURN_NET_BUFFER_LISTS_HANDLER =
-    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, NetBufferLists: PNET_BUFFER_LIST, ReturnFlags: ULONG)>;
-pub type MINIPORT_CANCEL_SEND_HANDLER = Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, CancelId: PVOID)>;
-pub type MINIPORT_CHECK_FOR_HANG_HANDLER = Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE) -> BOOLEAN>;
-pub type MINIPORT_RESET_HANDLER =
-    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, AddressingReset: PBOOLEAN) -> NDIS_STATUS>;
-pub type MINIPORT_DEVICE_PNP_EVENT_NOTIFY_HANDLER =
-    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, NetDevicePnPEvent: PNET_DEVICE_PNP_EVENT)>;
-pub type MINIPORT_SHUTDOWN_HANDLER =
-    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, ShutdownAction: NDIS_SHUTDOWN_ACTION)>;
-pub type MINIPORT_CANCEL_OID_REQUEST_HANDLER = Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, RequestId: PVOID)>;
+pub type MINIPORT_RETURN_NET_BUFFER_LISTS_HANDLER = Option<
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        NetBufferLists: PNET_BUFFER_LIST,
+        ReturnFlags: ULONG,
+    ),
+>;
+pub type MINIPORT_CANCEL_SEND_HANDLER =
+    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, CancelId: PVOID)>;
+pub type MINIPORT_CHECK_FOR_HANG_HANDLER =
+    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE) -> BOOLEAN>;
+pub type MINIPORT_RESET_HANDLER = Option<
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        AddressingReset: PBOOLEAN,
+    ) -> NDIS_STATUS,
+>;
+pub type MINIPORT_DEVICE_PNP_EVENT_NOTIFY_HANDLER = Option<
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        NetDevicePnPEvent: PNET_DEVICE_PNP_EVENT,
+    ),
+>;
+pub type MINIPORT_SHUTDOWN_HANDLER = Option<
+    unsafe extern "system" fn(
+        MiniportAdapterContext: NDIS_HANDLE,
+        ShutdownAction: NDIS_SHUTDOWN_ACTION,
+    ),
+>;
+pub type MINIPORT_CANCEL_OID_REQUEST_HANDLER =
+    Option<unsafe extern "system" fn(MiniportAdapterContext: NDIS_HANDLE, RequestId: PVOID)>;
 pub type MINIPORT_DIRECT_OID_REQUEST_HANDLER = MINIPORT_OID_REQUEST_HANDLER;
 pub type MINIPORT_CANCEL_DIRECT_OID_REQUEST_HANDLER = MINIPORT_CANCEL_OID_REQUEST_HANDLER;
 pub type MINIPORT_SYNCHRONOUS_OID_REQUEST_HANDLER = MINIPORT_OID_REQUEST_HANDLER;
 
 /// `NDIS_TIMER_FUNCTION` (timer-object callback, DISPATCH_LEVEL).
 pub type NDIS_TIMER_FUNCTION = Option<
-    unsafe extern "system" fn(SystemSpecific1: PVOID, FunctionContext: PVOID, SystemSpecific2: PVOID, SystemSpecific3: PVOID),
+    unsafe extern "system" fn(
+        SystemSpecific1: PVOID,
+        FunctionContext: PVOID,
+        SystemSpecific2: PVOID,
+        SystemSpecific3: PVOID,
+    ),
 >;
 /// `NDIS_IO_WORKITEM_FUNCTION` (work-item routine, PASSIVE_LEVEL).
-pub type NDIS_IO_WORKITEM_FUNCTION = Option<unsafe extern "system" fn(WorkItemContext: PVOID, NdisIoWorkItemHandle: NDIS_HANDLE)>;
+pub type NDIS_IO_WORKITEM_FUNCTION =
+    Option<unsafe extern "system" fn(WorkItemContext: PVOID, NdisIoWorkItemHandle: NDIS_HANDLE)>;
 
 // ---------------------------------------------------------------- driver characteristics
 
@@ -191,14 +234,23 @@ pub const NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1: UCHAR = 1;
 pub const NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2: UCHAR = 2;
 pub const NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3: UCHAR = 3;
 /// Size through `CancelOidRequestHandler` (NDIS 6.0).
-pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1: USHORT =
-    (core::mem::offset_of!(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, CancelOidRequestHandler) + size_of::<PVOID>()) as USHORT;
+pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1: USHORT = (core::mem::offset_of!(
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+    CancelOidRequestHandler
+) + size_of::<PVOID>())
+    as USHORT;
 /// Size through `CancelDirectOidRequestHandler` (NDIS 6.1 – 6.7x).
-pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2: USHORT =
-    (core::mem::offset_of!(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, CancelDirectOidRequestHandler) + size_of::<PVOID>()) as USHORT;
+pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_2: USHORT = (core::mem::offset_of!(
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+    CancelDirectOidRequestHandler
+) + size_of::<PVOID>())
+    as USHORT;
 /// Size through `SynchronousOidRequestHandler` (NDIS 6.80).
-pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3: USHORT =
-    (core::mem::offset_of!(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, SynchronousOidRequestHandler) + size_of::<PVOID>()) as USHORT;
+pub const NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3: USHORT = (core::mem::offset_of!(
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+    SynchronousOidRequestHandler
+) + size_of::<PVOID>())
+    as USHORT;
 
 // ---------------------------------------------------------------- init parameters
 
@@ -218,7 +270,8 @@ pub struct NDIS_MINIPORT_INIT_PARAMETERS {
 }
 pub type PNDIS_MINIPORT_INIT_PARAMETERS = *mut NDIS_MINIPORT_INIT_PARAMETERS;
 pub const NDIS_MINIPORT_INIT_PARAMETERS_REVISION_1: UCHAR = 1;
-pub const NDIS_SIZEOF_MINIPORT_INIT_PARAMETERS_REVISION_1: USHORT = size_of::<NDIS_MINIPORT_INIT_PARAMETERS>() as USHORT;
+pub const NDIS_SIZEOF_MINIPORT_INIT_PARAMETERS_REVISION_1: USHORT =
+    size_of::<NDIS_MINIPORT_INIT_PARAMETERS>() as USHORT;
 
 // ---------------------------------------------------------------- adapter attributes
 
@@ -236,7 +289,8 @@ pub const NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1: UCHAR = 1;
 /// Revision 2 (NDIS 6.30) adds no field; it allows the 6.30 attribute flags.
 pub const NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_2: UCHAR = 2;
 pub const NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1: USHORT =
-    (core::mem::offset_of!(NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES, InterfaceType) + 4) as USHORT;
+    (core::mem::offset_of!(NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES, InterfaceType) + 4)
+        as USHORT;
 pub const NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_2: USHORT =
     NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
 
@@ -281,10 +335,15 @@ pub struct NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES {
 }
 pub const NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1: UCHAR = 1;
 pub const NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2: UCHAR = 2;
-pub const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1: USHORT =
-    (core::mem::offset_of!(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, AutoNegotiationFlags) + 4) as USHORT;
-pub const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2: USHORT =
-    (core::mem::offset_of!(NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, PowerManagementCapabilitiesEx) + size_of::<PVOID>()) as USHORT;
+pub const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1: USHORT = (core::mem::offset_of!(
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+    AutoNegotiationFlags
+) + 4) as USHORT;
+pub const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2: USHORT = (core::mem::offset_of!(
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+    PowerManagementCapabilitiesEx
+) + size_of::<PVOID>(
+)) as USHORT;
 
 /// `NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES`: task offloads plus the chimney
 /// capability (hardware) and configuration (current).
@@ -427,7 +486,8 @@ pub struct NDIS_STATUS_INDICATION {
 }
 pub type PNDIS_STATUS_INDICATION = *mut NDIS_STATUS_INDICATION;
 pub const NDIS_STATUS_INDICATION_REVISION_1: UCHAR = 1;
-pub const NDIS_SIZEOF_STATUS_INDICATION_REVISION_1: USHORT = size_of::<NDIS_STATUS_INDICATION>() as USHORT;
+pub const NDIS_SIZEOF_STATUS_INDICATION_REVISION_1: USHORT =
+    size_of::<NDIS_STATUS_INDICATION>() as USHORT;
 
 // ---------------------------------------------------------------- configuration
 
@@ -489,7 +549,8 @@ pub struct NDIS_TIMER_CHARACTERISTICS {
     pub FunctionContext: PVOID,
 }
 pub const NDIS_TIMER_CHARACTERISTICS_REVISION_1: UCHAR = 1;
-pub const NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1: USHORT = size_of::<NDIS_TIMER_CHARACTERISTICS>() as USHORT;
+pub const NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1: USHORT =
+    size_of::<NDIS_TIMER_CHARACTERISTICS>() as USHORT;
 
 // ---------------------------------------------------------------- layout
 
@@ -554,7 +615,10 @@ mod layout64 {
     const_assert_eq!(offset_of!(R, AttributeFlags), 16);
     const_assert_eq!(offset_of!(R, CheckForHangTimeInSeconds), 20);
     const_assert_eq!(offset_of!(R, InterfaceType), 24);
-    const_assert_eq!(NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1, 28);
+    const_assert_eq!(
+        NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+        28
+    );
 
     type G = NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES;
     const_assert_eq!(size_of::<G>(), 224);
@@ -590,8 +654,14 @@ mod layout64 {
     const_assert_eq!(offset_of!(G, SupportedOidListLength), 208);
     const_assert_eq!(offset_of!(G, AutoNegotiationFlags), 212);
     const_assert_eq!(offset_of!(G, PowerManagementCapabilitiesEx), 216);
-    const_assert_eq!(NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1, 216);
-    const_assert_eq!(NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2, 224);
+    const_assert_eq!(
+        NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+        216
+    );
+    const_assert_eq!(
+        NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_2,
+        224
+    );
 
     type O = NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES;
     const_assert_eq!(size_of::<O>(), 40);

@@ -207,9 +207,18 @@ pub const NDIS_RETURN_FLAGS_DISPATCH_LEVEL: ULONG = 0x01;
 pub const NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL: ULONG = 0x01;
 
 const_assert_eq!(size_of::<NET_BUFFER_LIST_POOL_PARAMETERS>(), 16);
-const_assert_eq!(core::mem::offset_of!(NET_BUFFER_LIST_POOL_PARAMETERS, ContextSize), 6);
-const_assert_eq!(core::mem::offset_of!(NET_BUFFER_LIST_POOL_PARAMETERS, PoolTag), 8);
-const_assert_eq!(core::mem::offset_of!(NET_BUFFER_LIST_POOL_PARAMETERS, DataSize), 12);
+const_assert_eq!(
+    core::mem::offset_of!(NET_BUFFER_LIST_POOL_PARAMETERS, ContextSize),
+    6
+);
+const_assert_eq!(
+    core::mem::offset_of!(NET_BUFFER_LIST_POOL_PARAMETERS, PoolTag),
+    8
+);
+const_assert_eq!(
+    core::mem::offset_of!(NET_BUFFER_LIST_POOL_PARAMETERS, DataSize),
+    12
+);
 
 #[cfg(target_pointer_width = "64")]
 mod layout64 {
@@ -260,7 +269,10 @@ mod layout64 {
     const_assert_eq!(offset_of!(NET_BUFFER_LIST, Flags), 136);
     const_assert_eq!(offset_of!(NET_BUFFER_LIST, Status), 140);
     const_assert_eq!(offset_of!(NET_BUFFER_LIST, NetBufferListInfo), 144);
-    const_assert_eq!(size_of::<NET_BUFFER_LIST>(), 144 + 8 * MaxNetBufferListInfo + 8);
+    const_assert_eq!(
+        size_of::<NET_BUFFER_LIST>(),
+        144 + 8 * MaxNetBufferListInfo + 8
+    );
     const_assert_eq!(size_of::<NET_BUFFER_LIST_CONTEXT>(), 16);
     const_assert_eq!(offset_of!(NET_BUFFER_LIST_CONTEXT, ContextData), 12);
 }
@@ -278,7 +290,8 @@ mod tests {
         assert_eq!(&nbl.MiniportReserved as *const _ as usize - base, 96);
         assert_eq!(&nbl.Status as *const _ as usize - base, 140);
         // SAFETY: reading a field of the union's data member of a zeroed value.
-        let first = unsafe { &nbl.NetBufferListHeader.NetBufferListData.FirstNetBuffer } as *const _ as usize;
+        let first = unsafe { &nbl.NetBufferListHeader.NetBufferListData.FirstNetBuffer } as *const _
+            as usize;
         assert_eq!(first - base, 8);
         // SAFETY: as above.
         let nb: NET_BUFFER = unsafe { core::mem::zeroed() };

@@ -164,9 +164,18 @@ pub const NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_2: USHORT =
     (core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, IPsecV2IPv4) + 1) as USHORT;
 
 const_assert_eq!(size_of::<NDIS_OFFLOAD_PARAMETERS>(), 24);
-const_assert_eq!(core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, IPv4Checksum), 4);
-const_assert_eq!(core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, TcpConnectionIPv4), 13);
-const_assert_eq!(core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, TcpConnectionIPv6), 14);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, IPv4Checksum),
+    4
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, TcpConnectionIPv4),
+    13
+);
+const_assert_eq!(
+    core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, TcpConnectionIPv6),
+    14
+);
 const_assert_eq!(core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, Flags), 16);
 const_assert_eq!(core::mem::offset_of!(NDIS_OFFLOAD_PARAMETERS, IPsecV2), 20);
 const_assert_eq!(NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1, 20);
@@ -177,19 +186,52 @@ mod layout64 {
     use super::*;
     use core::mem::offset_of;
     const_assert_eq!(size_of::<NDIS_OID_REQUEST_QUERY_INFORMATION>(), 32);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_QUERY_INFORMATION, InformationBuffer), 8);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_QUERY_INFORMATION, InformationBufferLength), 16);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_QUERY_INFORMATION, BytesWritten), 20);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_QUERY_INFORMATION, BytesNeeded), 24);
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_QUERY_INFORMATION, InformationBuffer),
+        8
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_QUERY_INFORMATION, InformationBufferLength),
+        16
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_QUERY_INFORMATION, BytesWritten),
+        20
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_QUERY_INFORMATION, BytesNeeded),
+        24
+    );
     const_assert_eq!(offset_of!(NDIS_OID_REQUEST_SET_INFORMATION, BytesRead), 20);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_SET_INFORMATION, BytesNeeded), 24);
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_SET_INFORMATION, BytesNeeded),
+        24
+    );
     const_assert_eq!(size_of::<NDIS_OID_REQUEST_METHOD_INFORMATION>(), 40);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, InputBufferLength), 16);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, OutputBufferLength), 20);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, MethodId), 24);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, BytesWritten), 28);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, BytesRead), 32);
-    const_assert_eq!(offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, BytesNeeded), 36);
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, InputBufferLength),
+        16
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, OutputBufferLength),
+        20
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, MethodId),
+        24
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, BytesWritten),
+        28
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, BytesRead),
+        32
+    );
+    const_assert_eq!(
+        offset_of!(NDIS_OID_REQUEST_METHOD_INFORMATION, BytesNeeded),
+        36
+    );
     const_assert_eq!(size_of::<NDIS_OID_REQUEST_DATA>(), 40);
     const_assert_eq!(size_of::<NDIS_OID_REQUEST>(), 240);
     const_assert_eq!(offset_of!(NDIS_OID_REQUEST, RequestType), 4);

@@ -178,7 +178,7 @@ fn general_attributes(adapter: &Adapter) -> NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIB
     g.SupportedStatistics = NDIS_STATISTICS_XMIT_OK_SUPPORTED | NDIS_STATISTICS_RCV_OK_SUPPORTED;
     g.SupportedPauseFunctions = NdisPauseFunctionsUnsupported;
     g.SupportedOidList = SUPPORTED_OIDS.as_ptr().cast_mut();
-    g.SupportedOidListLength = (SUPPORTED_OIDS.len() * size_of::<NDIS_OID>()) as ULONG;
+    g.SupportedOidListLength = size_of_val(SUPPORTED_OIDS) as ULONG;
     g.AutoNegotiationFlags = NDIS_LINK_STATE_DUPLEX_AUTO_NEGOTIATED;
     g
 }
@@ -210,8 +210,16 @@ fn set_offload_attributes(adapter: &Adapter) -> NDIS_STATUS {
         },
         DefaultOffloadConfiguration: &mut current_tasks,
         HardwareOffloadCapabilities: &mut hw_tasks,
-        DefaultTcpConnectionOffloadConfiguration: if chimney { &mut current } else { core::ptr::null_mut() },
-        TcpConnectionOffloadHardwareCapabilities: if chimney { &mut hw } else { core::ptr::null_mut() },
+        DefaultTcpConnectionOffloadConfiguration: if chimney {
+            &mut current
+        } else {
+            core::ptr::null_mut()
+        },
+        TcpConnectionOffloadHardwareCapabilities: if chimney {
+            &mut hw
+        } else {
+            core::ptr::null_mut()
+        },
     };
     set_attributes(adapter.handle, &mut o)
 }
@@ -253,7 +261,8 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
                 multicast: [[0; 6]; hardware::MAX_MULTICAST_LIST as usize],
                 multicast_len: 0,
                 current_mac: hardware::PERMANENT_MAC,
-                chimney_current: chimney_hw.restricted(registry.ipv4_enabled, registry.ipv6_enabled),
+                chimney_current: chimney_hw
+                    .restricted(registry.ipv4_enabled, registry.ipv6_enabled),
                 chimney_paused: false,
                 tcp_params: TcpParams::default(),
                 xmit_ok: 0,
@@ -300,16 +309,24 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
 }
 
 fn check(status: NDIS_STATUS) -> Result<(), NDIS_STATUS> {
-    if nt_success(status) { Ok(()) } else { Err(status) }
+    if nt_success(status) {
+        Ok(())
+    } else {
+        Err(status)
+    }
 }
 
 /// MiniportHaltEx: finish outstanding work, then free the adapter.
 ///
 /// # Safety
 /// Called by NDIS at PASSIVE_LEVEL with our context, once.
-pub unsafe extern "system" fn miniport_halt_ex(MiniportAdapterContext: NDIS_HANDLE, _HaltAction: NDIS_HALT_ACTION) {
+pub unsafe extern "system" fn miniport_halt_ex(
+    MiniportAdapterContext: NDIS_HANDLE,
+    _HaltAction: NDIS_HALT_ACTION,
+) {
     // SAFETY: the context is the Adapter we leaked in InitializeEx.
-    let Some(adapter) = (unsafe { PoolBox::from_raw(MiniportAdapterContext.cast::<Adapter>()) }) else {
+    let Some(adapter) = (unsafe { PoolBox::from_raw(MiniportAdapterContext.cast::<Adapter>()) })
+    else {
         return;
     };
     if let Some(t) = &adapter.completion_timer {
@@ -353,7 +370,9 @@ pub unsafe extern "system" fn miniport_restart(
 ///
 /// # Safety
 /// NDIS contract.
-pub unsafe extern "system" fn miniport_check_for_hang_ex(_MiniportAdapterContext: NDIS_HANDLE) -> BOOLEAN {
+pub unsafe extern "system" fn miniport_check_for_hang_ex(
+    _MiniportAdapterContext: NDIS_HANDLE,
+) -> BOOLEAN {
     FALSE
 }
 

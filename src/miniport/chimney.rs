@@ -90,7 +90,12 @@ impl BlockQueue {
         }
         let root = self.head;
         // SAFETY: queued roots are ours until completed.
-        let (next, tag) = unsafe { ((*root).MiniportReserved[0].cast(), (*root).MiniportReserved[1] as usize) };
+        let (next, tag) = unsafe {
+            (
+                (*root).MiniportReserved[0].cast(),
+                (*root).MiniportReserved[1] as usize,
+            )
+        };
         self.head = next;
         if self.head.is_null() {
             self.tail = core::ptr::null_mut();
@@ -266,12 +271,13 @@ const MAX_BLOCKS: usize = 1 << 20;
 /// # Safety
 /// `root` must be a block list NDIS gave us and not yet completed.
 unsafe fn fail_tree(root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op: StateOp) {
-    let mut stack: [PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST; MAX_DEPTH + 1] = [core::ptr::null_mut(); MAX_DEPTH + 1];
+    let mut stack: [PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST; MAX_DEPTH + 1] =
+        [core::ptr::null_mut(); MAX_DEPTH + 1];
     let mut depth = 0usize;
     stack[0] = root;
     let mut visited = 0usize;
     loop {
-        let b = stack[depth];
+        let b = stack.get(depth).copied().unwrap_or(core::ptr::null_mut());
         if b.is_null() || visited >= MAX_BLOCKS {
             if depth == 0 {
                 return;
@@ -288,11 +294,13 @@ unsafe fn fail_tree(root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op: StateOp) {
             } else {
                 NDIS_STATUS_FAILURE
             };
-            stack[depth] = (*b).NextBlock;
+            if let Some(slot) = stack.get_mut(depth) {
+                *slot = (*b).NextBlock;
+            }
             let dep = (*b).DependentBlockList;
-            if !dep.is_null() && depth < MAX_DEPTH {
+            if let Some(slot) = stack.get_mut(depth + 1).filter(|_| !dep.is_null()) {
                 depth += 1;
-                stack[depth] = dep;
+                *slot = dep;
             }
         }
     }
@@ -325,7 +333,8 @@ fn drain(adapter: &Adapter, mut blocks: BlockQueue, mut nbls: NblQueue) {
         return;
     };
     // Batch per kind, preserving order (rule: per-connection posting order).
-    let mut batches: [(PNET_BUFFER_LIST, PNET_BUFFER_LIST); 5] = [(core::ptr::null_mut(), core::ptr::null_mut()); 5];
+    let mut batches: [(PNET_BUFFER_LIST, PNET_BUFFER_LIST); 5] =
+        [(core::ptr::null_mut(), core::ptr::null_mut()); 5];
     while let Some((p, tag)) = nbls.pop() {
         // SAFETY: queued NBLs are ours until completed.
         unsafe {
@@ -334,10 +343,13 @@ fn drain(adapter: &Adapter, mut blocks: BlockQueue, mut nbls: NblQueue) {
             nbl::set_next(p, core::ptr::null_mut());
         }
         if tag == IoOp::Disconnect as usize {
-            handlers.disconnect_complete(adapter.handle, p);
+            // SAFETY: `p` is a disconnect NBL we owned; it is handed back now.
+            unsafe { handlers.disconnect_complete(adapter.handle, p) };
             continue;
         }
-        let slot = &mut batches[tag.min(4)];
+        let Some(slot) = batches.get_mut(tag) else {
+            continue;
+        };
         if slot.0.is_null() {
             slot.0 = p;
         } else {
@@ -350,10 +362,15 @@ fn drain(adapter: &Adapter, mut blocks: BlockQueue, mut nbls: NblQueue) {
         if head.is_null() {
             continue;
         }
-        match tag {
-            t if t == IoOp::Send as usize => handlers.send_complete(adapter.handle, *head),
-            t if t == IoOp::Receive as usize => handlers.receive_complete(adapter.handle, *head),
-            _ => handlers.forward_complete(adapter.handle, *head),
+        // SAFETY: each batch is a chain of NBLs we owned, handed back once.
+        unsafe {
+            match tag {
+                t if t == IoOp::Send as usize => handlers.send_complete(adapter.handle, *head),
+                t if t == IoOp::Receive as usize => {
+                    handlers.receive_complete(adapter.handle, *head)
+                }
+                _ => handlers.forward_complete(adapter.handle, *head),
+            }
         }
     }
 }
@@ -374,7 +391,10 @@ pub unsafe extern "system" fn completion_timer_callback(
     };
     let (blocks, nbls) = {
         let mut d = adapter.deferred.lock_at_dispatch();
-        (core::mem::replace(&mut d.blocks, BlockQueue::new()), d.nbls.take())
+        (
+            core::mem::replace(&mut d.blocks, BlockQueue::new()),
+            d.nbls.take(),
+        )
     };
     // No driver lock is held from here on: completions may call back into us.
     drain(adapter, blocks, nbls);
@@ -384,7 +404,10 @@ pub unsafe extern "system" fn completion_timer_callback(
 pub fn fail_all_deferred(adapter: &Adapter) {
     let (blocks, nbls) = {
         let mut d = adapter.deferred.lock();
-        (core::mem::replace(&mut d.blocks, BlockQueue::new()), d.nbls.take())
+        (
+            core::mem::replace(&mut d.blocks, BlockQueue::new()),
+            d.nbls.take(),
+        )
     };
     drain(adapter, blocks, nbls);
 }

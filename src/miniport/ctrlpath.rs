@@ -81,12 +81,19 @@ pub unsafe extern "system" fn miniport_oid_request(
 ///
 /// # Safety
 /// NDIS contract.
-pub unsafe extern "system" fn miniport_cancel_oid_request(_MiniportAdapterContext: NDIS_HANDLE, _RequestId: PVOID) {}
+pub unsafe extern "system" fn miniport_cancel_oid_request(
+    _MiniportAdapterContext: NDIS_HANDLE,
+    _RequestId: PVOID,
+) {
+}
 
 fn supported_list_bytes(q: &Query) -> NDIS_STATUS {
     // SAFETY: a slice of u32 viewed as bytes: same memory, no padding.
     let bytes = unsafe {
-        core::slice::from_raw_parts(SUPPORTED_OIDS.as_ptr().cast::<u8>(), size_of_val(SUPPORTED_OIDS))
+        core::slice::from_raw_parts(
+            SUPPORTED_OIDS.as_ptr().cast::<u8>(),
+            size_of_val(SUPPORTED_OIDS),
+        )
     };
     q.answer_bytes(bytes)
 }
@@ -103,19 +110,25 @@ fn query(adapter: &Adapter, q: &Query) -> NDIS_STATUS {
         OID_GEN_MAXIMUM_TOTAL_SIZE => ulong(hardware::MAX_FRAME_SIZE),
         OID_GEN_MAXIMUM_FRAME_SIZE => ulong(hardware::MTU),
         OID_GEN_LINK_SPEED => ulong((hardware::LINK_SPEED_BPS / 100) as ULONG),
-        OID_GEN_TRANSMIT_BUFFER_SPACE | OID_GEN_RECEIVE_BUFFER_SPACE => ulong(hardware::BUFFER_SPACE),
+        OID_GEN_TRANSMIT_BUFFER_SPACE | OID_GEN_RECEIVE_BUFFER_SPACE => {
+            ulong(hardware::BUFFER_SPACE)
+        }
         OID_GEN_VENDOR_ID => ulong(hardware::VENDOR_ID),
         OID_GEN_VENDOR_DESCRIPTION => q.answer_bytes(hardware::VENDOR_DESCRIPTION),
         OID_GEN_VENDOR_DRIVER_VERSION => ulong(
-            (u32::from(hardware::DRIVER_MAJOR_VERSION) << 16) | u32::from(hardware::DRIVER_MINOR_VERSION),
+            (u32::from(hardware::DRIVER_MAJOR_VERSION) << 16)
+                | u32::from(hardware::DRIVER_MINOR_VERSION),
         ),
         OID_GEN_DRIVER_VERSION => q.answer(
-            &((u16::from(hardware::NDIS_MAJOR_VERSION) << 8) | u16::from(hardware::NDIS_MINOR_VERSION)),
+            &((u16::from(hardware::NDIS_MAJOR_VERSION) << 8)
+                | u16::from(hardware::NDIS_MINOR_VERSION)),
         ),
         OID_GEN_CURRENT_PACKET_FILTER => ulong(adapter.state.lock().packet_filter),
         OID_GEN_CURRENT_LOOKAHEAD => ulong(adapter.state.lock().lookahead),
         OID_GEN_MAC_OPTIONS => ulong(
-            NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND | NDIS_MAC_OPTION_NO_LOOPBACK,
+            NDIS_MAC_OPTION_COPY_LOOKAHEAD_DATA
+                | NDIS_MAC_OPTION_TRANSFERS_NOT_PEND
+                | NDIS_MAC_OPTION_NO_LOOPBACK,
         ),
         OID_GEN_MEDIA_CONNECT_STATUS => ulong(0), // NdisMediaStateConnected
         OID_GEN_MAXIMUM_SEND_PACKETS => ulong(64),
@@ -131,10 +144,10 @@ fn query(adapter: &Adapter, q: &Query) -> NDIS_STATUS {
             let n = st.multicast_len;
             drop(st);
             let mut bytes = [0u8; 6 * hardware::MAX_MULTICAST_LIST as usize];
-            for (i, mac) in list.iter().take(n).enumerate() {
-                bytes[i * 6..i * 6 + 6].copy_from_slice(mac);
+            for (out, mac) in bytes.chunks_exact_mut(6).zip(list.iter().take(n)) {
+                out.copy_from_slice(mac);
             }
-            q.answer_bytes(&bytes[..n * 6])
+            q.answer_bytes(bytes.get(..n * 6).unwrap_or(&[]))
         }
         OID_PNP_QUERY_POWER => NDIS_STATUS_SUCCESS,
         OID_TCP_CONNECTION_OFFLOAD_CURRENT_CONFIG => match adapter.chimney_current() {
@@ -171,7 +184,7 @@ fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
             Err(e) => e,
         },
         OID_802_3_MULTICAST_LIST => {
-            if s.len() % 6 != 0 {
+            if !s.len().is_multiple_of(6) {
                 return NDIS_STATUS_INVALID_LENGTH;
             }
             if s.len() / 6 > hardware::MAX_MULTICAST_LIST as usize {
@@ -180,8 +193,13 @@ fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
             let mut bytes = [0u8; 6 * hardware::MAX_MULTICAST_LIST as usize];
             let n = s.read_bytes(&mut bytes);
             let mut st = adapter.state.lock();
-            for (i, mac) in st.multicast.iter_mut().enumerate().take(n / 6) {
-                mac.copy_from_slice(&bytes[i * 6..i * 6 + 6]);
+            for (mac, src) in st
+                .multicast
+                .iter_mut()
+                .zip(bytes.chunks_exact(6))
+                .take(n / 6)
+            {
+                mac.copy_from_slice(src);
             }
             st.multicast_len = n / 6;
             drop(st);
@@ -195,13 +213,17 @@ fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
         },
         OID_OFFLOAD_ENCAPSULATION => set_encapsulation(s),
         OID_TCP_OFFLOAD_PARAMETERS => set_offload_parameters(adapter, s),
-        OID_TCP_CONNECTION_OFFLOAD_PARAMETERS => match s.read_prefix::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>(
-            usize::from(NDIS_SIZEOF_TCP_CONNECTION_OFFLOAD_PARAMETERS_REVISION_1),
-        ) {
+        OID_TCP_CONNECTION_OFFLOAD_PARAMETERS => match s
+            .read_prefix::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>(usize::from(
+                NDIS_SIZEOF_TCP_CONNECTION_OFFLOAD_PARAMETERS_REVISION_1,
+            )) {
             Ok(p) => match TcpParams::from_ndis(&p, s.len()) {
                 Ok(params) => {
                     adapter.state.lock().tcp_params = params;
-                    s.done(s.len().min(size_of::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>()))
+                    s.done(
+                        s.len()
+                            .min(size_of::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>()),
+                    )
                 }
                 Err(e) => e,
             },
@@ -237,8 +259,11 @@ fn set_encapsulation(s: &Set) -> NDIS_STATUS {
     if e.Header.Type != NDIS_OBJECT_TYPE_OFFLOAD_ENCAPSULATION {
         return NDIS_STATUS_INVALID_PARAMETER;
     }
-    let ok = |enabled: ULONG, ty: ULONG| enabled != NDIS_OFFLOAD_SET_ON || ty & NDIS_ENCAPSULATION_IEEE_802_3 != 0;
-    if ok(e.IPv4.Enabled, e.IPv4.EncapsulationType) && ok(e.IPv6.Enabled, e.IPv6.EncapsulationType) {
+    let ok = |enabled: ULONG, ty: ULONG| {
+        enabled != NDIS_OFFLOAD_SET_ON || ty & NDIS_ENCAPSULATION_IEEE_802_3 != 0
+    };
+    if ok(e.IPv4.Enabled, e.IPv4.EncapsulationType) && ok(e.IPv6.Enabled, e.IPv6.EncapsulationType)
+    {
         s.done(size_of::<NDIS_OFFLOAD_ENCAPSULATION>())
     } else {
         NDIS_STATUS_INVALID_PARAMETER
@@ -249,7 +274,9 @@ fn set_encapsulation(s: &Set) -> NDIS_STATUS {
 /// A change of what we advertise goes through PAUSE → UPLOAD_ALL → RESUME
 /// carrying the new NDIS_TCP_CONNECTION_OFFLOAD (rule 13).
 fn set_offload_parameters(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
-    let p = match s.read_prefix::<NDIS_OFFLOAD_PARAMETERS>(usize::from(NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1)) {
+    let p = match s.read_prefix::<NDIS_OFFLOAD_PARAMETERS>(usize::from(
+        NDIS_SIZEOF_OFFLOAD_PARAMETERS_REVISION_1,
+    )) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -263,8 +290,10 @@ fn set_offload_parameters(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
         _ => None,
     };
     let current = adapter.state.lock().chimney_current;
-    let (Some(v4), Some(v6)) = (pick(current.ipv4, p.TcpConnectionIPv4), pick(current.ipv6, p.TcpConnectionIPv6))
-    else {
+    let (Some(v4), Some(v6)) = (
+        pick(current.ipv4, p.TcpConnectionIPv4),
+        pick(current.ipv6, p.TcpConnectionIPv6),
+    ) else {
         return NDIS_STATUS_INVALID_PARAMETER;
     };
     let wanted = adapter.chimney_hw.restricted(v4, v6);
@@ -290,9 +319,16 @@ pub fn change_chimney_config(adapter: &Adapter, new: ChimneyCaps) {
     indicate(adapter, NDIS_STATUS_OFFLOAD_RESUME, Some(&mut caps));
 }
 
-fn indicate(adapter: &Adapter, code: NDIS_STATUS, buffer: Option<&mut NDIS_TCP_CONNECTION_OFFLOAD>) {
+fn indicate(
+    adapter: &Adapter,
+    code: NDIS_STATUS,
+    buffer: Option<&mut NDIS_TCP_CONNECTION_OFFLOAD>,
+) {
     let (ptr, len) = match buffer {
-        Some(b) => ((b as *mut NDIS_TCP_CONNECTION_OFFLOAD).cast::<core::ffi::c_void>(), size_of::<NDIS_TCP_CONNECTION_OFFLOAD>()),
+        Some(b) => (
+            (b as *mut NDIS_TCP_CONNECTION_OFFLOAD).cast::<core::ffi::c_void>(),
+            size_of::<NDIS_TCP_CONNECTION_OFFLOAD>(),
+        ),
         None => (core::ptr::null_mut(), 0),
     };
     let mut ind = NDIS_STATUS_INDICATION {

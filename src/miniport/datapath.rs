@@ -71,4 +71,8 @@ pub unsafe extern "system" fn miniport_return_net_buffer_lists(
 ///
 /// # Safety
 /// NDIS contract.
-pub unsafe extern "system" fn miniport_cancel_send(_MiniportAdapterContext: NDIS_HANDLE, _CancelId: PVOID) {}
+pub unsafe extern "system" fn miniport_cancel_send(
+    _MiniportAdapterContext: NDIS_HANDLE,
+    _CancelId: PVOID,
+) {
+}

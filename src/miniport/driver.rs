@@ -2,7 +2,9 @@
 //! chimney registration) and unload. PASSIVE_LEVEL only.
 
 use super::{adapter, chimney, ctrlpath, datapath, hardware};
-use crate::ffi::imports::{NdisMDeregisterMiniportDriver, NdisMRegisterMiniportDriver, NdisSetOptionalHandlers};
+use crate::ffi::imports::{
+    NdisMDeregisterMiniportDriver, NdisMRegisterMiniportDriver, NdisSetOptionalHandlers,
+};
 use crate::ffi::*;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -140,7 +142,10 @@ pub unsafe extern "system" fn miniport_set_options(
     let mut generic = chimney_generic_characteristics();
     // SAFETY: NDIS reads the table during the call (it copies the handlers).
     let status = unsafe {
-        NdisSetOptionalHandlers(NdisDriverHandle, (&raw mut generic).cast::<NDIS_OBJECT_HEADER>())
+        NdisSetOptionalHandlers(
+            NdisDriverHandle,
+            (&raw mut generic).cast::<NDIS_OBJECT_HEADER>(),
+        )
     };
     if !nt_success(status) {
         return status;
@@ -148,7 +153,10 @@ pub unsafe extern "system" fn miniport_set_options(
     let mut tcp = chimney_tcp_characteristics();
     // SAFETY: as above.
     let status = unsafe {
-        NdisSetOptionalHandlers(NdisDriverHandle, (&raw mut tcp).cast::<NDIS_OBJECT_HEADER>())
+        NdisSetOptionalHandlers(
+            NdisDriverHandle,
+            (&raw mut tcp).cast::<NDIS_OBJECT_HEADER>(),
+        )
     };
     if !nt_success(status) {
         // NDIS offers no call to withdraw the generic table; the failed

@@ -4,16 +4,19 @@
 use super::NdisHandle;
 use crate::ffi::imports::{NdisCloseConfiguration, NdisOpenConfigurationEx, NdisReadConfiguration};
 use crate::ffi::{
-    NDIS_CONFIGURATION_OBJECT, NDIS_CONFIGURATION_OBJECT_REVISION_1, NDIS_HANDLE, NDIS_OBJECT_HEADER,
-    NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT, NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1, NDIS_STATUS,
-    NDIS_STATUS_FAILURE, NDIS_STRING, NdisParameterInteger, PNDIS_CONFIGURATION_PARAMETER, ULONG,
-    nt_success,
+    NDIS_CONFIGURATION_OBJECT, NDIS_CONFIGURATION_OBJECT_REVISION_1, NDIS_HANDLE,
+    NDIS_OBJECT_HEADER, NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT,
+    NDIS_SIZEOF_CONFIGURATION_OBJECT_REVISION_1, NDIS_STATUS, NDIS_STATUS_FAILURE, NDIS_STRING,
+    NdisParameterInteger, PNDIS_CONFIGURATION_PARAMETER, ULONG, nt_success,
 };
 
 /// A UTF-16 keyword without terminator, built at compile time from ASCII.
 pub struct Keyword<const N: usize>(pub [u16; N]);
 
 impl<const N: usize> Keyword<N> {
+    /// Used through `kw!` in const context only, where `N == ascii.len()`
+    /// and an out-of-range index would be a compile error, not a panic.
+    #[allow(clippy::indexing_slicing)]
     pub const fn new(ascii: &str) -> Self {
         let b = ascii.as_bytes();
         let mut out = [0u16; N];
@@ -79,7 +82,13 @@ impl Config {
         let mut value: PNDIS_CONFIGURATION_PARAMETER = core::ptr::null_mut();
         // SAFETY: all pointers are valid for the call; NDIS only reads `name`.
         unsafe {
-            NdisReadConfiguration(&mut status, &mut value, self.handle.raw(), &mut name, NdisParameterInteger)
+            NdisReadConfiguration(
+                &mut status,
+                &mut value,
+                self.handle.raw(),
+                &mut name,
+                NdisParameterInteger,
+            )
         };
         if !nt_success(status) || value.is_null() {
             return None;

@@ -5,9 +5,9 @@
 use super::NdisHandle;
 use crate::ffi::imports::NdisMGetOffloadHandlers;
 use crate::ffi::{
-    NDIS_OBJECT_TCP_OFFLOAD_REVISION_1, NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1, NDIS_STATUS,
-    NDIS_STATUS_SUCCESS, NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpChimneyOffload, PNDIS_OFFLOAD_EVENT_HANDLERS,
-    PNET_BUFFER_LIST, ULONG,
+    NDIS_OBJECT_TCP_OFFLOAD_REVISION_1, NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1,
+    NDIS_STATUS, NDIS_STATUS_SUCCESS, NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpChimneyOffload,
+    PNDIS_OFFLOAD_EVENT_HANDLERS, PNET_BUFFER_LIST, ULONG,
 };
 
 /// Why the table was refused (kept for diagnostics and tests).
@@ -42,7 +42,8 @@ impl TcpOffloadHandlers {
     pub fn try_fetch(adapter: NdisHandle) -> Result<Self, TableError> {
         let mut p: PNDIS_OFFLOAD_EVENT_HANDLERS = core::ptr::null_mut();
         // SAFETY: valid out pointer; NDIS validates the handle.
-        let status = unsafe { NdisMGetOffloadHandlers(adapter.raw(), NdisTcpChimneyOffload, &mut p) };
+        let status =
+            unsafe { NdisMGetOffloadHandlers(adapter.raw(), NdisTcpChimneyOffload, &mut p) };
         if status != NDIS_STATUS_SUCCESS {
             return Err(TableError::Status(status));
         }
@@ -75,7 +76,10 @@ impl TcpOffloadHandlers {
     }
 
     /// `NdisTcpOffloadSendComplete(adapter, chain)`. No driver lock may be held.
-    pub fn send_complete(&self, adapter: NdisHandle, chain: PNET_BUFFER_LIST) {
+    ///
+    /// # Safety
+    /// `chain` must be NBLs NDIS gave this driver, all of them completed by this call.
+    pub unsafe fn send_complete(&self, adapter: NdisHandle, chain: PNET_BUFFER_LIST) {
         if let Some(f) = self.table.NdisTcpOffloadSendComplete {
             // SAFETY: validated entry point; the chain is ours to hand back.
             unsafe { f(adapter.raw(), chain) }
@@ -83,7 +87,10 @@ impl TcpOffloadHandlers {
     }
 
     /// `NdisTcpOffloadReceiveComplete(adapter, chain)`.
-    pub fn receive_complete(&self, adapter: NdisHandle, chain: PNET_BUFFER_LIST) {
+    ///
+    /// # Safety
+    /// `chain` must be NBLs NDIS gave this driver, all of them completed by this call.
+    pub unsafe fn receive_complete(&self, adapter: NdisHandle, chain: PNET_BUFFER_LIST) {
         if let Some(f) = self.table.NdisTcpOffloadReceiveComplete {
             // SAFETY: as above.
             unsafe { f(adapter.raw(), chain) }
@@ -91,7 +98,10 @@ impl TcpOffloadHandlers {
     }
 
     /// `NdisTcpOffloadDisconnectComplete(adapter, nbl)` — one NBL per call.
-    pub fn disconnect_complete(&self, adapter: NdisHandle, nbl: PNET_BUFFER_LIST) {
+    ///
+    /// # Safety
+    /// `nbl` must be the disconnect NBL NDIS gave this driver.
+    pub unsafe fn disconnect_complete(&self, adapter: NdisHandle, nbl: PNET_BUFFER_LIST) {
         if let Some(f) = self.table.NdisTcpOffloadDisconnectComplete {
             // SAFETY: as above.
             unsafe { f(adapter.raw(), nbl) }
@@ -99,7 +109,10 @@ impl TcpOffloadHandlers {
     }
 
     /// `NdisTcpOffloadForwardComplete(adapter, chain)`.
-    pub fn forward_complete(&self, adapter: NdisHandle, chain: PNET_BUFFER_LIST) {
+    ///
+    /// # Safety
+    /// `chain` must be NBLs NDIS gave this driver, all of them completed by this call.
+    pub unsafe fn forward_complete(&self, adapter: NdisHandle, chain: PNET_BUFFER_LIST) {
         if let Some(f) = self.table.NdisTcpOffloadForwardComplete {
             // SAFETY: as above.
             unsafe { f(adapter.raw(), chain) }

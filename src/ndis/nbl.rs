@@ -2,7 +2,9 @@
 //! chain links, `Status`, `MiniportReserved` (our queue links) and the
 //! per-NBL info slots. Callers own the NBLs they pass.
 
-use crate::ffi::{NDIS_STATUS, NET_BUFFER_LIST, PNET_BUFFER_LIST, PVOID, TcpOffloadBytesTransferred};
+use crate::ffi::{
+    NDIS_STATUS, NET_BUFFER_LIST, PNET_BUFFER_LIST, PVOID, TcpOffloadBytesTransferred,
+};
 
 /// Next NBL in a chain.
 ///
@@ -47,7 +49,13 @@ pub unsafe fn miniport_reserved<'a>(nbl: PNET_BUFFER_LIST) -> &'a mut [PVOID; 2]
 /// `nbl` must be a valid NBL the caller owns.
 pub unsafe fn set_bytes_transferred(nbl: PNET_BUFFER_LIST, bytes: u32) {
     // SAFETY: caller contract; the info slot is pointer-sized and holds a ULONG value.
-    unsafe { (*nbl).NetBufferListInfo[TcpOffloadBytesTransferred as usize] = bytes as usize as PVOID }
+    if let Some(slot) = unsafe {
+        (*nbl)
+            .NetBufferListInfo
+            .get_mut(TcpOffloadBytesTransferred as usize)
+    } {
+        *slot = bytes as usize as PVOID;
+    }
 }
 
 /// Read `NetBufferListInfo[id]` as an integer.
@@ -56,7 +64,12 @@ pub unsafe fn set_bytes_transferred(nbl: PNET_BUFFER_LIST, bytes: u32) {
 /// `nbl` must be a valid NBL.
 pub unsafe fn info(nbl: PNET_BUFFER_LIST, id: u32) -> usize {
     // SAFETY: caller contract.
-    unsafe { (*nbl).NetBufferListInfo.get(id as usize).map_or(0, |p| *p as usize) }
+    unsafe {
+        (*nbl)
+            .NetBufferListInfo
+            .get(id as usize)
+            .map_or(0, |p| *p as usize)
+    }
 }
 
 /// An intrusive FIFO of NBLs linked through `MiniportReserved[0]`, with a

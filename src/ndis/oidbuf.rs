@@ -4,9 +4,10 @@
 //! buffer NDIS gave it.
 
 use crate::ffi::{
-    NDIS_OID, NDIS_OID_REQUEST, NDIS_STATUS, NDIS_STATUS_BUFFER_TOO_SHORT, NDIS_STATUS_INVALID_LENGTH,
-    NDIS_STATUS_SUCCESS, NdisRequestMethod, NdisRequestQueryInformation, NdisRequestQueryStatistics,
-    NdisRequestSetInformation, PNDIS_OID_REQUEST,
+    NDIS_OID, NDIS_OID_REQUEST, NDIS_STATUS, NDIS_STATUS_BUFFER_TOO_SHORT,
+    NDIS_STATUS_INVALID_LENGTH, NDIS_STATUS_SUCCESS, NdisRequestMethod,
+    NdisRequestQueryInformation, NdisRequestQueryStatistics, NdisRequestSetInformation,
+    PNDIS_OID_REQUEST,
 };
 
 /// Marker for plain C structures that are valid for every bit pattern and may
@@ -62,10 +63,12 @@ pub unsafe fn decode(req: PNDIS_OID_REQUEST) -> Option<Oid> {
     unsafe {
         let r: &NDIS_OID_REQUEST = &*req;
         match r.RequestType {
-            t if t == NdisRequestQueryInformation || t == NdisRequestQueryStatistics => Some(Oid::Query(Query {
-                oid: r.DATA.QUERY_INFORMATION.Oid,
-                req,
-            })),
+            t if t == NdisRequestQueryInformation || t == NdisRequestQueryStatistics => {
+                Some(Oid::Query(Query {
+                    oid: r.DATA.QUERY_INFORMATION.Oid,
+                    req,
+                }))
+            }
             t if t == NdisRequestSetInformation => Some(Oid::Set(Set {
                 oid: r.DATA.SET_INFORMATION.Oid,
                 req,
@@ -83,12 +86,17 @@ impl Query {
         unsafe {
             let q = &mut (*self.req).DATA.QUERY_INFORMATION;
             let needed = bytes.len() as u32;
-            if q.InformationBufferLength < needed || (needed != 0 && q.InformationBuffer.is_null()) {
+            if q.InformationBufferLength < needed || (needed != 0 && q.InformationBuffer.is_null())
+            {
                 q.BytesWritten = 0;
                 q.BytesNeeded = needed;
                 return NDIS_STATUS_BUFFER_TOO_SHORT;
             }
-            core::ptr::copy_nonoverlapping(bytes.as_ptr(), q.InformationBuffer.cast::<u8>(), bytes.len());
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                q.InformationBuffer.cast::<u8>(),
+                bytes.len(),
+            );
             q.BytesWritten = needed;
             q.BytesNeeded = 0;
         }
@@ -107,7 +115,11 @@ impl Query {
                 q.BytesNeeded = needed;
                 return NDIS_STATUS_BUFFER_TOO_SHORT;
             }
-            core::ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), q.InformationBuffer.cast::<u8>(), size_of::<T>());
+            core::ptr::copy_nonoverlapping(
+                (value as *const T).cast::<u8>(),
+                q.InformationBuffer.cast::<u8>(),
+                size_of::<T>(),
+            );
             q.BytesWritten = needed;
             q.BytesNeeded = 0;
         }
@@ -168,7 +180,11 @@ impl Set {
             }
             let mut v = core::mem::MaybeUninit::<T>::zeroed();
             let n = len.min(size_of::<T>());
-            core::ptr::copy_nonoverlapping(s.InformationBuffer.cast::<u8>(), v.as_mut_ptr().cast::<u8>(), n);
+            core::ptr::copy_nonoverlapping(
+                s.InformationBuffer.cast::<u8>(),
+                v.as_mut_ptr().cast::<u8>(),
+                n,
+            );
             Ok(v.assume_init())
         }
     }

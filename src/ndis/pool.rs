@@ -16,7 +16,8 @@ pub const POOL_ALIGNMENT: usize = 16;
 fn allocate(handle: NdisHandle, bytes: usize, tag: ULONG) -> Result<NonNull<u8>, NDIS_STATUS> {
     let len = u32::try_from(bytes.max(1)).map_err(|_| NDIS_STATUS_RESOURCES)?;
     // SAFETY: a plain allocation call; NDIS validates the handle.
-    let p = unsafe { NdisAllocateMemoryWithTagPriority(handle.raw(), len, tag, NormalPoolPriority) };
+    let p =
+        unsafe { NdisAllocateMemoryWithTagPriority(handle.raw(), len, tag, NormalPoolPriority) };
     let p = NonNull::new(p.cast::<u8>()).ok_or(NDIS_STATUS_RESOURCES)?;
     if !(p.as_ptr() as usize).is_multiple_of(POOL_ALIGNMENT) {
         // SAFETY: `p` came from NdisAllocateMemoryWithTagPriority just above.
@@ -154,7 +155,10 @@ impl<T> Drop for PoolSlice<T> {
     fn drop(&mut self) {
         // SAFETY: we own `len` initialised elements in pool memory.
         unsafe {
-            core::ptr::drop_in_place(core::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.len));
+            core::ptr::drop_in_place(core::ptr::slice_from_raw_parts_mut(
+                self.ptr.as_ptr(),
+                self.len,
+            ));
             NdisFreeMemory(self.ptr.as_ptr().cast(), 0, 0);
         }
     }

@@ -4,11 +4,11 @@
 //! The lock word must not move while in use: a `SpinLock` lives inside a pool
 //! object ([`super::PoolBox`]) and is initialised in place with [`SpinLock::init`].
 
+use crate::ffi::NDIS_SPIN_LOCK;
 use crate::ffi::imports::{
     NdisAcquireSpinLock, NdisAllocateSpinLock, NdisDprAcquireSpinLock, NdisDprReleaseSpinLock,
     NdisFreeSpinLock, NdisReleaseSpinLock,
 };
-use crate::ffi::NDIS_SPIN_LOCK;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 
@@ -44,14 +44,20 @@ impl<T> SpinLock<T> {
     pub fn lock(&self) -> SpinGuard<'_, T> {
         // SAFETY: the lock was initialised in place and does not move while borrowed.
         unsafe { NdisAcquireSpinLock(self.lock.get()) };
-        SpinGuard { lock: self, dpr: false }
+        SpinGuard {
+            lock: self,
+            dpr: false,
+        }
     }
 
     /// Acquire when already at DISPATCH_LEVEL (timer callbacks, DPCs).
     pub fn lock_at_dispatch(&self) -> SpinGuard<'_, T> {
         // SAFETY: as in `lock`; the caller runs at DISPATCH_LEVEL.
         unsafe { NdisDprAcquireSpinLock(self.lock.get()) };
-        SpinGuard { lock: self, dpr: true }
+        SpinGuard {
+            lock: self,
+            dpr: true,
+        }
     }
 
     /// Exclusive access without locking (we hold `&mut self`).

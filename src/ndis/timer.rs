@@ -8,10 +8,10 @@ use crate::ffi::imports::{
     NdisFreeTimerObject, NdisQueueIoWorkItem, NdisSetTimerObject,
 };
 use crate::ffi::{
-    NDIS_HANDLE, NDIS_IO_WORKITEM_FUNCTION, NDIS_OBJECT_HEADER, NDIS_OBJECT_TYPE_TIMER_CHARACTERISTICS,
-    NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1, NDIS_STATUS, NDIS_STATUS_RESOURCES,
-    NDIS_TIMER_CHARACTERISTICS, NDIS_TIMER_CHARACTERISTICS_REVISION_1, NDIS_TIMER_FUNCTION, PVOID,
-    ULONG, nt_success,
+    NDIS_HANDLE, NDIS_IO_WORKITEM_FUNCTION, NDIS_OBJECT_HEADER,
+    NDIS_OBJECT_TYPE_TIMER_CHARACTERISTICS, NDIS_SIZEOF_TIMER_CHARACTERISTICS_REVISION_1,
+    NDIS_STATUS, NDIS_STATUS_RESOURCES, NDIS_TIMER_CHARACTERISTICS,
+    NDIS_TIMER_CHARACTERISTICS_REVISION_1, NDIS_TIMER_FUNCTION, PVOID, ULONG, nt_success,
 };
 
 /// An allocated NDIS timer object.
@@ -89,9 +89,12 @@ impl WorkItem {
         })
     }
 
-    /// Queue `routine(context)` to run at PASSIVE_LEVEL. The caller must not
-    /// queue it again before it has started running.
-    pub fn queue(&self, routine: NDIS_IO_WORKITEM_FUNCTION, context: PVOID) {
+    /// Queue `routine(context)` to run at PASSIVE_LEVEL.
+    ///
+    /// # Safety
+    /// `context` must stay valid until the routine runs, and the item must not
+    /// be queued again before it has started running.
+    pub unsafe fn queue(&self, routine: NDIS_IO_WORKITEM_FUNCTION, context: PVOID) {
         // SAFETY: our work item is valid until drop.
         unsafe { NdisQueueIoWorkItem(self.handle.raw(), routine, context) };
     }

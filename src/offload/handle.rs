@@ -42,7 +42,9 @@ pub struct ObjRef {
 impl ObjRef {
     /// The value written to `*MiniportOffloadContext`.
     pub fn to_context(self) -> usize {
-        let v = (u64::from(self.generation) << 32) | ((self.kind as u64) << 28) | u64::from(self.index & MAX_INDEX);
+        let v = (u64::from(self.generation) << 32)
+            | ((self.kind as u64) << 28)
+            | u64::from(self.index & MAX_INDEX);
         v as usize
     }
 
@@ -71,14 +73,26 @@ mod tests {
     fn round_trip_and_never_null() {
         for kind in [ObjKind::Neighbor, ObjKind::Path, ObjKind::Tcp] {
             for (index, generation) in [(0, 1), (MAX_INDEX, u32::MAX), (12345, 7)] {
-                let r = ObjRef { kind, index, generation };
+                let r = ObjRef {
+                    kind,
+                    index,
+                    generation,
+                };
                 let v = r.to_context();
                 assert_ne!(v, 0);
                 assert_eq!(ObjRef::from_context(v), Some(r));
             }
         }
         assert_eq!(ObjRef::from_context(0), None);
-        assert_eq!(ObjRef::from_context(0x1234_5678), None, "generation 0 is never issued");
-        assert_eq!(ObjRef::from_context((1 << 32) | (9 << 28)), None, "unknown kind");
+        assert_eq!(
+            ObjRef::from_context(0x1234_5678),
+            None,
+            "generation 0 is never issued"
+        );
+        assert_eq!(
+            ObjRef::from_context((1 << 32) | (9 << 28)),
+            None,
+            "unknown kind"
+        );
     }
 }

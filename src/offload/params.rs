@@ -2,9 +2,10 @@
 //! (`NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS`, spec §7.1), validated.
 
 use crate::ffi::{
-    NDIS_SIZEOF_TCP_CONNECTION_OFFLOAD_PARAMETERS_REVISION_1, NDIS_STATUS, NDIS_STATUS_INVALID_LENGTH,
-    NDIS_STATUS_INVALID_PARAMETER, NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS,
-    NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS_1, NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS_2,
+    NDIS_SIZEOF_TCP_CONNECTION_OFFLOAD_PARAMETERS_REVISION_1, NDIS_STATUS,
+    NDIS_STATUS_INVALID_LENGTH, NDIS_STATUS_INVALID_PARAMETER,
+    NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS_1,
+    NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS_2,
 };
 
 /// Parameters every offloaded connection uses; ticks are host ticks.
@@ -43,7 +44,10 @@ impl Default for TcpParams {
 impl TcpParams {
     /// Validate a set request. The header must name revision 1 or 2 with at
     /// least the revision-1 size; every "must support" field must be usable.
-    pub fn from_ndis(p: &NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS, buffer_len: usize) -> Result<Self, NDIS_STATUS> {
+    pub fn from_ndis(
+        p: &NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS,
+        buffer_len: usize,
+    ) -> Result<Self, NDIS_STATUS> {
         let min = usize::from(NDIS_SIZEOF_TCP_CONNECTION_OFFLOAD_PARAMETERS_REVISION_1);
         if buffer_len < min || usize::from(p.Header.Size) < min {
             return Err(NDIS_STATUS_INVALID_LENGTH);
@@ -53,7 +57,11 @@ impl TcpParams {
         {
             return Err(NDIS_STATUS_INVALID_PARAMETER);
         }
-        if p.TicksPerSecond == 0 || p.TicksPerSecond > 1_000_000 || p.TcpAckFrequency == 0 || p.TcpDuplicateAckThreshold == 0 {
+        if p.TicksPerSecond == 0
+            || p.TicksPerSecond > 1_000_000
+            || p.TcpAckFrequency == 0
+            || p.TcpDuplicateAckThreshold == 0
+        {
             return Err(NDIS_STATUS_INVALID_PARAMETER);
         }
         Ok(TcpParams {

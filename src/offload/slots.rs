@@ -157,7 +157,10 @@ mod tests {
         assert_ne!(c.generation, a.generation, "with a new generation");
         assert_eq!(p.get(a), Err(Stale::Gone));
         assert_eq!(p.get(c), Ok(&40));
-        let forged = ObjRef { kind: ObjKind::Path, ..b };
+        let forged = ObjRef {
+            kind: ObjKind::Path,
+            ..b
+        };
         assert_eq!(p.get(forged), Err(Stale::Foreign));
         let out_of_range = ObjRef { index: 99, ..b };
         assert_eq!(p.get(out_of_range), Err(Stale::Foreign));

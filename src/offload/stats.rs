@@ -83,7 +83,13 @@ impl IpStats {
     }
 
     pub fn reset(&self) {
-        for c in [&self.in_receives, &self.in_octets, &self.in_delivers, &self.out_requests, &self.out_octets] {
+        for c in [
+            &self.in_receives,
+            &self.in_octets,
+            &self.in_delivers,
+            &self.out_requests,
+            &self.out_octets,
+        ] {
             c.store(0, Relaxed);
         }
         for c in [
@@ -107,7 +113,11 @@ mod tests {
         let s = OffloadStats::default();
         s.tcp4.in_errors.store(u32::MAX, Relaxed);
         s.tcp4.in_errors.fetch_add(1, Relaxed);
-        assert_eq!(s.tcp4.snapshot().InErrors, 0, "32-bit counters wrap to zero");
+        assert_eq!(
+            s.tcp4.snapshot().InErrors,
+            0,
+            "32-bit counters wrap to zero"
+        );
         s.tcp4.in_segments.fetch_add(7, Relaxed);
         s.tcp4.currently_established.store(2, Relaxed);
         s.ip6.out_octets.fetch_add(99, Relaxed);

@@ -1,5 +1,5 @@
 //! Shared setup for the simulator tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::disallowed_methods, clippy::disallowed_macros)]
 
 use chimney_miniport::ffi::*;
 use ndis_sim::Simulator;
@@ -14,7 +14,11 @@ pub fn loaded() -> Simulator {
 /// A simulator with the driver loaded and one adapter initialized.
 pub fn with_adapter() -> Simulator {
     let mut sim = loaded();
-    assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS, "MiniportInitializeEx");
+    assert_eq!(
+        sim.initialize_adapter(),
+        NDIS_STATUS_SUCCESS,
+        "MiniportInitializeEx"
+    );
     sim
 }
 
@@ -24,7 +28,11 @@ pub fn finish(mut sim: Simulator) {
     sim.halt();
     sim.unload();
     sim.assert_clean();
-    assert!(sim.core.live_resources().is_empty(), "leaked: {:?}", sim.core.live_resources());
+    assert!(
+        sim.core.live_resources().is_empty(),
+        "leaked: {:?}",
+        sim.core.live_resources()
+    );
 }
 
 /// Read a plain C value from the start of a byte buffer.

@@ -95,7 +95,10 @@ fn main() -> ExitCode {
             handler("TcpOffloadReceiveHandler", t.TcpOffloadReceiveHandler),
             handler("TcpOffloadDisconnectHandler", t.TcpOffloadDisconnectHandler),
             handler("TcpOffloadForwardHandler", t.TcpOffloadForwardHandler),
-            handler("TcpOffloadReceiveReturnHandler", t.TcpOffloadReceiveReturnHandler),
+            handler(
+                "TcpOffloadReceiveReturnHandler",
+                t.TcpOffloadReceiveReturnHandler,
+            ),
         ] {
             println!("{line}");
         }
@@ -109,7 +112,10 @@ fn main() -> ExitCode {
     {
         let d = sim.driver();
         let a = &d.adapter;
-        println!("Adapter attributes (in order set): {:x?}", a.attribute_order);
+        println!(
+            "Adapter attributes (in order set): {:x?}",
+            a.attribute_order
+        );
         if let Some(g) = a.general {
             let g = g.0;
             println!(
@@ -120,13 +126,22 @@ fn main() -> ExitCode {
                 a.supported_oids.len()
             );
         }
-        caps("DefaultTcpConnectionOffloadConfiguration", a.tcp_offload_current.map(|r| r.0));
-        caps("TcpConnectionOffloadHardwareCapabilities", a.tcp_offload_hardware.map(|r| r.0));
+        caps(
+            "DefaultTcpConnectionOffloadConfiguration",
+            a.tcp_offload_current.map(|r| r.0),
+        );
+        caps(
+            "TcpConnectionOffloadHardwareCapabilities",
+            a.tcp_offload_hardware.map(|r| r.0),
+        );
     }
     let calls = sim.core.calls.lock().map(|c| c.clone()).unwrap_or_default();
     println!(
         "NdisMGetOffloadHandlers called {} time(s); table validated",
-        calls.iter().filter(|c| **c == "NdisMGetOffloadHandlers").count()
+        calls
+            .iter()
+            .filter(|c| **c == "NdisMGetOffloadHandlers")
+            .count()
     );
 
     sim.run_until_idle();

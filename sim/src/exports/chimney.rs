@@ -32,8 +32,15 @@ pub enum ChimneyCall {
     ReceiveComplete(Vec<(usize, NDIS_STATUS)>),
     DisconnectComplete(usize, NDIS_STATUS),
     ForwardComplete(Vec<(usize, NDIS_STATUS)>),
-    Event { offload_handle: usize, event: ULONG, info: ULONG },
-    StateComplete { export: &'static str, root: usize },
+    Event {
+        offload_handle: usize,
+        event: ULONG,
+        info: ULONG,
+    },
+    StateComplete {
+        export: &'static str,
+        root: usize,
+    },
 }
 
 /// Chimney activity recorded by the simulator.
@@ -46,14 +53,19 @@ fn sim_for(export: &'static str, h: NDIS_HANDLE) -> Option<std::sync::Arc<SimCor
     adapter_sim(export, h)
 }
 
-fn walk_chain(sim: &SimCore, export: &'static str, chain: PNET_BUFFER_LIST) -> Vec<(usize, NDIS_STATUS)> {
+fn walk_chain(
+    sim: &SimCore,
+    export: &'static str,
+    chain: PNET_BUFFER_LIST,
+) -> Vec<(usize, NDIS_STATUS)> {
     let mut out = Vec::new();
     let mut p = chain;
     let mut guard = 0usize;
     while !p.is_null() && guard < 1 << 24 {
         tracker::complete(sim, p as usize, export);
         // SAFETY: NBLs handed back are ones the simulator built and gave the driver.
-        let (status, next) = unsafe { ((*p).Status, (*p).NetBufferListHeader.NetBufferListData.Next) };
+        let (status, next) =
+            unsafe { ((*p).Status, (*p).NetBufferListHeader.NetBufferListData.Next) };
         out.push((p as usize, status));
         p = next;
         guard += 1;
@@ -63,30 +75,57 @@ fn walk_chain(sim: &SimCore, export: &'static str, chain: PNET_BUFFER_LIST) -> V
 
 macro_rules! nbl_completion {
     ($name:ident, $export:literal, $variant:ident) => {
-        unsafe extern "system" fn $name(NdisMiniportHandle: NDIS_HANDLE, NetBufferList: PNET_BUFFER_LIST) {
+        unsafe extern "system" fn $name(
+            NdisMiniportHandle: NDIS_HANDLE,
+            NetBufferList: PNET_BUFFER_LIST,
+        ) {
             check_irql_max($export, DISPATCH_LEVEL);
             check_no_lock_held($export);
-            let Some(sim) = sim_for($export, NdisMiniportHandle) else { return };
+            let Some(sim) = sim_for($export, NdisMiniportHandle) else {
+                return;
+            };
             let v = walk_chain(&sim, $export, NetBufferList);
             lock(&sim.chimney).calls.push(ChimneyCall::$variant(v));
         }
     };
 }
 
-nbl_completion!(sim_send_complete, "NdisTcpOffloadSendComplete", SendComplete);
-nbl_completion!(sim_receive_complete, "NdisTcpOffloadReceiveComplete", ReceiveComplete);
-nbl_completion!(sim_forward_complete, "NdisTcpOffloadForwardComplete", ForwardComplete);
+nbl_completion!(
+    sim_send_complete,
+    "NdisTcpOffloadSendComplete",
+    SendComplete
+);
+nbl_completion!(
+    sim_receive_complete,
+    "NdisTcpOffloadReceiveComplete",
+    ReceiveComplete
+);
+nbl_completion!(
+    sim_forward_complete,
+    "NdisTcpOffloadForwardComplete",
+    ForwardComplete
+);
 
-unsafe extern "system" fn sim_disconnect_complete(NdisMiniportHandle: NDIS_HANDLE, NetBufferList: PNET_BUFFER_LIST) {
+unsafe extern "system" fn sim_disconnect_complete(
+    NdisMiniportHandle: NDIS_HANDLE,
+    NetBufferList: PNET_BUFFER_LIST,
+) {
     const E: &str = "NdisTcpOffloadDisconnectComplete";
     check_irql_max(E, DISPATCH_LEVEL);
     check_no_lock_held(E);
-    let Some(sim) = sim_for(E, NdisMiniportHandle) else { return };
+    let Some(sim) = sim_for(E, NdisMiniportHandle) else {
+        return;
+    };
     if NetBufferList.is_null() {
         return;
     }
     // SAFETY: as in walk_chain.
-    let (status, next) = unsafe { ((*NetBufferList).Status, (*NetBufferList).NetBufferListHeader.NetBufferListData.Next) };
+    let (status, next) = unsafe {
+        (
+            (*NetBufferList).Status,
+            (*NetBufferList).NetBufferListHeader.NetBufferListData.Next,
+        )
+    };
     if !next.is_null() {
         sim.violation(Violation::BadArgument {
             export: E,
@@ -94,10 +133,19 @@ unsafe extern "system" fn sim_disconnect_complete(NdisMiniportHandle: NDIS_HANDL
         });
     }
     tracker::complete(&sim, NetBufferList as usize, E);
-    lock(&sim.chimney).calls.push(ChimneyCall::DisconnectComplete(NetBufferList as usize, status));
+    lock(&sim.chimney)
+        .calls
+        .push(ChimneyCall::DisconnectComplete(
+            NetBufferList as usize,
+            status,
+        ));
 }
 
-unsafe extern "system" fn sim_event(NdisOffloadHandle: NDIS_HANDLE, EventType: ULONG, EventSpecificInformation: ULONG) {
+unsafe extern "system" fn sim_event(
+    NdisOffloadHandle: NDIS_HANDLE,
+    EventType: ULONG,
+    EventSpecificInformation: ULONG,
+) {
     check_irql_dispatch("NdisTcpOffloadEventHandler");
     check_no_lock_held("NdisTcpOffloadEventHandler");
     if let Some(sim) = crate::state::current() {
@@ -182,7 +230,9 @@ pub unsafe extern "system" fn NdisMGetOffloadHandlers(
 fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
     check_irql_max(export, DISPATCH_LEVEL);
     check_no_lock_held(export);
-    let Some(sim) = sim_for(export, h) else { return };
+    let Some(sim) = sim_for(export, h) else {
+        return;
+    };
     tracker::complete(&sim, root as usize, export);
     lock(&sim.chimney).calls.push(ChimneyCall::StateComplete {
         export,
@@ -198,32 +248,67 @@ fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFF
 
 /// `NdisMInitiateOffloadComplete` (ndis.sys).
 #[unsafe(no_mangle)]
-pub extern "system" fn NdisMInitiateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
-    state_complete("NdisMInitiateOffloadComplete", NdisMiniportHandle, OffloadBlockList);
+pub extern "system" fn NdisMInitiateOffloadComplete(
+    NdisMiniportHandle: NDIS_HANDLE,
+    OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+) {
+    state_complete(
+        "NdisMInitiateOffloadComplete",
+        NdisMiniportHandle,
+        OffloadBlockList,
+    );
 }
 
 /// `NdisMTerminateOffloadComplete` (ndis.sys).
 #[unsafe(no_mangle)]
-pub extern "system" fn NdisMTerminateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
-    state_complete("NdisMTerminateOffloadComplete", NdisMiniportHandle, OffloadBlockList);
+pub extern "system" fn NdisMTerminateOffloadComplete(
+    NdisMiniportHandle: NDIS_HANDLE,
+    OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+) {
+    state_complete(
+        "NdisMTerminateOffloadComplete",
+        NdisMiniportHandle,
+        OffloadBlockList,
+    );
 }
 
 /// `NdisMUpdateOffloadComplete` (ndis.sys).
 #[unsafe(no_mangle)]
-pub extern "system" fn NdisMUpdateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
-    state_complete("NdisMUpdateOffloadComplete", NdisMiniportHandle, OffloadBlockList);
+pub extern "system" fn NdisMUpdateOffloadComplete(
+    NdisMiniportHandle: NDIS_HANDLE,
+    OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+) {
+    state_complete(
+        "NdisMUpdateOffloadComplete",
+        NdisMiniportHandle,
+        OffloadBlockList,
+    );
 }
 
 /// `NdisMInvalidateOffloadComplete` (ndis.sys).
 #[unsafe(no_mangle)]
-pub extern "system" fn NdisMInvalidateOffloadComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
-    state_complete("NdisMInvalidateOffloadComplete", NdisMiniportHandle, OffloadBlockList);
+pub extern "system" fn NdisMInvalidateOffloadComplete(
+    NdisMiniportHandle: NDIS_HANDLE,
+    OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+) {
+    state_complete(
+        "NdisMInvalidateOffloadComplete",
+        NdisMiniportHandle,
+        OffloadBlockList,
+    );
 }
 
 /// `NdisMQueryOffloadStateComplete` (ndis.sys).
 #[unsafe(no_mangle)]
-pub extern "system" fn NdisMQueryOffloadStateComplete(NdisMiniportHandle: NDIS_HANDLE, OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
-    state_complete("NdisMQueryOffloadStateComplete", NdisMiniportHandle, OffloadBlockList);
+pub extern "system" fn NdisMQueryOffloadStateComplete(
+    NdisMiniportHandle: NDIS_HANDLE,
+    OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+) {
+    state_complete(
+        "NdisMQueryOffloadStateComplete",
+        NdisMiniportHandle,
+        OffloadBlockList,
+    );
 }
 
 /// `NdisMOffloadEventIndicate` (ndis.sys). DISPATCH_LEVEL.

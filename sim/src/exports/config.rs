@@ -6,10 +6,11 @@ use super::memory::sim_alloc;
 use crate::state::{self, Kind, lock, report};
 use crate::verifier::Violation;
 use chimney_miniport::ffi::{
-    NDIS_CONFIGURATION_PARAMETER, NDIS_HANDLE, NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT, NDIS_PARAMETER_TYPE,
-    NDIS_STATUS, NDIS_STATUS_FAILURE, NDIS_STATUS_INVALID_PARAMETER, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS,
-    NdisParameterInteger, PASSIVE_LEVEL, PNDIS_CONFIGURATION_OBJECT, PNDIS_CONFIGURATION_PARAMETER, PNDIS_HANDLE,
-    PNDIS_STATUS, PNDIS_STRING,
+    NDIS_CONFIGURATION_PARAMETER, NDIS_HANDLE, NDIS_OBJECT_TYPE_CONFIGURATION_OBJECT,
+    NDIS_PARAMETER_TYPE, NDIS_STATUS, NDIS_STATUS_FAILURE, NDIS_STATUS_INVALID_PARAMETER,
+    NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS, NdisParameterInteger, PASSIVE_LEVEL,
+    PNDIS_CONFIGURATION_OBJECT, PNDIS_CONFIGURATION_PARAMETER, PNDIS_HANDLE, PNDIS_STATUS,
+    PNDIS_STRING,
 };
 
 /// A registry value as the simulator stores it.
@@ -131,7 +132,9 @@ pub unsafe extern "system" fn NdisReadConfiguration(
     let Some(ConfigValue::Integer(v)) = value else {
         return fail(NDIS_STATUS_FAILURE);
     };
-    if ParameterType != NdisParameterInteger && ParameterType != chimney_miniport::ffi::NdisParameterHexInteger {
+    if ParameterType != NdisParameterInteger
+        && ParameterType != chimney_miniport::ffi::NdisParameterHexInteger
+    {
         return fail(NDIS_STATUS_FAILURE);
     }
     // SAFETY: a zeroed parameter is valid plain data; we set the integer member.
@@ -164,6 +167,10 @@ pub extern "system" fn NdisCloseConfiguration(ConfigurationHandle: NDIS_HANDLE) 
         let rec = ConfigurationHandle.cast::<*mut ConfigHandle>().read();
         drop(Box::from_raw(rec));
     }
-    state::register(ConfigurationHandle as usize, Kind::Memory { tag: 0, len: 16 }, &entry.sim);
+    state::register(
+        ConfigurationHandle as usize,
+        Kind::Memory { tag: 0, len: 16 },
+        &entry.sim,
+    );
     super::memory::sim_free(ConfigurationHandle);
 }

@@ -106,12 +106,24 @@ pub unsafe extern "system" fn NdisMRegisterMiniportDriver(
         ("PauseHandler", ch.PauseHandler.is_some()),
         ("RestartHandler", ch.RestartHandler.is_some()),
         ("OidRequestHandler", ch.OidRequestHandler.is_some()),
-        ("SendNetBufferListsHandler", ch.SendNetBufferListsHandler.is_some()),
-        ("ReturnNetBufferListsHandler", ch.ReturnNetBufferListsHandler.is_some()),
+        (
+            "SendNetBufferListsHandler",
+            ch.SendNetBufferListsHandler.is_some(),
+        ),
+        (
+            "ReturnNetBufferListsHandler",
+            ch.ReturnNetBufferListsHandler.is_some(),
+        ),
         ("CancelSendHandler", ch.CancelSendHandler.is_some()),
-        ("DevicePnPEventNotifyHandler", ch.DevicePnPEventNotifyHandler.is_some()),
+        (
+            "DevicePnPEventNotifyHandler",
+            ch.DevicePnPEventNotifyHandler.is_some(),
+        ),
         ("ShutdownHandlerEx", ch.ShutdownHandlerEx.is_some()),
-        ("CancelOidRequestHandler", ch.CancelOidRequestHandler.is_some()),
+        (
+            "CancelOidRequestHandler",
+            ch.CancelOidRequestHandler.is_some(),
+        ),
     ];
     for (name, present) in mandatory {
         if !present {
@@ -122,7 +134,9 @@ pub unsafe extern "system" fn NdisMRegisterMiniportDriver(
             return NDIS_STATUS_BAD_CHARACTERISTICS;
         }
     }
-    let block = Box::into_raw(Box::new(DriverBlock { sim: Arc::clone(&sim) }));
+    let block = Box::into_raw(Box::new(DriverBlock {
+        sim: Arc::clone(&sim),
+    }));
     state::register(block as usize, Kind::DriverHandle, &sim);
     {
         let mut d = lock(&sim.driver);
@@ -201,22 +215,29 @@ pub unsafe extern "system" fn NdisSetOptionalHandlers(
     d.optional_handler_calls.push(h);
     match h.Type {
         NDIS_OBJECT_TYPE_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS => {
-            if usize::from(h.Size) != size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS>() {
+            if usize::from(h.Size)
+                != size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS>()
+            {
                 return NDIS_STATUS_INVALID_PARAMETER;
             }
             // SAFETY: the header says it is the generic chimney table of this size.
             d.generic = Some(Rec(unsafe {
-                OptionalHandlers.cast::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS>().read()
+                OptionalHandlers
+                    .cast::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_GENERIC_CHARACTERISTICS>()
+                    .read()
             }));
             NDIS_STATUS_SUCCESS
         }
         NDIS_OBJECT_TYPE_PROVIDER_CHIMNEY_OFFLOAD_CHARACTERISTICS => {
-            if usize::from(h.Size) != size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS>() {
+            if usize::from(h.Size) != size_of::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS>()
+            {
                 return NDIS_STATUS_INVALID_PARAMETER;
             }
             // SAFETY: the header says it is the TCP chimney table of this size.
             d.tcp = Some(Rec(unsafe {
-                OptionalHandlers.cast::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS>().read()
+                OptionalHandlers
+                    .cast::<NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARACTERISTICS>()
+                    .read()
             }));
             NDIS_STATUS_SUCCESS
         }
@@ -288,7 +309,11 @@ pub unsafe extern "system" fn NdisMSetMiniportAttributes(
                 return NDIS_STATUS_INVALID_PARAMETER;
             }
             // SAFETY: header checked; the structure is at least revision 1.
-            let r = unsafe { MiniportAttributes.cast::<NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES>().read() };
+            let r = unsafe {
+                MiniportAttributes
+                    .cast::<NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES>()
+                    .read()
+            };
             a.context = r.MiniportAdapterContext as usize;
             a.registration = Some(Rec(r));
         }
@@ -302,7 +327,11 @@ pub unsafe extern "system" fn NdisMSetMiniportAttributes(
                 return NDIS_STATUS_INVALID_PARAMETER;
             }
             // SAFETY: header checked.
-            let g = unsafe { MiniportAttributes.cast::<NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES>().read() };
+            let g = unsafe {
+                MiniportAttributes
+                    .cast::<NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES>()
+                    .read()
+            };
             let n = g.SupportedOidListLength as usize / size_of::<NDIS_OID>();
             a.supported_oids = if g.SupportedOidList.is_null() {
                 Vec::new()
@@ -323,10 +352,18 @@ pub unsafe extern "system" fn NdisMSetMiniportAttributes(
             }
             // SAFETY: header checked; pointed-to structures are read during the call only.
             unsafe {
-                let o = MiniportAttributes.cast::<NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES>().read();
+                let o = MiniportAttributes
+                    .cast::<NDIS_MINIPORT_ADAPTER_OFFLOAD_ATTRIBUTES>()
+                    .read();
                 a.offload_header = Some(o.Header);
-                a.tcp_offload_current = o.DefaultTcpConnectionOffloadConfiguration.as_ref().map(|t| Rec(*t));
-                a.tcp_offload_hardware = o.TcpConnectionOffloadHardwareCapabilities.as_ref().map(|t| Rec(*t));
+                a.tcp_offload_current = o
+                    .DefaultTcpConnectionOffloadConfiguration
+                    .as_ref()
+                    .map(|t| Rec(*t));
+                a.tcp_offload_hardware = o
+                    .TcpConnectionOffloadHardwareCapabilities
+                    .as_ref()
+                    .map(|t| Rec(*t));
             }
         }
         _ => {}
@@ -363,7 +400,8 @@ pub unsafe extern "system" fn NdisMIndicateStatusEx(
         let buf = if s.StatusBuffer.is_null() {
             Vec::new()
         } else {
-            std::slice::from_raw_parts(s.StatusBuffer.cast::<u8>(), s.StatusBufferSize as usize).to_vec()
+            std::slice::from_raw_parts(s.StatusBuffer.cast::<u8>(), s.StatusBufferSize as usize)
+                .to_vec()
         };
         lock(&sim.status_indications).push((s.StatusCode, buf));
     }
@@ -388,8 +426,12 @@ pub unsafe extern "system" fn NdisMSendNetBufferListsComplete(
     while !p.is_null() {
         crate::tracker::complete(&sim, p as usize, "NdisMSendNetBufferListsComplete");
         // SAFETY: each NBL in the chain is a valid NBL the sim built.
-        let (status, next) = unsafe { ((*p).Status, (*p).NetBufferListHeader.NetBufferListData.Next) };
-        lock(&sim.driver).adapter.send_completions.push((p as usize, status));
+        let (status, next) =
+            unsafe { ((*p).Status, (*p).NetBufferListHeader.NetBufferListData.Next) };
+        lock(&sim.driver)
+            .adapter
+            .send_completions
+            .push((p as usize, status));
         p = next;
     }
 }

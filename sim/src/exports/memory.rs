@@ -35,7 +35,9 @@ pub(crate) fn sim_alloc(sim: &std::sync::Arc<state::SimCore>, len: usize, kind: 
 /// Release memory obtained from [`sim_alloc`]; reports a bad free otherwise.
 pub(crate) fn sim_free(p: PVOID) -> bool {
     let Some(entry) = state::unregister(p as usize) else {
-        report(Violation::BadFree { address: p as usize });
+        report(Violation::BadFree {
+            address: p as usize,
+        });
         return false;
     };
     let len = match entry.kind {
@@ -43,11 +45,14 @@ pub(crate) fn sim_free(p: PVOID) -> bool {
         other => {
             // Not memory: put it back and complain.
             state::register(p as usize, other, &entry.sim);
-            report(Violation::BadFree { address: p as usize });
+            report(Violation::BadFree {
+                address: p as usize,
+            });
             return false;
         }
     };
-    let layout = Layout::from_size_align(len.max(1), POOL_ALIGN).expect("layout was valid at allocation");
+    let layout =
+        Layout::from_size_align(len.max(1), POOL_ALIGN).expect("layout was valid at allocation");
     // SAFETY: `p` was allocated by `sim_alloc` with this very layout and is unregistered now.
     unsafe { std::alloc::dealloc(p.cast(), layout) };
     true

@@ -16,8 +16,8 @@ pub mod oid;
 pub mod spinlock;
 pub mod timer;
 
-use crate::state::report;
 use crate::irql;
+use crate::state::report;
 use crate::verifier::Violation;
 use chimney_miniport::ffi::DISPATCH_LEVEL;
 

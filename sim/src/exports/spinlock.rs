@@ -51,7 +51,9 @@ fn acquire(lock: PNDIS_SPIN_LOCK) -> bool {
     let Some(w) = word(lock) else { return false };
     let me = TOKEN.with(|t| *t);
     if w.load(Ordering::Relaxed) == me {
-        report(Violation::SpinLockDoubleAcquire { lock: lock as usize });
+        report(Violation::SpinLockDoubleAcquire {
+            lock: lock as usize,
+        });
         return false; // on Windows this processor would deadlock; carry on
     }
     while w
@@ -68,7 +70,9 @@ fn release(lock: PNDIS_SPIN_LOCK) -> bool {
     let Some(w) = word(lock) else { return false };
     let me = TOKEN.with(|t| *t);
     if w.load(Ordering::Relaxed) != me {
-        report(Violation::SpinLockNotHeld { lock: lock as usize });
+        report(Violation::SpinLockNotHeld {
+            lock: lock as usize,
+        });
         return false;
     }
     HELD.with(|h| {

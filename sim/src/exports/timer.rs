@@ -9,9 +9,9 @@ use crate::state::{self, Armed, Kind, SimCore, lock, report};
 use crate::verifier::Violation;
 use chimney_miniport::ffi::{
     BOOLEAN, DISPATCH_LEVEL, FALSE, NDIS_HANDLE, NDIS_IO_WORKITEM_FUNCTION, NDIS_STATUS,
-    NDIS_STATUS_INVALID_PARAMETER, NDIS_STATUS_RESOURCES,
-    NDIS_STATUS_SUCCESS, NDIS_TIMER_CHARACTERISTICS, NDIS_TIMER_FUNCTION, PASSIVE_LEVEL, PNDIS_HANDLE,
-    PVOID, TRUE, ULONG,
+    NDIS_STATUS_INVALID_PARAMETER, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS,
+    NDIS_TIMER_CHARACTERISTICS, NDIS_TIMER_FUNCTION, PASSIVE_LEVEL, PNDIS_HANDLE, PVOID, TRUE,
+    ULONG,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -144,7 +144,11 @@ pub extern "system" fn NdisCancelTimerObject(TimerObject: NDIS_HANDLE) -> BOOLEA
         });
         return FALSE;
     };
-    if cancel_armed(&sim, TimerObject as usize) { TRUE } else { FALSE }
+    if cancel_armed(&sim, TimerObject as usize) {
+        TRUE
+    } else {
+        FALSE
+    }
 }
 
 /// `NdisFreeTimerObject` (ndis.sys). PASSIVE_LEVEL; an armed timer is cancelled.
@@ -284,7 +288,9 @@ pub fn fire_one_due_timer(sim: &SimCore) -> bool {
         };
         timers.remove(&key).map(|a| (key.0, a))
     };
-    let Some((due, armed)) = next else { return false };
+    let Some((due, armed)) = next else {
+        return false;
+    };
     if armed.period_100ns != 0 {
         let seq = sim.timer_seq.fetch_add(1, Ordering::SeqCst);
         lock(&sim.timers).insert((due + armed.period_100ns, seq), armed);
@@ -295,7 +301,14 @@ pub fn fire_one_due_timer(sim: &SimCore) -> bool {
     if let Some(f) = f {
         crate::irql::at_dispatch(|| {
             // SAFETY: the driver registered this callback for this context.
-            unsafe { f(std::ptr::null_mut(), ctx, std::ptr::null_mut(), std::ptr::null_mut()) }
+            unsafe {
+                f(
+                    std::ptr::null_mut(),
+                    ctx,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                )
+            }
         });
     }
     true
@@ -305,4 +318,3 @@ pub fn fire_one_due_timer(sim: &SimCore) -> bool {
 pub fn next_due(sim: &SimCore) -> Option<u64> {
     lock(&sim.timers).keys().next().map(|k| k.0)
 }
-
