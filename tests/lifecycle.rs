@@ -102,10 +102,9 @@ fn pause_restart_reset_check_for_hang_shutdown_are_safe() {
 }
 
 #[test]
-fn a_failed_registration_leaves_nothing_behind() {
-    // Failing the very first allocation NDIS makes for the adapter is covered
-    // above; here the verifier must report a driver that halts without
-    // releasing what it took (a deliberately broken flow).
+fn verifier_reports_pool_leak_by_tag_at_halt() {
+    // A deliberately broken flow: memory taken and never released must be
+    // reported at halt, with its tag.
     let mut sim = with_adapter();
     let h = sim.adapter_handle();
     // SAFETY: acting as a buggy driver: allocate and never free.

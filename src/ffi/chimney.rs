@@ -149,6 +149,17 @@ pub struct NDIS_MINIPORT_OFFLOAD_BLOCK_LIST {
 }
 pub type PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST = *mut NDIS_MINIPORT_OFFLOAD_BLOCK_LIST;
 
+/// `NDIS_OFFLOAD_HANDLE`: the handle an offloading protocol or intermediate
+/// driver keeps per offloaded object (the target sees its contents as the
+/// `NdisOffloadHandle` / `MiniportOffloadContext` values of block lists).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct NDIS_OFFLOAD_HANDLE {
+    pub NdisReserved: [PVOID; 1],
+    pub MiniportOffloadContext: PVOID,
+}
+pub type PNDIS_OFFLOAD_HANDLE = *mut NDIS_OFFLOAD_HANDLE;
+
 /// `OFFLOAD_STATE_HEADER`: first member of every state structure.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -826,6 +837,9 @@ const_assert_eq!(size_of::<NDIS_OFFLOAD_EVENT_HANDLERS>(), 4);
 mod layout64 {
     use super::*;
     use core::mem::offset_of;
+    const_assert_eq!(size_of::<NDIS_OFFLOAD_HANDLE>(), 16);
+    const_assert_eq!(offset_of!(NDIS_OFFLOAD_HANDLE, NdisReserved), 0);
+    const_assert_eq!(offset_of!(NDIS_OFFLOAD_HANDLE, MiniportOffloadContext), 8);
     const_assert_eq!(size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>(), 152);
     const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Header), 0);
     const_assert_eq!(offset_of!(NDIS_MINIPORT_OFFLOAD_BLOCK_LIST, NextBlock), 8);
