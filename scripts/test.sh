@@ -18,9 +18,9 @@ cargo build -p chimney-miniport --lib
 cargo build -p chimney-miniport --lib --release
 
 echo "== tests"
+cargo test --workspace --doc -q
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
   cargo test --workspace --no-fail-fast
 fi
-cargo test --workspace --doc -q
