@@ -94,7 +94,13 @@ fn rule_009_ip_support_and_capacity_nonzero_from_registry() {
     finish(sim);
 
     // The INF keyword sets the capacity; nonsense keeps the default.
-    for (value, expect) in [(77, 77), (0, 1024), (1_000_000, 1024), (65_536, 65_536)] {
+    for (value, expect) in [
+        (77, 77),
+        (0, 1024),
+        (1_000_000, 1_000_000),
+        (65_536, 65_536),
+        (2_000_000, 1024),
+    ] {
         let mut sim = loaded();
         sim.set_config("TcpConnectionOffloadCapacity", value);
         assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);

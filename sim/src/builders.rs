@@ -192,6 +192,7 @@ pub type BlockId = usize;
 pub struct Tree {
     blocks: Vec<Box<[u64]>>,
     slots: Vec<Box<PVOID>>,
+    addresses: Vec<Box<[u8; 16]>>,
 }
 
 impl Default for Tree {
@@ -205,6 +206,7 @@ impl Tree {
         Tree {
             blocks: Vec::new(),
             slots: Vec::new(),
+            addresses: Vec::new(),
         }
     }
 
@@ -223,7 +225,14 @@ impl Tree {
         for s in states {
             // SAFETY: `at + s.len()` fits in the allocation computed above.
             unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), base.add(at), s.len()) };
-            at += s.len().next_multiple_of(8);
+            // Consecutive structures sit `Length` bytes apart; the host pads
+            // each to 8 bytes (so pointer members stay aligned) and says so in Length.
+            let padded = s.len().next_multiple_of(8);
+            if s.len() >= 4 {
+                // SAFETY: the structure's header starts at `at` in our allocation.
+                unsafe { base.add(at).cast::<u32>().write_unaligned(padded as u32) };
+            }
+            at += padded;
         }
         let mut slot = Box::new(match role {
             Role::Reference(v) => v as PVOID,
@@ -282,5 +291,233 @@ impl Tree {
 
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
+    }
+}
+
+/// The bytes of a state structure.
+pub fn bytes_of<T: Copy>(v: &T) -> Vec<u8> {
+    // SAFETY: viewing a plain C value's storage as bytes.
+    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), size_of::<T>()).to_vec() }
+}
+
+fn header<T>() -> OFFLOAD_STATE_HEADER {
+    OFFLOAD_STATE_HEADER {
+        Length: size_of::<T>() as u32,
+        RecognizedOptions: 0,
+    }
+}
+
+/// A TCP connection's state at offload: const, cached, delegated.
+#[derive(Clone, Copy)]
+pub struct TcpSpec {
+    pub konst: TCP_OFFLOAD_STATE_CONST,
+    pub cached: TCP_OFFLOAD_STATE_CACHED,
+    pub delegated: TCP_OFFLOAD_STATE_DELEGATED,
+}
+
+impl TcpSpec {
+    /// An established connection between `local` and `remote` ports, with
+    /// plausible sequence numbers, windows and timers.
+    pub fn established(local: u16, remote: u16) -> Self {
+        let mut konst = TCP_OFFLOAD_STATE_CONST {
+            Header: header::<TCP_OFFLOAD_STATE_CONST>(),
+            ..Default::default()
+        };
+        konst.Flags = TCP_FLAG_TIMESTAMP_ENABLED | TCP_FLAG_WINDOW_SCALING_ENABLED;
+        konst.LocalPort = local;
+        konst.RemotePort = remote;
+        konst.set_SndWindScale(7);
+        konst.set_RcvWindScale(8);
+        konst.RemoteMss = 1460;
+        konst.HashValue = 0x1234_5678 ^ u32::from(local);
+        let mut cached = TCP_OFFLOAD_STATE_CACHED {
+            Header: header::<TCP_OFFLOAD_STATE_CACHED>(),
+            ..Default::default()
+        };
+        cached.Flags = TCP_FLAG_NAGLING_ENABLED;
+        cached.InitialRcvWnd = 65_535;
+        cached.RcvIndicationSize = 0;
+        cached.KaProbeCount = 10;
+        cached.KaTimeout = 7_200_000;
+        cached.KaInterval = 1_000;
+        cached.MaxRT = 0;
+        cached.TtlOrHopLimit = 128;
+        // SAFETY: all-zero is a valid delegated state value.
+        let mut d: TCP_OFFLOAD_STATE_DELEGATED = unsafe { std::mem::zeroed() };
+        d.Header = header::<TCP_OFFLOAD_STATE_DELEGATED>();
+        d.State = TcpConnectionEstablished;
+        d.RcvNxt = 1_000_001;
+        d.RcvWnd = 65_535;
+        d.SndUna = 5_000_001;
+        d.SndNxt = 5_000_001;
+        d.SndMax = 5_000_001;
+        d.SndWnd = 64_240;
+        d.MaxSndWnd = 64_240;
+        d.SendWL1 = 1_000_001;
+        d.CWnd = 14_600;
+        d.SsThresh = 0xFFFF_FFFF;
+        d.SRtt = 8 * 20;
+        d.RttVar = 4 * 5;
+        d.TsRecent = 777;
+        d.TsRecentAge = 3;
+        d.TsTime = 123_456;
+        d.KeepAlive.TimeoutDelta = 0xFFFF_FFFF;
+        d.Retransmit.TimeoutDelta = 0xFFFF_FFFF;
+        TcpSpec {
+            konst,
+            cached,
+            delegated: d,
+        }
+    }
+}
+
+impl Tree {
+    /// A placeholder block (no context slot, no state).
+    pub fn placeholder(&mut self) -> BlockId {
+        self.block(0, Role::Placeholder, &[])
+    }
+
+    /// A block naming an existing object by its context value, followed by
+    /// `states` (e.g. delegated structures to fill on terminate).
+    pub fn reference(&mut self, ty: u8, context: usize, states: &[&[u8]]) -> BlockId {
+        self.block(ty, Role::Reference(context), states)
+    }
+
+    /// A new neighbor (type NeighborOffloadState) with `dl_source` (all-zero
+    /// for "the interface's MAC"), `vlan` and next-hop MAC `dl_dest`.
+    pub fn new_neighbor(&mut self, dl_source: [u8; 6], vlan: u32, dl_dest: [u8; 6]) -> BlockId {
+        let mut k = NEIGHBOR_OFFLOAD_STATE_CONST {
+            Header: header::<NEIGHBOR_OFFLOAD_STATE_CONST>(),
+            DlSourceAddress: [0; 32],
+            _bitfield_1: 0,
+        };
+        k.DlSourceAddress[..6].copy_from_slice(&dl_source);
+        k.set_VlanId(vlan);
+        let mut c = NEIGHBOR_OFFLOAD_STATE_CACHED {
+            Header: header::<NEIGHBOR_OFFLOAD_STATE_CACHED>(),
+            DlDestinationAddress: [0; 32],
+            HostReachabilityDelta: 5,
+        };
+        c.DlDestinationAddress[..6].copy_from_slice(&dl_dest);
+        let d = NEIGHBOR_OFFLOAD_STATE_DELEGATED {
+            Header: header::<NEIGHBOR_OFFLOAD_STATE_DELEGATED>(),
+            NicReachabilityDelta: 5,
+        };
+        self.block(
+            NeighborOffloadState,
+            Role::New,
+            &[&bytes_of(&k), &bytes_of(&c), &bytes_of(&d)],
+        )
+    }
+
+    /// A new IPv4 path between `src` and `dst` with `mtu`.
+    pub fn new_path4(&mut self, src: [u8; 4], dst: [u8; 4], mtu: u32) -> BlockId {
+        self.new_path(Ip4OffloadState, &src, &dst, mtu)
+    }
+
+    /// A new IPv6 path.
+    pub fn new_path6(&mut self, src: [u8; 16], dst: [u8; 16], mtu: u32) -> BlockId {
+        self.new_path(Ip6OffloadState, &src, &dst, mtu)
+    }
+
+    fn new_path(&mut self, ty: u8, src: &[u8], dst: &[u8], mtu: u32) -> BlockId {
+        let mut s = Box::new([0u8; 16]);
+        let mut d = Box::new([0u8; 16]);
+        s[..src.len()].copy_from_slice(src);
+        d[..dst.len()].copy_from_slice(dst);
+        let k = PATH_OFFLOAD_STATE_CONST {
+            Header: header::<PATH_OFFLOAD_STATE_CONST>(),
+            SourceAddress: s.as_ptr(),
+            DestinationAddress: d.as_ptr(),
+        };
+        self.addresses.push(s);
+        self.addresses.push(d);
+        let c = PATH_OFFLOAD_STATE_CACHED {
+            Header: header::<PATH_OFFLOAD_STATE_CACHED>(),
+            PathMtu: mtu,
+        };
+        let dl = PATH_OFFLOAD_STATE_DELEGATED {
+            Header: header::<PATH_OFFLOAD_STATE_DELEGATED>(),
+        };
+        self.block(
+            ty,
+            Role::New,
+            &[&bytes_of(&k), &bytes_of(&c), &bytes_of(&dl)],
+        )
+    }
+
+    /// A new TCP connection.
+    pub fn new_tcp(&mut self, spec: &TcpSpec) -> BlockId {
+        self.block(
+            TcpOffloadState,
+            Role::New,
+            &[
+                &bytes_of(&spec.konst),
+                &bytes_of(&spec.cached),
+                &bytes_of(&spec.delegated),
+            ],
+        )
+    }
+
+    /// Set the block's `NetBufferListChain` (send data handed over).
+    pub fn set_chain(&mut self, id: BlockId, chain: PNET_BUFFER_LIST) {
+        // SAFETY: our block.
+        unsafe { (*self.ptr(id)).NetBufferListChain = chain };
+    }
+
+    /// The block's `NetBufferListChain` after the operation.
+    pub fn chain(&self, id: BlockId) -> PNET_BUFFER_LIST {
+        // SAFETY: our block.
+        unsafe { (*self.ptr(id)).NetBufferListChain }
+    }
+
+    /// Read the `i`-th state structure after block `id` (as the target left it).
+    pub fn state<T: Copy>(&self, id: BlockId, i: usize) -> T {
+        let head = size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
+        let base = self.blocks[id].as_ptr().cast::<u8>();
+        let mut at = head;
+        for _ in 0..i {
+            // SAFETY: walking our own allocation by each structure's Length.
+            let len = unsafe {
+                base.add(at)
+                    .cast::<OFFLOAD_STATE_HEADER>()
+                    .read_unaligned()
+                    .Length
+            } as usize;
+            at += len;
+        }
+        // SAFETY: reading a structure this builder wrote there.
+        unsafe { base.add(at).cast::<T>().read_unaligned() }
+    }
+
+    /// Overwrite a byte of the `i`-th state structure's header (to make it malformed).
+    pub fn set_state_length(&mut self, id: BlockId, i: usize, length: u32) {
+        let head = size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
+        let base = self.blocks[id].as_mut_ptr().cast::<u8>();
+        let mut at = head;
+        for _ in 0..i {
+            // SAFETY: as in `state`.
+            let len = unsafe {
+                base.add(at)
+                    .cast::<OFFLOAD_STATE_HEADER>()
+                    .read_unaligned()
+                    .Length
+            } as usize;
+            at += len;
+        }
+        // SAFETY: writing the Length of a header this builder placed.
+        unsafe { base.add(at).cast::<u32>().write_unaligned(length) };
+    }
+
+    /// Set `Header.Type` / `Header.Size` of a block.
+    pub fn set_header(&mut self, id: BlockId, ty: u8, size: u16) {
+        // SAFETY: our block.
+        unsafe {
+            (*self.ptr(id)).Header = NDIS_OBJECT_HEADER {
+                Type: ty,
+                Revision: 1,
+                Size: size,
+            }
+        };
     }
 }

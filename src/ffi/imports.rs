@@ -134,3 +134,12 @@ unsafe extern "system" {
         IndicationCode: ULONG,
     );
 }
+
+#[cfg_attr(
+    target_os = "windows",
+    link(name = "ntoskrnl", kind = "static", modifiers = "-bundle")
+)]
+unsafe extern "system" {
+    // ntoskrnl.exe: the NIC clock (any IRQL).
+    pub fn KeQueryPerformanceCounter(PerformanceFrequency: *mut i64) -> i64;
+}

@@ -14,6 +14,7 @@ use crate::ndis::{NdisHandle, PoolBox, SpinLock};
 use crate::offload::caps::ChimneyCaps;
 use crate::offload::params::TcpParams;
 use crate::offload::stats::OffloadStats;
+use crate::offload::table::{Admission, OffloadTable};
 
 /// What the INF keywords configured, read once at initialization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +98,8 @@ pub struct Adapter {
     pub stats: OffloadStats,
     /// Requests waiting for the completion timer.
     pub deferred: SpinLock<Deferred>,
+    /// The offloaded objects (present whenever chimney is advertised).
+    pub offload: Option<SpinLock<OffloadTable>>,
     /// Runs deferred completions at DISPATCH_LEVEL (the adapter's "DPC").
     completion_timer: Option<Timer>,
 }
@@ -246,6 +249,22 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
     };
     let offload_handlers = TcpOffloadHandlers::fetch(handle);
     let chimney_hw = ChimneyCaps::hardware(registry.capacity);
+    let current = chimney_hw.restricted(registry.ipv4_enabled, registry.ipv6_enabled);
+    // Context pools are sized once, here: no walk ever allocates.
+    let offload = match offload_handlers {
+        Some(_) => Some(SpinLock::new(OffloadTable::new(
+            handle,
+            registry.capacity as usize,
+            Admission {
+                ipv4: current.ipv4,
+                ipv6: current.ipv6,
+                vlan_id: registry.vlan_id,
+                mac: hardware::PERMANENT_MAC,
+                max_rcv_window: hardware::MAX_RCV_WINDOW,
+            },
+        )?)),
+        None => None,
+    };
     let mut adapter = PoolBox::try_new(
         handle,
         hardware::TAG_ADAPTER,
@@ -270,11 +289,15 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
             }),
             stats: OffloadStats::default(),
             deferred: SpinLock::new(Deferred::new()),
+            offload,
             completion_timer: None,
         },
     )?;
     adapter.state.init();
     adapter.deferred.init();
+    if let Some(t) = &adapter.offload {
+        t.init();
+    }
     let ctx = adapter.as_ptr();
     adapter.completion_timer = Some(Timer::allocate(
         handle,

@@ -2,11 +2,12 @@
 //! adapter's deferred-completion machinery (a timer that runs at
 //! DISPATCH_LEVEL and completes queued requests with no driver lock held).
 //!
-//! Until the offload state machine exists, every handler gives a defined,
-//! spec-legal failure: state operations complete asynchronously with
-//! `NDIS_STATUS_FAILURE` in every block (placeholders get SUCCESS, rule 19);
-//! data-path requests return PENDING and complete with
-//! `NDIS_STATUS_REQUEST_ABORTED`. Nothing is ever completed inside the call.
+//! State operations are queued by the handler and carried out from the
+//! completion timer by the `offload` walk, then completed with the same root;
+//! terminated objects are released only after that completion returns.
+//! Until the data path exists, sends, receives, forwards and disconnects
+//! return PENDING and complete with `NDIS_STATUS_REQUEST_ABORTED`. Nothing is
+//! ever completed inside the call that received it.
 
 use super::adapter::Adapter;
 use crate::ffi::imports::{
@@ -14,7 +15,10 @@ use crate::ffi::imports::{
     NdisMTerminateOffloadComplete, NdisMUpdateOffloadComplete,
 };
 use crate::ffi::*;
+use crate::ndis::clock;
 use crate::ndis::nbl::{self, NblQueue};
+use crate::ndis::tree::BlockRef;
+use crate::offload::walk::{Op, Walk};
 
 /// Which state operation a queued block list belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,8 +311,26 @@ unsafe fn fail_tree(root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op: StateOp) {
 }
 
 fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op: StateOp) {
-    // SAFETY: the root is ours until the completion call below.
-    unsafe { fail_tree(root, op) };
+    let walk_op = match op {
+        StateOp::Initiate => Op::Initiate,
+        StateOp::Terminate => Op::Terminate,
+        StateOp::Update => Op::Update,
+        StateOp::Invalidate => Op::Invalidate,
+        StateOp::Query => Op::Query,
+    };
+    match &adapter.offload {
+        Some(table) => {
+            let now = clock::nic_ticks(adapter.tcp_params().ticks_per_second);
+            let mut t = table.lock();
+            // SAFETY: NDIS gave us this tree; it stays ours until the
+            // completion call below, after which nothing touches it.
+            if let Some(b) = unsafe { BlockRef::new(root) } {
+                Walk::new(&mut t, walk_op, now).run(b);
+            }
+        }
+        // SAFETY: as above.
+        None => unsafe { fail_tree(root, op) },
+    }
     let h = adapter.handle.raw();
     // SAFETY: completing a request NDIS gave us, with the same root pointer;
     // nothing touches the tree afterwards (rule 17).
@@ -320,6 +342,12 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
             StateOp::Invalidate => NdisMInvalidateOffloadComplete(h, root),
             StateOp::Query => NdisMQueryOffloadStateComplete(h, root),
         }
+    }
+    // Only now may terminated objects go (rule 53).
+    if op == StateOp::Terminate
+        && let Some(table) = &adapter.offload
+    {
+        table.lock().finish_terminations();
     }
 }
 

@@ -37,7 +37,7 @@ pub const TAG_TIMER: ULONG = u32::from_le_bytes(*b"CmTm");
 /// Default and bounds of the `TcpConnectionOffloadCapacity` registry keyword.
 pub const DEFAULT_OFFLOAD_CAPACITY: ULONG = 1024;
 pub const MIN_OFFLOAD_CAPACITY: ULONG = 1;
-pub const MAX_OFFLOAD_CAPACITY: ULONG = 65_536;
+pub const MAX_OFFLOAD_CAPACITY: ULONG = 1 << 20;
 /// Largest `InitialRcvWnd` the target accepts (bytes): 1 GiB, the RFC 7323 limit.
 pub const MAX_RCV_WINDOW: ULONG = 1 << 30;
 /// Interval of the adapter's completion timer when work is queued (ms).

@@ -2,6 +2,7 @@
 //! memory, spin locks, timers, work items, configuration, OID buffers. The
 //! layers above use these and never touch `ffi::imports` directly.
 
+pub mod clock;
 pub mod config;
 pub mod handle;
 pub mod handlers;
@@ -10,6 +11,7 @@ pub mod oidbuf;
 pub mod pool;
 pub mod spinlock;
 pub mod timer;
+pub mod tree;
 
 pub use handle::NdisHandle;
 pub use pool::{PoolBox, PoolSlice};

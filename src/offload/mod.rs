@@ -1,10 +1,14 @@
 //! `offload`: the chimney state owned by the target — advertised capability
-//! and current configuration, the host's TCP parameters, offload statistics.
-//! (The offload state tree and connection objects join it in later work.)
-//! Safe Rust only: no FFI calls here.
+//! and current configuration, the host's TCP parameters, statistics, and the
+//! offloaded objects (neighbor, path, TCP) with the state-tree walk that
+//! creates, updates, queries, invalidates and terminates them.
+//! Safe Rust only: raw tree memory is reached through `ndis::tree`.
 
 pub mod caps;
 pub mod handle;
+pub mod objects;
 pub mod params;
 pub mod slots;
 pub mod stats;
+pub mod table;
+pub mod walk;

@@ -17,7 +17,7 @@ pub struct Slot<T> {
 impl<T> Slot<T> {
     pub const fn empty() -> Self {
         Slot {
-            generation: 1,
+            generation: 0,
             next_free: NONE,
             value: None,
         }
@@ -56,6 +56,7 @@ where
         let n = slots.len().min(MAX_INDEX as usize);
         for (i, s) in slots.iter_mut().enumerate().take(n) {
             s.value = None;
+            s.generation = 0;
             s.next_free = if i + 1 < n { (i + 1) as u32 } else { NONE };
         }
         Slots {
@@ -74,8 +75,10 @@ where
         self.live
     }
 
-    /// Store `value` in a free slot; `Err(value)` when the pool is exhausted.
-    pub fn insert(&mut self, value: T) -> Result<ObjRef, T> {
+    /// Store `value` in a free slot under `generation` (never 0: the caller
+    /// draws it from a sequence, so a context value is never issued twice);
+    /// `Err(value)` when the pool is exhausted.
+    pub fn insert(&mut self, value: T, generation: u32) -> Result<ObjRef, T> {
         let idx = self.free_head;
         let Some(slot) = self.slots.get_mut(idx as usize) else {
             return Err(value);
@@ -83,6 +86,7 @@ where
         self.free_head = slot.next_free;
         slot.next_free = NONE;
         slot.value = Some(value);
+        slot.generation = generation.max(1);
         self.live += 1;
         Ok(ObjRef {
             kind: self.kind,
@@ -122,10 +126,7 @@ where
         let head = self.free_head;
         let s = self.slots.get_mut(r.index as usize).ok_or(Stale::Foreign)?;
         let v = s.value.take().ok_or(Stale::Gone)?;
-        s.generation = match s.generation.wrapping_add(1) {
-            0 => 1,
-            g => g,
-        };
+        s.generation = 0; // no live value: every handle to it is stale
         s.next_free = head;
         self.free_head = r.index;
         self.live -= 1;
@@ -145,14 +146,14 @@ mod tests {
     #[test]
     fn exhaustion_reuse_and_staleness() {
         let mut p = pool(2);
-        let a = p.insert(10).unwrap();
-        let b = p.insert(20).unwrap();
-        assert_eq!(p.insert(30), Err(30), "capacity 2");
+        let a = p.insert(10, 1).unwrap();
+        let b = p.insert(20, 2).unwrap();
+        assert_eq!(p.insert(30, 3), Err(30), "capacity 2");
         assert_eq!(p.get(a), Ok(&10));
         assert_eq!(p.remove(a), Ok(10));
         assert_eq!(p.get(a), Err(Stale::Gone), "terminated context is stale");
         assert_eq!(p.remove(a), Err(Stale::Gone), "double terminate refused");
-        let c = p.insert(40).unwrap();
+        let c = p.insert(40, 4).unwrap();
         assert_eq!(c.index, a.index, "slot reused");
         assert_ne!(c.generation, a.generation, "with a new generation");
         assert_eq!(p.get(a), Err(Stale::Gone));
@@ -170,6 +171,6 @@ mod tests {
     #[test]
     fn zero_capacity_pool_refuses_everything() {
         let mut p = pool(0);
-        assert_eq!(p.insert(1), Err(1));
+        assert_eq!(p.insert(1, 1), Err(1));
     }
 }

@@ -1,6 +1,8 @@
 //! Shared setup for the simulator tests.
 #![allow(dead_code, clippy::disallowed_methods, clippy::disallowed_macros)]
 
+pub mod tree;
+
 use chimney_miniport::ffi::*;
 use ndis_sim::Simulator;
 

@@ -88,4 +88,5 @@ export_table! {
     Ndis: timer::NdisAllocateIoWorkItem => "NdisAllocateIoWorkItem",
     Ndis: timer::NdisQueueIoWorkItem => "NdisQueueIoWorkItem",
     Ndis: timer::NdisFreeIoWorkItem => "NdisFreeIoWorkItem",
+    Ntoskrnl: timer::KeQueryPerformanceCounter => "KeQueryPerformanceCounter",
 }

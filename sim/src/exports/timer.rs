@@ -318,3 +318,14 @@ pub fn fire_one_due_timer(sim: &SimCore) -> bool {
 pub fn next_due(sim: &SimCore) -> Option<u64> {
     lock(&sim.timers).keys().next().map(|k| k.0)
 }
+
+/// `KeQueryPerformanceCounter` (ntoskrnl.exe): the virtual clock, counted in
+/// 100 ns units (frequency 10 MHz). Any IRQL.
+#[unsafe(no_mangle)]
+pub extern "system" fn KeQueryPerformanceCounter(PerformanceFrequency: *mut i64) -> i64 {
+    if !PerformanceFrequency.is_null() {
+        // SAFETY: the caller passes a writable LARGE_INTEGER.
+        unsafe { *PerformanceFrequency = 10_000_000 };
+    }
+    state::current().map_or(0, |s| s.now_100ns.load(Ordering::SeqCst) as i64)
+}

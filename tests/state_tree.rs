@@ -1,0 +1,830 @@
+//! The offload state tree: initiate / terminate / update / invalidate / query
+//! through the registered handlers (spec §3–§5, rules 14–54).
+
+// Test code runs on the host: the driver's allocation bans do not apply.
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
+mod common;
+
+use chimney_miniport::ffi::*;
+use common::tree::*;
+use common::*;
+use ndis_sim::StateOpKind::{Initiate, Invalidate, Query, Terminate, Update};
+use ndis_sim::builders::{NblChain, TcpSpec, Tree, bytes_of};
+
+/// The spec's §3.5 tree: Neighbor1 → {Path1 → {TCP1, TCP2}, Path2 → {TCP3}},
+/// Neighbor2 → {Path3 → {TCP4, TCP5}}. Returns the ids in visit order.
+fn spec_tree(t: &mut Tree) -> Vec<usize> {
+    let n1 = neighbor(t, 1);
+    let p1 = path(t, 1);
+    let t1 = tcp(t, 1001);
+    let t2 = tcp(t, 1002);
+    let p2 = path(t, 2);
+    let t3 = tcp(t, 1003);
+    let n2 = neighbor(t, 2);
+    let p3 = path(t, 3);
+    let t4 = tcp(t, 1004);
+    let t5 = tcp(t, 1005);
+    t.next(n1, n2);
+    t.dependent(n1, p1);
+    t.next(p1, p2);
+    t.dependent(p1, t1);
+    t.next(t1, t2);
+    t.dependent(p2, t3);
+    t.dependent(n2, p3);
+    t.dependent(p3, t4);
+    t.next(t4, t5);
+    vec![n1, p1, t1, t2, p2, t3, n2, p3, t4, t5]
+}
+
+#[test]
+fn rule_018_depth_first_breadth_next() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let order = spec_tree(&mut t);
+    run(&sim, Initiate, &t, order[0]);
+    for &id in &order {
+        assert_eq!(t.status(id), NDIS_STATUS_SUCCESS, "block {id}");
+    }
+    let gens: Vec<u32> = order.iter().map(|&id| generation(t.context(id))).collect();
+    assert!(
+        gens.windows(2).all(|w| w[0] < w[1]),
+        "visited N1,P1,T1,T2,P2,T3,N2,P3,T4,T5: {gens:?}"
+    );
+    assert_eq!(live(&sim), (2, 3, 5));
+    finish_offloaded(sim, &t, &order);
+}
+
+/// Terminate everything a spec tree offloaded, then halt cleanly.
+fn finish_offloaded(sim: ndis_sim::Simulator, t: &Tree, order: &[usize]) {
+    let mut term = Tree::new();
+    // Mirror the shape: neighbors → paths → tcps, by kind of context.
+    let kinds: Vec<u64> = order
+        .iter()
+        .map(|&id| (t.context(id) as u64 >> 28) & 0xF)
+        .collect();
+    let mut last_n = None;
+    let mut last_p: Option<usize> = None;
+    let mut prev_in_chain: std::collections::HashMap<usize, usize> = Default::default();
+    for (&id, &k) in order.iter().zip(&kinds) {
+        let ctx = t.context(id);
+        if ctx == 0 {
+            continue;
+        }
+        match k {
+            1 => {
+                let b = term_neighbor(&mut term, ctx);
+                if let Some(prev) = last_n {
+                    term.next(prev, b);
+                }
+                last_n = Some(b);
+                last_p = None;
+            }
+            2 => {
+                let b = term_path(&mut term, ctx);
+                match last_p {
+                    Some(prev) => term.next(prev, b),
+                    None => term.dependent(last_n.unwrap(), b),
+                }
+                last_p = Some(b);
+            }
+            _ => {
+                let b = term_tcp(&mut term, ctx);
+                let p = last_p.unwrap();
+                match prev_in_chain.get(&p) {
+                    Some(&prev) => term.next(prev, b),
+                    None => term.dependent(p, b),
+                }
+                prev_in_chain.insert(p, b);
+            }
+        }
+    }
+    if !term.is_empty() {
+        run(&sim, Terminate, &term, 0);
+        for id in 0..term.len() {
+            assert_eq!(term.status(id), NDIS_STATUS_SUCCESS, "terminate block {id}");
+        }
+    }
+    assert_eq!(live(&sim), (0, 0, 0), "everything released after terminate");
+    finish(sim);
+}
+
+/// §3.6: Neighbor1 → {Path1 → {TCP1, TCP2}, Path2 → {TCP3}}; TCP2 fails for
+/// lack of resources, Path2 for another reason, so TCP3 is never attempted.
+#[test]
+fn rule_022_partial_success_and_failure_statuses_of_the_spec_example() {
+    let mut sim = loaded();
+    sim.set_config("TcpConnectionOffloadCapacity", 3);
+    assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
+    // Use two of the three connection slots first.
+    let mut pre = Tree::new();
+    let n = neighbor(&mut pre, 9);
+    let p = path(&mut pre, 9);
+    let a = tcp(&mut pre, 2001);
+    let b = tcp(&mut pre, 2002);
+    pre.dependent(n, p);
+    pre.dependent(p, a);
+    pre.next(a, b);
+    run(&sim, Initiate, &pre, n);
+    assert_eq!(live(&sim), (1, 1, 2));
+
+    let mut t = Tree::new();
+    let n1 = neighbor(&mut t, 1);
+    let p1 = path(&mut t, 1);
+    let t1 = tcp(&mut t, 1001);
+    let t2 = tcp(&mut t, 1002);
+    let p2 = t.new_path4([10, 0, 0, 1], [10, 0, 1, 2], 0); // MTU 0: refused
+    let t3 = tcp(&mut t, 1003);
+    t.dependent(n1, p1);
+    t.dependent(p1, t1);
+    t.next(t1, t2);
+    t.next(p1, p2);
+    t.dependent(p2, t3);
+    run(&sim, Initiate, &t, n1);
+    assert_eq!(t.status(n1), NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS);
+    assert_eq!(t.status(p1), NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS);
+    assert_eq!(t.status(t1), NDIS_STATUS_SUCCESS);
+    assert_eq!(t.status(t2), NDIS_STATUS_RESOURCES);
+    assert_eq!(t.status(p2), NDIS_STATUS_FAILURE);
+    assert_eq!(t.status(t3), NDIS_STATUS_FAILURE);
+    assert_eq!(live(&sim), (2, 2, 3), "TCP3 never attempted");
+    sim.assert_clean();
+}
+
+#[test]
+fn rule_019_placeholders_succeed_with_or_without_dependents() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let ph = t.placeholder();
+    let lone = t.placeholder();
+    let bad_dep = t.new_neighbor([9, 9, 9, 9, 9, 9], 0, [1; 6]); // foreign source MAC: fails
+    t.next(ph, lone);
+    t.dependent(ph, bad_dep);
+    run(&sim, Initiate, &t, ph);
+    assert_eq!(
+        t.status(ph),
+        NDIS_STATUS_SUCCESS,
+        "placeholder with a failed dependent"
+    );
+    assert_eq!(
+        t.status(lone),
+        NDIS_STATUS_SUCCESS,
+        "placeholder without dependents"
+    );
+    assert_eq!(t.status(bad_dep), NDIS_STATUS_OFFLOAD_HW_ADDRESS_ENTRIES);
+    finish(sim);
+}
+
+#[test]
+fn rule_020_021_context_written_on_success_only() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let ok = tcp(&mut t, 1001);
+    let mut closed = TcpSpec::established(1002, 443);
+    closed.delegated.State = TcpConnectionTimeWait;
+    let bad = t.new_tcp(&closed);
+    t.dependent(n, p);
+    t.dependent(p, ok);
+    t.next(ok, bad);
+    run(&sim, Initiate, &t, n);
+    for id in [n, p, ok] {
+        assert_ne!(t.context(id), 0, "context written for a successful object");
+    }
+    assert_eq!(
+        t.status(bad),
+        NDIS_STATUS_FAILURE,
+        "TIME_WAIT cannot be offloaded"
+    );
+    assert_eq!(t.context(bad), 0, "no context written for a failed object");
+    finish_offloaded(sim, &t, &[n, p, ok]);
+}
+
+#[test]
+fn rule_023_dependents_of_a_failed_block_fail_unattempted() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = t.new_path4([10, 0, 0, 1], [10, 0, 1, 1], 10); // MTU too small
+    let c1 = tcp(&mut t, 1);
+    let c2 = tcp(&mut t, 2);
+    t.dependent(n, p);
+    t.dependent(p, c1);
+    t.next(c1, c2);
+    run(&sim, Initiate, &t, n);
+    assert_eq!(t.status(p), NDIS_STATUS_FAILURE);
+    assert_eq!(
+        (t.status(c1), t.status(c2)),
+        (NDIS_STATUS_FAILURE, NDIS_STATUS_FAILURE)
+    );
+    assert_eq!((t.context(c1), t.context(c2)), (0, 0));
+    assert_eq!(live(&sim), (1, 0, 0));
+    finish_offloaded(sim, &t, &[n]);
+}
+
+#[test]
+fn rule_024_root_failure_stops_the_walk() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let root = t.new_neighbor([7; 6], 0, [1; 6]); // fails: foreign source MAC
+    let sibling = neighbor(&mut t, 2); // would succeed on its own
+    let p = path(&mut t, 2);
+    t.next(root, sibling);
+    t.dependent(sibling, p);
+    run(&sim, Initiate, &t, root);
+    assert_eq!(t.status(root), NDIS_STATUS_OFFLOAD_HW_ADDRESS_ENTRIES);
+    assert_eq!(t.status(sibling), NDIS_STATUS_FAILURE);
+    assert_eq!(t.status(p), NDIS_STATUS_FAILURE);
+    assert_eq!(
+        live(&sim),
+        (0, 0, 0),
+        "nothing attempted after the root failed"
+    );
+    finish(sim);
+}
+
+#[test]
+fn rule_025_failed_tcp_offload_leaves_its_send_data_alone() {
+    let sim = with_adapter();
+    let data = NblChain::single(b"unacknowledged");
+    let head = data.head();
+    // SAFETY: our NBL; mark its status so a change would show.
+    unsafe { (*head).Status = 0x1234 };
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let mut spec = TcpSpec::established(5, 6);
+    spec.cached.InitialRcvWnd = u32::MAX; // beyond capability: fails (rule 32)
+    spec.delegated.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
+        SendDataHead: head,
+        SendDataTail: head,
+    };
+    let c = t.new_tcp(&spec);
+    t.set_chain(c, head);
+    t.dependent(n, p);
+    t.dependent(p, c);
+    run(&sim, Initiate, &t, n);
+    assert_eq!(t.status(c), NDIS_STATUS_OFFLOAD_TCP_RCV_WINDOW, "rule 32");
+    // SAFETY: our NBL, not completed, so still ours to read.
+    let status = unsafe { (*head).Status };
+    assert_eq!(status, 0x1234, "NBL untouched");
+    assert!(
+        sim.chimney_calls()
+            .iter()
+            .all(|c| !matches!(c, ndis_sim::exports::chimney::ChimneyCall::SendComplete(_)))
+    );
+    finish_offloaded(sim, &t, &[n, p]);
+}
+
+#[test]
+fn rule_030_foreign_source_mac_fails_own_mac_succeeds() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let own = t.new_neighbor(
+        chimney_miniport::miniport::hardware::PERMANENT_MAC,
+        0,
+        [1; 6],
+    );
+    let foreign = t.new_neighbor([2, 0, 0, 0, 0, 1], 0, [1; 6]);
+    t.next(own, foreign);
+    run(&sim, Initiate, &t, own);
+    assert_eq!(t.status(own), NDIS_STATUS_SUCCESS);
+    assert_eq!(t.status(foreign), NDIS_STATUS_OFFLOAD_HW_ADDRESS_ENTRIES);
+    finish_offloaded(sim, &t, &[own]);
+}
+
+#[test]
+fn rule_031_vlan_admission() {
+    for (iface, nb, expect) in [
+        (0, 0, NDIS_STATUS_SUCCESS),
+        (0, 5, NDIS_STATUS_SUCCESS),
+        (7, 0, NDIS_STATUS_SUCCESS),
+        (7, 7, NDIS_STATUS_SUCCESS),
+        (7, 8, NDIS_STATUS_OFFLOAD_VLAN_MISMATCH),
+    ] {
+        let mut sim = loaded();
+        sim.set_config("*VlanID", iface);
+        assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
+        let mut t = Tree::new();
+        let n = t.new_neighbor([0; 6], nb, [1; 6]);
+        run(&sim, Initiate, &t, n);
+        assert_eq!(
+            t.status(n),
+            expect,
+            "interface VLAN {iface}, neighbor VLAN {nb}"
+        );
+        let offloaded: Vec<usize> = if expect == NDIS_STATUS_SUCCESS {
+            vec![n]
+        } else {
+            vec![]
+        };
+        finish_offloaded(sim, &t, &offloaded);
+    }
+}
+
+#[test]
+fn rule_032_initial_rcv_wnd_beyond_capability() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let mut spec = TcpSpec::established(1, 2);
+    spec.cached.InitialRcvWnd = (1 << 30) + 1;
+    let c = t.new_tcp(&spec);
+    t.dependent(n, p);
+    t.dependent(p, c);
+    run(&sim, Initiate, &t, n);
+    assert_eq!(t.status(c), NDIS_STATUS_OFFLOAD_TCP_RCV_WINDOW);
+    assert_eq!(t.status(p), NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS);
+    finish_offloaded(sim, &t, &[n, p]);
+}
+
+/// Offload one connection; returns (tree, [neighbor, path, tcp] ids).
+fn one_connection(sim: &ndis_sim::Simulator, spec: &TcpSpec) -> (Tree, [usize; 3]) {
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let c = t.new_tcp(spec);
+    t.dependent(n, p);
+    t.dependent(p, c);
+    run(sim, Initiate, &t, n);
+    assert_eq!(t.status(n), NDIS_STATUS_SUCCESS);
+    (t, [n, p, c])
+}
+
+fn query_tcp(
+    sim: &ndis_sim::Simulator,
+    ctx: usize,
+) -> (
+    TCP_OFFLOAD_STATE_CONST,
+    TCP_OFFLOAD_STATE_CACHED,
+    TCP_OFFLOAD_STATE_DELEGATED,
+    NDIS_STATUS,
+) {
+    let blank = TcpSpec::established(0, 0);
+    // SAFETY: all-zero values with correct Lengths.
+    let mut k: TCP_OFFLOAD_STATE_CONST = unsafe { std::mem::zeroed() };
+    k.Header = blank.konst.Header;
+    // SAFETY: as above.
+    let mut c: TCP_OFFLOAD_STATE_CACHED = unsafe { std::mem::zeroed() };
+    c.Header = blank.cached.Header;
+    // SAFETY: as above.
+    let mut d: TCP_OFFLOAD_STATE_DELEGATED = unsafe { std::mem::zeroed() };
+    d.Header = blank.delegated.Header;
+    let mut q = Tree::new();
+    let b = q.reference(
+        TcpOffloadState,
+        ctx,
+        &[&bytes_of(&k), &bytes_of(&c), &bytes_of(&d)],
+    );
+    run(sim, Query, &q, b);
+    (q.state(b, 0), q.state(b, 1), q.state(b, 2), q.status(b))
+}
+
+#[test]
+fn rule_040_041_query_fills_every_variable_and_reports_no_backlog() {
+    let sim = with_adapter();
+    let spec = TcpSpec::established(4000, 80);
+    let (t, ids) = one_connection(&sim, &spec);
+    let (k, c, d, st) = query_tcp(&sim, t.context(ids[2]));
+    assert_eq!(st, NDIS_STATUS_SUCCESS);
+    assert_eq!(
+        bytes_of(&k)[8..],
+        bytes_of(&spec.konst)[8..],
+        "constant variables"
+    );
+    assert_eq!(
+        bytes_of(&c)[8..],
+        bytes_of(&spec.cached)[8..],
+        "cached variables"
+    );
+    assert_eq!(
+        bytes_of(&d)[8..96],
+        bytes_of(&spec.delegated)[8..96],
+        "delegated variables"
+    );
+    // SAFETY: reading the integer members of the query unions.
+    let (sb, rb) = unsafe { (d.Send.SendBacklogSize, d.Receive.ReceiveBacklogSize) };
+    assert_eq!((sb, rb), (0xFFFF_FFFF, 0xFFFF_FFFF), "rule 41");
+    finish_offloaded(sim, &t, &ids);
+}
+
+#[test]
+fn rule_033_update_changes_cached_variables_only() {
+    let sim = with_adapter();
+    let spec = TcpSpec::established(4000, 80);
+    let (t, ids) = one_connection(&sim, &spec);
+    let ctx = t.context(ids[2]);
+    let mut newc = spec.cached;
+    newc.Flags = TCP_FLAG_NAGLING_ENABLED | TCP_FLAG_UPDATE_RCV_WND;
+    newc.InitialRcvWnd = 131_072;
+    newc.TtlOrHopLimit = 64;
+    let mut u = Tree::new();
+    let b = u.reference(TcpOffloadCachedState, ctx, &[&bytes_of(&newc)]);
+    run(&sim, Update, &u, b);
+    assert_eq!(u.status(b), NDIS_STATUS_SUCCESS);
+    let (k, c, d, _) = query_tcp(&sim, ctx);
+    assert_eq!(
+        bytes_of(&k)[8..],
+        bytes_of(&spec.konst)[8..],
+        "constant unchanged"
+    );
+    assert_eq!(
+        (c.InitialRcvWnd, c.TtlOrHopLimit),
+        (131_072, 64),
+        "cached updated"
+    );
+    assert_eq!(
+        d.RcvWnd, 131_072,
+        "TCP_FLAG_UPDATE_RCV_WND advertises the new window"
+    );
+    assert_eq!(
+        (d.SndUna, d.RcvNxt, d.SRtt),
+        (
+            spec.delegated.SndUna,
+            spec.delegated.RcvNxt,
+            spec.delegated.SRtt
+        )
+    );
+    finish_offloaded(sim, &t, &ids);
+}
+
+#[test]
+fn rule_034_update_relinks_paths_to_a_new_neighbor() {
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    let (old_n, p, c) = (t.context(ids[0]), t.context(ids[1]), t.context(ids[2]));
+    let mut t2 = Tree::new();
+    let new_n = neighbor(&mut t2, 2);
+    run(&sim, Initiate, &t2, new_n);
+    let new_n_ctx = t2.context(new_n);
+    // Update tree: root references the new neighbor, dependent names the path.
+    let mut u = Tree::new();
+    let rn = u.reference(0, new_n_ctx, &[]);
+    let rp = u.reference(0, p, &[]);
+    u.dependent(rn, rp);
+    run(&sim, Update, &u, rn);
+    assert_eq!(
+        (u.status(rn), u.status(rp)),
+        (NDIS_STATUS_SUCCESS, NDIS_STATUS_SUCCESS)
+    );
+    // The old neighbor has no dependents now: terminating it frees it at once.
+    let mut term = Tree::new();
+    let tn = term_neighbor(&mut term, old_n);
+    run(&sim, Terminate, &term, tn);
+    assert_eq!(term.status(tn), NDIS_STATUS_SUCCESS);
+    assert_eq!(live(&sim), (1, 1, 1), "old neighbor released, path kept");
+    let mut rest = Tree::new();
+    let a = term_neighbor(&mut rest, new_n_ctx);
+    let b = term_path(&mut rest, p);
+    let d = term_tcp(&mut rest, c);
+    rest.dependent(a, b);
+    rest.dependent(b, d);
+    run(&sim, Terminate, &rest, a);
+    assert!(
+        [a, b, d]
+            .iter()
+            .all(|&id| rest.status(id) == NDIS_STATUS_SUCCESS)
+    );
+    assert_eq!(live(&sim), (0, 0, 0));
+    finish(sim);
+}
+
+#[test]
+fn rule_035_039_invalidate_keeps_objects_until_terminated() {
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    let mut inv = Tree::new();
+    let b = inv.reference(0, t.context(ids[0]), &[]);
+    run(&sim, Invalidate, &inv, b);
+    assert_eq!(inv.status(b), NDIS_STATUS_SUCCESS);
+    assert_eq!(live(&sim), (1, 1, 1), "invalidated objects stay");
+    let (_, _, _, st) = query_tcp(&sim, t.context(ids[2]));
+    assert_eq!(st, NDIS_STATUS_SUCCESS, "still queryable");
+    // Nothing new may hang under an invalidated neighbor.
+    let mut more = Tree::new();
+    let ln = more.reference(0, t.context(ids[0]), &[]);
+    let np = path(&mut more, 5);
+    more.dependent(ln, np);
+    run(&sim, Initiate, &more, ln);
+    assert_eq!(more.status(ln), NDIS_STATUS_FAILURE);
+    assert_eq!(more.status(np), NDIS_STATUS_FAILURE);
+    finish_offloaded(sim, &t, &ids);
+}
+
+#[test]
+fn rule_042_043_044_terminate_returns_delegated_state_byte_identical() {
+    let sim = with_adapter();
+    let mut spec = TcpSpec::established(4000, 80);
+    spec.delegated.KeepAlive.TimeoutDelta = 5_000; // running
+    spec.delegated.Retransmit.TimeoutDelta = 0xFFFF_FFFF; // stopped
+    spec.delegated.SRtt = 8 * 33;
+    spec.delegated.RttVar = 4 * 7;
+    let (t, ids) = one_connection(&sim, &spec);
+    let mut term = Tree::new();
+    let b = term_tcp(&mut term, t.context(ids[2]));
+    run(&sim, Terminate, &term, b);
+    assert_eq!(term.status(b), NDIS_STATUS_SUCCESS);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(b, 0);
+    assert_eq!(
+        bytes_of(&d)[8..],
+        bytes_of(&spec.delegated)[8..],
+        "unchanged connection: identical state"
+    );
+    assert_eq!((d.SRtt, d.RttVar), (8 * 33, 4 * 7), "rule 43: still scaled");
+    assert_eq!(
+        d.Retransmit.TimeoutDelta, 0xFFFF_FFFF,
+        "rule 44: stopped stays stopped"
+    );
+    assert!(term.chain(b).is_null(), "rule 49: no send data, NULL chain");
+    assert_eq!(live(&sim).2, 0, "connection released after completion");
+    finish_offloaded(sim, &t, &ids[..2]);
+}
+
+#[test]
+fn rule_045_terminate_reports_tstime_as_nic_time_plus_delta() {
+    let sim = with_adapter();
+    let mut spec = TcpSpec::established(4000, 80);
+    spec.delegated.KeepAlive.TimeoutDelta = 5_000;
+    let (t, ids) = one_connection(&sim, &spec);
+    sim.advance_ms(1_250);
+    let mut term = Tree::new();
+    let b = term_tcp(&mut term, t.context(ids[2]));
+    run(&sim, Terminate, &term, b);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(b, 0);
+    assert_eq!(
+        d.TsTime,
+        spec.delegated.TsTime + 1_250,
+        "1 ms ticks: timestamps advanced with NIC time"
+    );
+    assert_eq!(
+        d.KeepAlive.TimeoutDelta,
+        5_000 - 1_250,
+        "timer kept running"
+    );
+    finish_offloaded(sim, &t, &ids[..2]);
+}
+
+#[test]
+fn rule_048_send_data_handed_back_in_original_order() {
+    let sim = with_adapter();
+    let data = NblChain::build(
+        &vec![
+            vec![ndis_sim::builders::NbSpec {
+                mdl_sizes: vec![100],
+                offset: 0
+            }];
+            3
+        ],
+        |i, _| vec![i as u8; 100],
+    );
+    let nbls = data.nbls();
+    let mut spec = TcpSpec::established(4000, 80);
+    spec.delegated.SndNxt = spec.delegated.SndUna + 100;
+    spec.delegated.SndMax = spec.delegated.SndUna + 200;
+    spec.delegated.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
+        SendDataHead: nbls[0],
+        SendDataTail: nbls[2],
+    };
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let c = t.new_tcp(&spec);
+    t.set_chain(c, nbls[0]);
+    t.dependent(n, p);
+    t.dependent(p, c);
+    run(&sim, Initiate, &t, n);
+    assert_eq!(t.status(c), NDIS_STATUS_SUCCESS);
+    let mut term = Tree::new();
+    let b = term_tcp(&mut term, t.context(c));
+    run(&sim, Terminate, &term, b);
+    assert_eq!(term.chain(b), nbls[0], "original NBLs back, first first");
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(b, 0);
+    // SAFETY: at terminate the union holds the head/tail pair.
+    let (h, tl) = unsafe { (d.Send.SendData.SendDataHead, d.Send.SendData.SendDataTail) };
+    assert_eq!((h, tl), (nbls[0], nbls[2]));
+    assert_eq!(
+        (d.SndUna, d.SndNxt, d.SndMax),
+        (
+            spec.delegated.SndUna,
+            spec.delegated.SndNxt,
+            spec.delegated.SndMax
+        )
+    );
+    // SAFETY: our chain; its links are intact.
+    unsafe {
+        assert_eq!(
+            (*nbls[0]).NetBufferListHeader.NetBufferListData.Next,
+            nbls[1]
+        );
+        assert_eq!(
+            (*nbls[1]).NetBufferListHeader.NetBufferListData.Next,
+            nbls[2]
+        );
+    }
+    finish_offloaded(sim, &t, &[n, p]);
+}
+
+#[test]
+fn rule_053_resources_freed_after_not_before_the_completion() {
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen2 = seen.clone();
+    let ctx = sim.context() as usize;
+    *sim.core.on_state_complete.lock().unwrap() = Some(Box::new(move |export, _root| {
+        if export == "NdisMTerminateOffloadComplete" {
+            // SAFETY: the adapter is live during the completion call.
+            let a =
+                unsafe { chimney_miniport::miniport::Adapter::from_context(ctx as NDIS_HANDLE) }
+                    .unwrap();
+            *seen2.lock().unwrap() = Some(a.offload.as_ref().unwrap().lock().tcps.live());
+        }
+    }));
+    let mut term = Tree::new();
+    let b = term_tcp(&mut term, t.context(ids[2]));
+    run(&sim, Terminate, &term, b);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Some(1),
+        "still allocated during the completion call"
+    );
+    assert_eq!(live(&sim).2, 0, "released right after it");
+    *sim.core.on_state_complete.lock().unwrap() = None;
+    finish_offloaded(sim, &t, &ids[..2]);
+}
+
+#[test]
+fn rule_035_stale_forged_and_terminated_contexts_fail() {
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    let ctx = t.context(ids[2]);
+    let mut term = Tree::new();
+    let b = term_tcp(&mut term, ctx);
+    run(&sim, Terminate, &term, b);
+    for (what, value) in [
+        ("terminated", ctx),
+        ("forged", 0xDEAD_BEEF_usize),
+        ("wrong kind", t.context(ids[0]) ^ (3 << 28)),
+    ] {
+        for op in [Terminate, Update, Query, Invalidate] {
+            let mut q = Tree::new();
+            let b = term_tcp(&mut q, value);
+            run(&sim, op, &q, b);
+            assert_eq!(q.status(b), NDIS_STATUS_FAILURE, "{what} context, {op:?}");
+        }
+    }
+    finish_offloaded(sim, &t, &ids[..2]);
+}
+
+#[test]
+fn malformed_blocks_fail_without_harm() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let unknown = t.block(0x63, ndis_sim::builders::Role::New, &[&[0u8; 64]]);
+    let short = neighbor(&mut t, 2);
+    t.set_state_length(short, 1, 12); // cached structure claims 12 bytes
+    let tiny_block = neighbor(&mut t, 3);
+    t.set_header(tiny_block, NeighborOffloadState, 40); // block list smaller than itself
+    let tcp_under_neighbor = neighbor(&mut t, 4);
+    let c = tcp(&mut t, 9);
+    t.dependent(tcp_under_neighbor, c);
+    t.next(n, unknown);
+    t.next(unknown, short);
+    t.next(short, tiny_block);
+    t.next(tiny_block, tcp_under_neighbor);
+    run(&sim, Initiate, &t, n);
+    assert_eq!(t.status(n), NDIS_STATUS_SUCCESS);
+    assert_eq!(
+        t.status(unknown),
+        NDIS_STATUS_FAILURE,
+        "unknown Header.Type"
+    );
+    assert_eq!(t.status(short), NDIS_STATUS_FAILURE, "Length too small");
+    assert_eq!(
+        t.status(tiny_block),
+        NDIS_STATUS_FAILURE,
+        "block Size too small"
+    );
+    assert_eq!(
+        t.status(c),
+        NDIS_STATUS_FAILURE,
+        "TCP directly under a neighbor"
+    );
+    assert_eq!(
+        t.status(tcp_under_neighbor),
+        NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS
+    );
+    assert_eq!(live(&sim).2, 0);
+    finish_offloaded(sim, &t, &[n, tcp_under_neighbor]);
+}
+
+#[test]
+fn cycles_and_excess_depth_fail() {
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let a = neighbor(&mut t, 1);
+    let b = neighbor(&mut t, 2);
+    let c = neighbor(&mut t, 3);
+    t.next(a, b);
+    t.next(b, c);
+    t.next(c, b); // b → c → b …
+    run(&sim, Initiate, &t, a);
+    for id in [a, b, c] {
+        assert_eq!(
+            t.status(id),
+            NDIS_STATUS_FAILURE,
+            "block {id} of a cyclic chain"
+        );
+    }
+    assert_eq!(live(&sim), (0, 0, 0));
+    // Four layers: the fourth is failed, never followed.
+    let mut d = Tree::new();
+    let n = neighbor(&mut d, 1);
+    let p = path(&mut d, 1);
+    let c1 = tcp(&mut d, 1);
+    let c2 = tcp(&mut d, 2);
+    d.dependent(n, p);
+    d.dependent(p, c1);
+    d.dependent(c1, c2);
+    run(&sim, Initiate, &d, n);
+    assert_eq!(d.status(c2), NDIS_STATUS_FAILURE);
+    assert_eq!(d.status(c1), NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS);
+    finish_offloaded(sim, &d, &[n, p, c1]);
+}
+
+#[test]
+fn pool_exhaustion_sweep() {
+    const N: usize = 6;
+    for k in 1..=N + 1 {
+        let mut sim = loaded();
+        sim.set_config("TcpConnectionOffloadCapacity", k as u32);
+        assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
+        let mut t = Tree::new();
+        let n = neighbor(&mut t, 1);
+        let p = path(&mut t, 1);
+        t.dependent(n, p);
+        let mut prev = None;
+        let mut cs = Vec::new();
+        for i in 0..N {
+            let c = tcp(&mut t, 100 + i as u16);
+            match prev {
+                None => t.dependent(p, c),
+                Some(x) => t.next(x, c),
+            }
+            prev = Some(c);
+            cs.push(c);
+        }
+        run(&sim, Initiate, &t, n);
+        let ok = cs
+            .iter()
+            .filter(|&&c| t.status(c) == NDIS_STATUS_SUCCESS)
+            .count();
+        assert_eq!(ok, k.min(N), "capacity {k}");
+        for &c in &cs[k.min(N)..] {
+            assert_eq!(
+                t.status(c),
+                NDIS_STATUS_RESOURCES,
+                "capacity {k}: exhausted pool"
+            );
+        }
+        let expect_p = if k < N {
+            NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS
+        } else {
+            NDIS_STATUS_SUCCESS
+        };
+        assert_eq!(t.status(p), expect_p);
+        let mut offloaded = vec![n, p];
+        offloaded.extend_from_slice(&cs[..k.min(N)]);
+        finish_offloaded(sim, &t, &offloaded);
+    }
+}
+
+#[test]
+fn hundred_thousand_connections_offloaded_and_terminated_without_leaks() {
+    const N: usize = 100_000;
+    let mut sim = loaded();
+    sim.set_config("TcpConnectionOffloadCapacity", N as u32);
+    assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    t.dependent(n, p);
+    let mut prev = None;
+    let mut ids = vec![n, p];
+    for i in 0..N {
+        let c = tcp(&mut t, (i % 60_000) as u16 + 1);
+        match prev {
+            None => t.dependent(p, c),
+            Some(x) => t.next(x, c),
+        }
+        prev = Some(c);
+        ids.push(c);
+    }
+    run(&sim, Initiate, &t, n);
+    assert_eq!(live(&sim), (1, 1, N as u32));
+    assert!(ids.iter().all(|&id| t.status(id) == NDIS_STATUS_SUCCESS));
+    finish_offloaded(sim, &t, &ids);
+}
