@@ -828,3 +828,28 @@ fn hundred_thousand_connections_offloaded_and_terminated_without_leaks() {
     assert!(ids.iter().all(|&id| t.status(id) == NDIS_STATUS_SUCCESS));
     finish_offloaded(sim, &t, &ids);
 }
+
+/// Context memory per offloaded connection, measured from the pool
+/// allocations the simulator tracks by tag (data buffers excluded): TCP,
+/// path, neighbor pools and the terminate bookkeeping, per unit of capacity.
+#[test]
+fn context_memory_per_connection_is_at_most_384_bytes() {
+    const N: u32 = 100_000;
+    let mut sim = loaded();
+    sim.set_config("TcpConnectionOffloadCapacity", N);
+    assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
+    let tags = [*b"CmTc", *b"CmPa", *b"CmNb", *b"CmPe"].map(u32::from_le_bytes);
+    let bytes: usize = sim
+        .core
+        .live_resources()
+        .iter()
+        .filter_map(|(_, k)| match k {
+            ndis_sim::state::Kind::Memory { tag, len } if tags.contains(tag) => Some(*len),
+            _ => None,
+        })
+        .sum();
+    let per = bytes as f64 / f64::from(N);
+    println!("context pools: {bytes} bytes for {N} connections = {per:.1} bytes/connection");
+    assert!(per <= 384.0, "{per} bytes per connection");
+    finish(sim);
+}

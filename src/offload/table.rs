@@ -44,18 +44,28 @@ pub struct OffloadTable {
 }
 
 impl OffloadTable {
-    /// Preallocate pools for `capacity` connections and as many paths and
-    /// neighbors (the worst case: every connection on its own path and next hop).
+    /// Neighbor slots for `capacity` connections: next hops are few (a
+    /// gateway or an on-link peer each), so a quarter plus a floor of 16.
+    pub fn neighbor_capacity(capacity: usize) -> usize {
+        capacity / 4 + 16
+    }
+
+    /// Preallocate pools for `capacity` connections, as many paths (one
+    /// destination per connection at worst) and `neighbor_capacity` neighbors.
     pub fn new(
         handle: NdisHandle,
         capacity: usize,
         admission: Admission,
     ) -> Result<Self, NDIS_STATUS> {
+        let n_neighbors = Self::neighbor_capacity(capacity);
         let neighbors =
-            PoolSlice::try_new_with(handle, TAG_NEIGHBORS, capacity, |_| Slot::empty())?;
+            PoolSlice::try_new_with(handle, TAG_NEIGHBORS, n_neighbors, |_| Slot::empty())?;
         let paths = PoolSlice::try_new_with(handle, TAG_PATHS, capacity, |_| Slot::empty())?;
         let tcps = PoolSlice::try_new_with(handle, TAG_TCPS, capacity, |_| Slot::empty())?;
-        let total = capacity.checked_mul(3).ok_or(NDIS_STATUS_RESOURCES)?;
+        let total = capacity
+            .checked_mul(2)
+            .and_then(|c| c.checked_add(n_neighbors))
+            .ok_or(NDIS_STATUS_RESOURCES)?;
         let pending = PoolSlice::try_new_with(handle, TAG_PENDING, total, |_| None)?;
         Ok(OffloadTable {
             neighbors: Slots::new(ObjKind::Neighbor, neighbors),
