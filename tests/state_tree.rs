@@ -853,3 +853,148 @@ fn context_memory_per_connection_is_at_most_384_bytes() {
     assert!(per <= 384.0, "{per} bytes per connection");
     finish(sim);
 }
+
+#[test]
+fn rule_028_038_invalidate_requests_upload_through_the_stored_offload_handle() {
+    use ndis_sim::exports::chimney::ChimneyCall;
+    let sim = with_adapter();
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p1 = path(&mut t, 1);
+    let p2 = path(&mut t, 2);
+    let a = tcp(&mut t, 1);
+    let b = tcp(&mut t, 2);
+    let c = tcp(&mut t, 3);
+    t.dependent(n, p1);
+    t.next(p1, p2);
+    t.dependent(p1, a);
+    t.next(a, b);
+    t.dependent(p2, c);
+    run(&sim, Initiate, &t, n);
+    // The handles NDIS put in the TCP blocks (the builder numbers them per block).
+    let handle = |id: usize| 0x0FF1_0000 + id;
+    // Invalidate path 1: its two connections are asked to upload, the third is not.
+    let mut inv = Tree::new();
+    let ib = inv.reference(0, t.context(p1), &[]);
+    run(&sim, Invalidate, &inv, ib);
+    let retrieves: Vec<usize> = sim
+        .chimney_calls()
+        .iter()
+        .filter_map(|x| match x {
+            ChimneyCall::Event {
+                offload_handle,
+                event: TcpIndicateRetrieve,
+                info: InvalidState,
+            } => Some(*offload_handle),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retrieves, vec![handle(a), handle(b)]);
+    // Invalidating the neighbor now adds only the connection not yet asked.
+    let mut inv2 = Tree::new();
+    let ib2 = inv2.reference(0, t.context(n), &[]);
+    run(&sim, Invalidate, &inv2, ib2);
+    let n_retrieves = sim
+        .chimney_calls()
+        .iter()
+        .filter(|x| {
+            matches!(
+                x,
+                ChimneyCall::Event {
+                    event: TcpIndicateRetrieve,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(n_retrieves, 3);
+    assert!(
+        sim.violations().is_empty(),
+        "indications at DISPATCH_LEVEL with no lock held"
+    );
+    finish_offloaded(sim, &t, &[n, p1, a, b, p2, c]);
+}
+
+#[test]
+fn rule_036_after_an_update_failure_the_connection_is_serviced_as_before() {
+    let sim = with_adapter();
+    let spec = TcpSpec::established(4000, 80);
+    let (t, ids) = one_connection(&sim, &spec);
+    let ctx = t.context(ids[2]);
+    let mut bad = spec.cached;
+    bad.InitialRcvWnd = u32::MAX;
+    let mut u = Tree::new();
+    let b = u.reference(TcpOffloadCachedState, ctx, &[&bytes_of(&bad)]);
+    run(&sim, Update, &u, b);
+    assert_eq!(u.status(b), NDIS_STATUS_FAILURE);
+    let (_, c, d, st) = query_tcp(&sim, ctx);
+    assert_eq!(st, NDIS_STATUS_SUCCESS, "still offloaded and serviced");
+    assert_eq!(
+        bytes_of(&c)[8..],
+        bytes_of(&spec.cached)[8..],
+        "old cached state kept"
+    );
+    assert_eq!(d.RcvWnd, spec.delegated.RcvWnd);
+    finish_offloaded(sim, &t, &ids);
+}
+
+#[test]
+fn rule_046_queued_io_completes_before_the_terminate_completion() {
+    use ndis_sim::exports::chimney::ChimneyCall;
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    let mut slot: PVOID = t.context(ids[2]) as PVOID;
+    let send = NblChain::single(b"data");
+    sim.call_tcp_io(
+        ndis_sim::TcpIoKind::Send,
+        (&mut slot as *mut PVOID).cast(),
+        send.head(),
+    );
+    let mut term = Tree::new();
+    let b = term_tcp(&mut term, t.context(ids[2]));
+    sim.call_state_op(Terminate, term.ptr(b));
+    sim.run_until_idle();
+    let calls = sim.chimney_calls();
+    let send_at = calls
+        .iter()
+        .position(|c| matches!(c, ChimneyCall::SendComplete(_)))
+        .expect("send completed");
+    let term_at = calls
+        .iter()
+        .position(|c| {
+            matches!(
+                c,
+                ChimneyCall::StateComplete {
+                    export: "NdisMTerminateOffloadComplete",
+                    ..
+                }
+            )
+        })
+        .expect("terminate completed");
+    assert!(
+        send_at < term_at,
+        "send completion before the terminate completion: {calls:?}"
+    );
+    finish_offloaded(sim, &t, &ids[..2]);
+}
+
+/// Until receive buffering exists every BufferedData offload is refused
+/// with FAILURE and the host keeps its buffers (rule 27's required answer).
+#[test]
+fn rule_027_unbufferable_received_data_fails_the_tcp_block() {
+    let sim = with_adapter();
+    let data = NblChain::single(b"already acknowledged bytes");
+    let mut spec = TcpSpec::established(1, 2);
+    spec.delegated.Receive.BufferedData = data.head();
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let c = t.new_tcp(&spec);
+    t.dependent(n, p);
+    t.dependent(p, c);
+    run(&sim, Initiate, &t, n);
+    assert_eq!(t.status(c), NDIS_STATUS_FAILURE);
+    assert_eq!(t.context(c), 0);
+    assert_eq!(live(&sim).2, 0);
+    finish_offloaded(sim, &t, &[n, p]);
+}

@@ -15,6 +15,7 @@ use crate::ffi::imports::{
     NdisMTerminateOffloadComplete, NdisMUpdateOffloadComplete,
 };
 use crate::ffi::*;
+use crate::ndis::NdisHandle;
 use crate::ndis::clock;
 use crate::ndis::nbl::{self, NblQueue};
 use crate::ndis::tree::BlockRef;
@@ -349,14 +350,49 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     {
         table.lock().finish_terminations();
     }
+    if op == StateOp::Invalidate {
+        request_upload_of_invalidated(adapter);
+    }
 }
 
-/// Complete everything queued: called from the timer (DISPATCH_LEVEL) and at halt.
-fn drain(adapter: &Adapter, mut blocks: BlockQueue, mut nbls: NblQueue) {
+/// Ask the host to upload every connection that now depends on an
+/// invalidated object (rule 38): `TcpIndicateRetrieve` / `InvalidState`,
+/// through the connection's stored `NdisOffloadHandle`, at DISPATCH_LEVEL,
+/// in batches so no lock is held across the indications.
+fn request_upload_of_invalidated(adapter: &Adapter) {
+    let (Some(table), Some(handlers)) = (&adapter.offload, adapter.offload_handlers) else {
+        return;
+    };
+    let mut from = 0usize;
+    loop {
+        let mut batch = [0usize; 32];
+        let (n, next) = table.lock().take_invalidated(from, &mut batch);
+        for &h in batch.iter().take(n) {
+            handlers.event(
+                NdisHandle::new(h as NDIS_HANDLE),
+                TcpIndicateRetrieve,
+                InvalidState,
+            );
+        }
+        if next == from || n < batch.len() {
+            return;
+        }
+        from = next;
+    }
+}
+
+/// Complete everything queued: called from the timer (DISPATCH_LEVEL) and at
+/// halt. Data-path requests go first, so a terminate never completes while
+/// I/O queued before it is still outstanding (rule 46).
+fn drain(adapter: &Adapter, mut blocks: BlockQueue, nbls: NblQueue) {
+    complete_io(adapter, nbls);
     while let Some((root, op)) = blocks.pop() {
-        // An unknown tag cannot happen (we wrote it); treat as initiate-shaped failure.
+        // An unknown tag cannot happen (we wrote it); treat as a query-shaped failure.
         complete_state_op(adapter, root, op.unwrap_or(StateOp::Query));
     }
+}
+
+fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
     let Some(handlers) = adapter.offload_handlers else {
         return;
     };

@@ -21,6 +21,8 @@ pub struct Common {
     /// Terminated by the host while something still depended on it: freed
     /// when the last dependent goes.
     pub terminated: bool,
+    /// The target asked the host to upload this connection (TcpIndicateRetrieve).
+    pub upload_requested: bool,
 }
 
 /// A link-layer neighbor.

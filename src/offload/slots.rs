@@ -120,6 +120,25 @@ where
             .ok_or(Stale::Gone)
     }
 
+    /// The live object in slot `index`, if any, with its reference.
+    pub fn at(&self, index: usize) -> Option<(ObjRef, &T)> {
+        let s = self.slots.get(index)?;
+        let v = s.value.as_ref()?;
+        Some((
+            ObjRef {
+                kind: self.kind,
+                index: index as u32,
+                generation: s.generation,
+            },
+            v,
+        ))
+    }
+
+    /// The live object in slot `index`, mutably.
+    pub fn at_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.slots.get_mut(index)?.value.as_mut()
+    }
+
     /// Release the object `r` names; its handle (and every copy) goes stale.
     pub fn remove(&mut self, r: ObjRef) -> Result<T, Stale> {
         self.slot(r)?;

@@ -170,6 +170,39 @@ impl OffloadTable {
         }
     }
 
+    /// True if the connection, its path or its neighbor is invalidated.
+    pub fn tcp_uses_invalid(&self, t: &Tcp) -> bool {
+        let path = self.paths.get(t.path).ok();
+        let neighbor = path.and_then(|p| self.neighbors.get(p.neighbor).ok());
+        t.common.invalid
+            || path.is_some_and(|p| p.common.invalid)
+            || neighbor.is_some_and(|n| n.common.invalid)
+    }
+
+    /// Connections that depend on an invalidated object and have not been
+    /// reported yet, starting at slot `from`: fills `out` with their
+    /// `NdisOffloadHandle`s, marks them reported, and returns (count, next slot).
+    pub fn take_invalidated(&mut self, from: usize, out: &mut [usize]) -> (usize, usize) {
+        let mut n = 0;
+        let mut i = from;
+        while i < self.tcps.capacity() && n < out.len() {
+            let hit = self
+                .tcps
+                .at(i)
+                .filter(|(_, t)| !t.common.upload_requested && !t.common.terminated)
+                .is_some_and(|(_, t)| self.tcp_uses_invalid(t));
+            if hit && let Some(t) = self.tcps.at_mut(i) {
+                t.common.upload_requested = true;
+                if let Some(slot) = out.get_mut(n) {
+                    *slot = t.common.offload_handle;
+                    n += 1;
+                }
+            }
+            i += 1;
+        }
+        (n, i)
+    }
+
     /// After NdisMTerminateOffloadComplete: release what was terminated,
     /// dependents before what they depend on (the reverse of the walk order).
     /// Objects something still depends on wait for their last dependent.
