@@ -2,7 +2,11 @@
 //! through the registered handlers (spec §3–§5, rules 14–54).
 
 // Test code runs on the host: the driver's allocation bans do not apply.
-#![allow(clippy::disallowed_methods, clippy::disallowed_macros, non_upper_case_globals)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_macros,
+    non_upper_case_globals
+)]
 
 mod common;
 
