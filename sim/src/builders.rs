@@ -106,7 +106,7 @@ impl NblChain {
         nb.NetBufferHeader.NetBufferData.CurrentMdl = first;
         nb.NetBufferHeader.NetBufferData.CurrentMdlOffset = spec.offset as ULONG;
         nb.NetBufferHeader.NetBufferData.DataOffset = spec.offset as ULONG;
-        nb.NetBufferHeader.NetBufferData.DataLength.DataLength = at as ULONG;
+        nb.NetBufferHeader.NetBufferData.NbDataLength.DataLength = at as ULONG;
         let p: *mut NET_BUFFER = &mut *nb;
         self.nbs.push(nb);
         p
@@ -155,7 +155,7 @@ pub unsafe fn read_net_buffer(nb: *const NET_BUFFER) -> Vec<u8> {
     // SAFETY: caller contract.
     unsafe {
         let d = &(*nb).NetBufferHeader.NetBufferData;
-        let mut left = d.DataLength.DataLength as usize;
+        let mut left = d.NbDataLength.DataLength as usize;
         let mut mdl = d.CurrentMdl;
         let mut off = d.CurrentMdlOffset as usize;
         while left > 0 && !mdl.is_null() {

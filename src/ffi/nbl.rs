@@ -51,7 +51,8 @@ pub const MDL_SOURCE_IS_NONPAGED_POOL: CSHORT = 0x0004;
 pub const MDL_ALLOCATED_FIXED_SIZE: CSHORT = 0x0008;
 pub const MDL_PARTIAL: CSHORT = 0x0010;
 
-/// The `DataLength` / `stDataLength` union of NET_BUFFER_DATA: a ULONG that
+/// `NET_BUFFER_DATA_LENGTH`, the `DataLength` / `stDataLength` union
+/// (member `NbDataLength` of NET_BUFFER_DATA): a ULONG that
 /// shares storage with a SIZE_T (8 bytes on 64-bit, so the next field is at +8).
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -67,7 +68,7 @@ pub struct NET_BUFFER_DATA {
     pub Next: *mut NET_BUFFER,
     pub CurrentMdl: PMDL,
     pub CurrentMdlOffset: ULONG,
-    pub DataLength: NET_BUFFER_DATA_LENGTH,
+    pub NbDataLength: NET_BUFFER_DATA_LENGTH,
     pub MdlChain: PMDL,
     pub DataOffset: ULONG,
 }
@@ -155,13 +156,19 @@ pub const MediaSpecificInformationEx: NDIS_NET_BUFFER_LIST_INFO = 15;
 pub const NblOriginalInterfaceIfIndex: NDIS_NET_BUFFER_LIST_INFO = 16;
 /// NDIS 6.20+: bytes the host already placed in a posted receive buffer.
 pub const TcpReceiveBytesTransferred: NDIS_NET_BUFFER_LIST_INFO = 17;
-/// Number of info slots in NDIS 6.30 headers: 18 through NDIS 6.20 plus the
-/// seven 6.30 additions (switch forwarding ×2, virtual subnet, IM reserved,
-/// RSC coalesce info, RSC timestamp delta, send-offload supplement).
-/// UNCONFIRMED against a 6.30 header copy. NDIS allocates NBLs with the OS's
-/// own size; the driver never relies on `size_of::<NET_BUFFER_LIST>()` and
-/// reads only slots 0–17.
-pub const MaxNetBufferListInfo: usize = 25;
+pub const SwitchForwardingReserved: NDIS_NET_BUFFER_LIST_INFO = 18;
+pub const SwitchForwardingDetail: NDIS_NET_BUFFER_LIST_INFO = 19;
+pub const VirtualSubnetInfo: NDIS_NET_BUFFER_LIST_INFO = 20;
+pub const IMReserved: NDIS_NET_BUFFER_LIST_INFO = 21;
+pub const TcpRecvSegCoalesceInfo: NDIS_NET_BUFFER_LIST_INFO = 22;
+pub const RscTcpTimestampDelta: NDIS_NET_BUFFER_LIST_INFO = 23;
+pub const TcpSendOffloadsSupplementalNetBufferListInfo: NDIS_NET_BUFFER_LIST_INFO = 23;
+/// Number of info slots for an NDIS 6.30 driver on AMD64/ARM64: the 6.30
+/// additions (the three switch/subnet slots exist only on 64-bit, then
+/// IMReserved, RSC coalesce info, RSC timestamp delta) end at 23. Drivers
+/// never see the NDIS-internal reserved slots. NDIS allocates NBLs with the
+/// OS's own size; the driver reads only slots 0–17.
+pub const MaxNetBufferListInfo: usize = 24;
 
 /// `NET_BUFFER_LIST`: a list of NET_BUFFERs sharing out-of-band information.
 #[repr(C)]
@@ -239,7 +246,7 @@ mod layout64 {
     const_assert_eq!(size_of::<NET_BUFFER_DATA>(), 48);
     const_assert_eq!(offset_of!(NET_BUFFER_DATA, CurrentMdl), 8);
     const_assert_eq!(offset_of!(NET_BUFFER_DATA, CurrentMdlOffset), 16);
-    const_assert_eq!(offset_of!(NET_BUFFER_DATA, DataLength), 24);
+    const_assert_eq!(offset_of!(NET_BUFFER_DATA, NbDataLength), 24);
     const_assert_eq!(offset_of!(NET_BUFFER_DATA, MdlChain), 32);
     const_assert_eq!(offset_of!(NET_BUFFER_DATA, DataOffset), 40);
     const_assert_eq!(size_of::<NET_BUFFER_HEADER>(), 48);
@@ -271,8 +278,9 @@ mod layout64 {
     const_assert_eq!(offset_of!(NET_BUFFER_LIST, NetBufferListInfo), 144);
     const_assert_eq!(
         size_of::<NET_BUFFER_LIST>(),
-        144 + 8 * MaxNetBufferListInfo + 8
+        (144 + 8 * MaxNetBufferListInfo).next_multiple_of(16)
     );
+    const_assert_eq!(size_of::<NET_BUFFER_LIST>(), 336);
     const_assert_eq!(size_of::<NET_BUFFER_LIST_CONTEXT>(), 16);
     const_assert_eq!(offset_of!(NET_BUFFER_LIST_CONTEXT, ContextData), 12);
 }
