@@ -1002,3 +1002,86 @@ fn rule_027_unbufferable_received_data_fails_the_tcp_block() {
     assert_eq!(live(&sim).2, 0);
     finish_offloaded(sim, &t, &[n, p]);
 }
+
+/// Two processors hand the driver initiates for different objects at the
+/// same time (handlers run at DISPATCH_LEVEL, queueing under the adapter's
+/// spin lock): each thread links new connections under its own offloaded
+/// path. Every tree is completed once and every connection offloaded.
+#[test]
+fn concurrent_initiates_on_different_objects_are_safe() {
+    const PER_THREAD: usize = 150;
+    let mut sim = loaded();
+    sim.set_config("TcpConnectionOffloadCapacity", (2 * PER_THREAD) as u32);
+    assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
+    let mut bases = Vec::new();
+    for thread in 0..2u8 {
+        let mut t = Tree::new();
+        let n = neighbor(&mut t, thread);
+        let p = path(&mut t, thread);
+        t.dependent(n, p);
+        run(&sim, Initiate, &t, n);
+        bases.push((t.context(n), t.context(p)));
+    }
+    let initiate = sim
+        .driver()
+        .generic
+        .expect("generic table")
+        .0
+        .InitiateOffloadHandler
+        .expect("initiate");
+    let ctx = sim.context() as usize;
+    let core = sim.core.clone();
+    let trees: Vec<(Tree, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = bases
+            .iter()
+            .enumerate()
+            .map(|(thread, &(_, path_ctx))| {
+                let core = core.clone();
+                s.spawn(move || {
+                    ndis_sim::state::set_current(Some(core.clone()));
+                    let mut out = Vec::new();
+                    for i in 0..PER_THREAD {
+                        let mut t = Tree::new();
+                        let l = t.reference(0, path_ctx, &[]);
+                        let c = tcp(&mut t, (thread as u16) * 1000 + i as u16 + 1);
+                        t.dependent(l, c);
+                        ndis_sim::tracker::give(
+                            &core,
+                            t.ptr(l) as usize,
+                            "MiniportInitiateOffload",
+                        );
+                        // SAFETY: the driver's registered handler, its context, a live tree.
+                        ndis_sim::irql::at_dispatch(|| unsafe {
+                            initiate(ctx as NDIS_HANDLE, t.ptr(l))
+                        });
+                        ndis_sim::tracker::handler_returned(&core, t.ptr(l) as usize);
+                        out.push((t, c));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    sim.run_until_idle();
+    assert_eq!(live(&sim), (2, 2, (2 * PER_THREAD) as u32));
+    assert!(trees.iter().all(|(t, c)| t.status(*c) == NDIS_STATUS_SUCCESS && t.status(0) == NDIS_STATUS_SUCCESS));
+    sim.assert_clean();
+    for (t, c) in &trees {
+        let mut term = Tree::new();
+        let b = term_tcp(&mut term, t.context(*c));
+        run(&sim, Terminate, &term, b);
+    }
+    for &(n, p) in &bases {
+        let mut term = Tree::new();
+        let a = term_neighbor(&mut term, n);
+        let b = term_path(&mut term, p);
+        term.dependent(a, b);
+        run(&sim, Terminate, &term, a);
+    }
+    assert_eq!(live(&sim), (0, 0, 0));
+    finish(sim);
+}

@@ -195,6 +195,14 @@ pub struct Tree {
     addresses: Vec<Box<[u8; 16]>>,
 }
 
+// SAFETY: a Tree owns every allocation its internal pointers point into
+// (boxed blocks, slots and addresses), so moving it to another thread moves
+// all of that memory with it.
+unsafe impl Send for Tree {}
+
+// SAFETY: likewise, an NblChain owns its NBLs, NET_BUFFERs, MDLs and data.
+unsafe impl Send for NblChain {}
+
 impl Default for Tree {
     fn default() -> Self {
         Self::new()
