@@ -1085,3 +1085,46 @@ fn concurrent_initiates_on_different_objects_are_safe() {
     assert_eq!(live(&sim), (0, 0, 0));
     finish(sim);
 }
+
+/// An invalidate and a terminate queued together: the upload requests the
+/// invalidate causes are made before the terminate completes, never after.
+#[test]
+fn rule_047_no_indication_for_terminated_objects_after_the_completion() {
+    use ndis_sim::exports::chimney::ChimneyCall;
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    let mut inv = Tree::new();
+    let ib = inv.reference(0, t.context(ids[1]), &[]);
+    let mut term = Tree::new();
+    let a = term_neighbor(&mut term, t.context(ids[0]));
+    let b = term_path(&mut term, t.context(ids[1]));
+    let c = term_tcp(&mut term, t.context(ids[2]));
+    term.dependent(a, b);
+    term.dependent(b, c);
+    sim.call_state_op(Invalidate, inv.ptr(ib));
+    sim.call_state_op(Terminate, term.ptr(a));
+    sim.run_until_idle();
+    let calls = sim.chimney_calls();
+    let term_at = calls
+        .iter()
+        .position(|x| {
+            matches!(
+                x,
+                ChimneyCall::StateComplete {
+                    export: "NdisMTerminateOffloadComplete",
+                    ..
+                }
+            )
+        })
+        .expect("terminate completed");
+    let events: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| matches!(x, ChimneyCall::Event { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(events.len(), 1, "one upload request for the connection");
+    assert!(events.iter().all(|&i| i < term_at), "{calls:?}");
+    assert_eq!(live(&sim), (0, 0, 0));
+    finish(sim);
+}
