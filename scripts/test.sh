@@ -17,6 +17,27 @@ echo "== no_std driver build (no host feature: core + alloc only)"
 cargo build -p chimney-miniport --lib
 cargo build -p chimney-miniport --lib --release
 
+echo "== memcheck: every simulator test binary under valgrind (reads/writes outside C buffers, uninitialised bytes)"
+if command -v valgrind >/dev/null 2>&1; then
+  cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c '
+import sys, json
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
+        print(m["executable"])
+' | while read -r bin; do
+    # The 100,000-connection and memory-budget tests are too slow under valgrind.
+    PROPTEST_CASES=16 valgrind -q --error-exitcode=9 --leak-check=no "$bin" -q --test-threads=1 \
+      --skip hundred_thousand --skip context_memory >/dev/null \
+      || { echo "valgrind found errors in $bin" >&2; exit 1; }
+  done
+else
+  echo "valgrind not installed; skipped (.ci/run installs it)"
+fi
+
 echo "== tests"
 cargo test --workspace --doc -q
 if cargo nextest --version >/dev/null 2>&1; then

@@ -394,18 +394,18 @@ fn rule_040_041_query_fills_every_variable_and_reports_no_backlog() {
     let (k, c, d, st) = query_tcp(&sim, t.context(ids[2]));
     assert_eq!(st, NDIS_STATUS_SUCCESS);
     assert_eq!(
-        bytes_of(&k)[8..],
-        bytes_of(&spec.konst)[8..],
+        const_fields(k),
+        const_fields(spec.konst),
         "constant variables"
     );
     assert_eq!(
-        bytes_of(&c)[8..],
-        bytes_of(&spec.cached)[8..],
+        cached_fields(c),
+        cached_fields(spec.cached),
         "cached variables"
     );
     assert_eq!(
-        bytes_of(&d)[8..96],
-        bytes_of(&spec.delegated)[8..96],
+        delegated_fields(&d),
+        delegated_fields(&spec.delegated),
         "delegated variables"
     );
     // SAFETY: reading the integer members of the query unions.
@@ -430,8 +430,8 @@ fn rule_033_update_changes_cached_variables_only() {
     assert_eq!(u.status(b), NDIS_STATUS_SUCCESS);
     let (k, c, d, _) = query_tcp(&sim, ctx);
     assert_eq!(
-        bytes_of(&k)[8..],
-        bytes_of(&spec.konst)[8..],
+        const_fields(k),
+        const_fields(spec.konst),
         "constant unchanged"
     );
     assert_eq!(
@@ -532,9 +532,21 @@ fn rule_042_043_044_terminate_returns_delegated_state_byte_identical() {
     assert_eq!(term.status(b), NDIS_STATUS_SUCCESS);
     let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(b, 0);
     assert_eq!(
-        bytes_of(&d)[8..],
-        bytes_of(&spec.delegated)[8..],
+        delegated_fields(&d),
+        delegated_fields(&spec.delegated),
         "unchanged connection: identical state"
+    );
+    // SAFETY: reading the pointer members of the terminate unions.
+    let (h, t2, bd) = unsafe {
+        (
+            d.Send.SendData.SendDataHead,
+            d.Send.SendData.SendDataTail,
+            d.Receive.BufferedData,
+        )
+    };
+    assert!(
+        h.is_null() && t2.is_null() && bd.is_null(),
+        "no data handed back"
     );
     assert_eq!((d.SRtt, d.RttVar), (8 * 33, 4 * 7), "rule 43: still scaled");
     assert_eq!(
@@ -934,8 +946,8 @@ fn rule_036_after_an_update_failure_the_connection_is_serviced_as_before() {
     let (_, c, d, st) = query_tcp(&sim, ctx);
     assert_eq!(st, NDIS_STATUS_SUCCESS, "still offloaded and serviced");
     assert_eq!(
-        bytes_of(&c)[8..],
-        bytes_of(&spec.cached)[8..],
+        cached_fields(c),
+        cached_fields(spec.cached),
         "old cached state kept"
     );
     assert_eq!(d.RcvWnd, spec.delegated.RcvWnd);

@@ -78,3 +78,47 @@ pub fn term_neighbor(tree: &mut Tree, ctx: usize) -> BlockId {
         &[&ndis_sim::builders::bytes_of(&d)],
     )
 }
+
+/// Constant TCP state without its header (compared field by field: raw bytes
+/// would include padding, which is not part of the value).
+pub fn const_fields(mut k: TCP_OFFLOAD_STATE_CONST) -> TCP_OFFLOAD_STATE_CONST {
+    k.Header = OFFLOAD_STATE_HEADER::default();
+    k
+}
+
+/// Cached TCP state without its header.
+pub fn cached_fields(mut c: TCP_OFFLOAD_STATE_CACHED) -> TCP_OFFLOAD_STATE_CACHED {
+    c.Header = OFFLOAD_STATE_HEADER::default();
+    c
+}
+
+/// Every scalar delegated variable, in declaration order.
+pub fn delegated_fields(d: &TCP_OFFLOAD_STATE_DELEGATED) -> Vec<u64> {
+    vec![
+        d.State as u64,
+        d.Flags.into(),
+        d.RcvNxt.into(),
+        d.RcvWnd.into(),
+        d.SndUna.into(),
+        d.SndNxt.into(),
+        d.SndMax.into(),
+        d.SndWnd.into(),
+        d.MaxSndWnd.into(),
+        d.SendWL1.into(),
+        d.CWnd.into(),
+        d.SsThresh.into(),
+        d.SRtt.into(),
+        d.RttVar.into(),
+        d.TsRecent.into(),
+        d.TsRecentAge.into(),
+        d.TsTime.into(),
+        d.TotalRT.into(),
+        d.DupAckCount.into(),
+        d.SndWndProbeCount.into(),
+        d.KeepAlive.ProbeCount.into(),
+        d.KeepAlive.TimeoutDelta.into(),
+        d.Retransmit.Count.into(),
+        d.Retransmit.TimeoutDelta.into(),
+        d.DWnd.into(),
+    ]
+}
