@@ -1140,3 +1140,155 @@ fn rule_047_no_indication_for_terminated_objects_after_the_completion() {
     assert_eq!(live(&sim), (0, 0, 0));
     finish(sim);
 }
+
+fn set_power(sim: &ndis_sim::Simulator, state: u32) -> ndis_sim::OidResult {
+    sim.oid_set(OID_PNP_SET_POWER, &state.to_le_bytes())
+}
+
+#[test]
+fn rule_102_low_power_pends_until_every_connection_is_uploaded() {
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    let r = set_power(&sim, NdisDeviceStateD3);
+    assert_eq!(r.status, NDIS_STATUS_PENDING, "connections still offloaded");
+    let pending = sim.pending_oid_requests();
+    assert_eq!(pending.len(), 1);
+    assert!(sim.oid_completions().is_empty());
+    // The host uploads everything; the last terminate completes the power request.
+    let mut term = Tree::new();
+    let a = term_neighbor(&mut term, t.context(ids[0]));
+    let b = term_path(&mut term, t.context(ids[1]));
+    let c = term_tcp(&mut term, t.context(ids[2]));
+    term.dependent(a, b);
+    term.dependent(b, c);
+    run(&sim, Terminate, &term, a);
+    assert_eq!(
+        sim.oid_completions(),
+        vec![(pending[0], NDIS_STATUS_SUCCESS)]
+    );
+    // With nothing offloaded, a power transition succeeds at once.
+    assert_eq!(
+        set_power(&sim, NdisDeviceStateD0).status,
+        NDIS_STATUS_SUCCESS
+    );
+    assert_eq!(
+        set_power(&sim, NdisDeviceStateD3).status,
+        NDIS_STATUS_SUCCESS
+    );
+    finish(sim);
+}
+
+#[test]
+fn pended_power_request_can_be_cancelled() {
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    assert_eq!(
+        set_power(&sim, NdisDeviceStateD3).status,
+        NDIS_STATUS_PENDING
+    );
+    let p = sim.pending_oid_requests()[0];
+    sim.cancel_oid(p);
+    assert_eq!(
+        sim.oid_completions(),
+        vec![(p, NDIS_STATUS_REQUEST_ABORTED)]
+    );
+    finish_offloaded(sim, &t, &ids);
+}
+
+fn offload_parameters(v4: UCHAR, v6: UCHAR) -> NDIS_OFFLOAD_PARAMETERS {
+    // SAFETY: plain data; zero means "no change" for every field.
+    let mut p: NDIS_OFFLOAD_PARAMETERS = unsafe { std::mem::zeroed() };
+    p.Header = NDIS_OBJECT_HEADER::new(
+        NDIS_OBJECT_TYPE_DEFAULT,
+        NDIS_OFFLOAD_PARAMETERS_REVISION_1,
+        size_of::<NDIS_OFFLOAD_PARAMETERS>(),
+    );
+    p.TcpConnectionIPv4 = v4;
+    p.TcpConnectionIPv6 = v6;
+    p
+}
+
+#[test]
+fn rule_013_resume_waits_for_the_last_upload() {
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    let r = sim.oid_set(
+        OID_TCP_OFFLOAD_PARAMETERS,
+        &bytes_of(&offload_parameters(
+            NDIS_OFFLOAD_PARAMETERS_NO_CHANGE,
+            NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_DISABLED,
+        )),
+    );
+    assert_eq!(r.status, NDIS_STATUS_SUCCESS);
+    let codes = |sim: &ndis_sim::Simulator| {
+        sim.status_indications()
+            .iter()
+            .map(|(c, _)| *c)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        codes(&sim),
+        vec![NDIS_STATUS_OFFLOAD_PAUSE, NDIS_STATUS_UPLOAD_ALL],
+        "no resume while offloaded"
+    );
+    let mut term = Tree::new();
+    let a = term_neighbor(&mut term, t.context(ids[0]));
+    let b = term_path(&mut term, t.context(ids[1]));
+    let c = term_tcp(&mut term, t.context(ids[2]));
+    term.dependent(a, b);
+    term.dependent(b, c);
+    run(&sim, Terminate, &term, a);
+    assert_eq!(
+        codes(&sim),
+        vec![
+            NDIS_STATUS_OFFLOAD_PAUSE,
+            NDIS_STATUS_UPLOAD_ALL,
+            NDIS_STATUS_OFFLOAD_RESUME
+        ]
+    );
+    let resumed: NDIS_TCP_CONNECTION_OFFLOAD = read(&sim.status_indications()[2].1);
+    assert_eq!(resumed.SupportIPv6(), NDIS_OFFLOAD_NOT_SUPPORTED);
+    finish(sim);
+}
+
+#[test]
+fn rule_103_initiates_in_flight_after_a_pause_are_still_processed() {
+    let sim = with_adapter();
+    let (t, ids) = one_connection(&sim, &TcpSpec::established(1, 2));
+    // An initiate is in flight when the target pauses offloads.
+    let mut more = Tree::new();
+    let l = more.reference(0, t.context(ids[1]), &[]);
+    let c = tcp(&mut more, 7);
+    more.dependent(l, c);
+    sim.call_state_op(Initiate, more.ptr(l));
+    let r = sim.oid_set(
+        OID_TCP_OFFLOAD_PARAMETERS,
+        &bytes_of(&offload_parameters(
+            NDIS_OFFLOAD_PARAMETERS_CONNECTION_OFFLOAD_DISABLED,
+            NDIS_OFFLOAD_PARAMETERS_NO_CHANGE,
+        )),
+    );
+    assert_eq!(r.status, NDIS_STATUS_SUCCESS);
+    sim.run_until_idle();
+    assert_eq!(
+        more.status(c),
+        NDIS_STATUS_SUCCESS,
+        "accepted and processed"
+    );
+    let mut term = Tree::new();
+    let a = term_neighbor(&mut term, t.context(ids[0]));
+    let b = term_path(&mut term, t.context(ids[1]));
+    let c1 = term_tcp(&mut term, t.context(ids[2]));
+    let c2 = term_tcp(&mut term, more.context(c));
+    term.dependent(a, b);
+    term.dependent(b, c1);
+    term.next(c1, c2);
+    run(&sim, Terminate, &term, a);
+    assert_eq!(live(&sim), (0, 0, 0));
+    assert!(
+        sim.status_indications()
+            .iter()
+            .any(|(code, _)| *code == NDIS_STATUS_OFFLOAD_RESUME)
+    );
+    finish(sim);
+}

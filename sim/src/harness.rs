@@ -42,6 +42,8 @@ pub struct Simulator {
     _registry_path_buf: Vec<u16>,
     registry_path: Box<UNICODE_STRING>,
     adapter: Option<Box<AdapterBlock>>,
+    /// OID requests the driver pended, kept alive (with their buffers) until completed.
+    pending_oids: std::cell::RefCell<Vec<(Box<NDIS_OID_REQUEST>, Vec<u8>)>>,
 }
 
 impl Default for Simulator {
@@ -74,6 +76,7 @@ impl Simulator {
             _registry_path_buf: buf,
             registry_path,
             adapter: None,
+            pending_oids: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -237,6 +240,7 @@ impl Simulator {
             Size: NDIS_SIZEOF_OID_REQUEST_REVISION_1,
         };
         req.RequestType = ty;
+        req.RequestId = (&*req as *const NDIS_OID_REQUEST).cast_mut().cast();
         // Writing the union member that matches RequestType.
         if ty == NdisRequestSetInformation {
             req.DATA.SET_INFORMATION.Oid = oid;
@@ -254,9 +258,17 @@ impl Simulator {
         // SAFETY: the driver's handler with its context and a live request.
         let status = irql::at(PASSIVE_LEVEL, || unsafe { f(ctx, p) });
         tracker::handler_returned(&self.core, p as usize);
-        if status != NDIS_STATUS_PENDING {
-            tracker::retire(&self.core, p as usize);
+        if status == NDIS_STATUS_PENDING {
+            let snapshot = OidResult {
+                status,
+                data: data.clone(),
+                bytes_written_or_read: 0,
+                bytes_needed: 0,
+            };
+            self.pending_oids.borrow_mut().push((req, data));
+            return snapshot;
         }
+        tracker::retire(&self.core, p as usize);
         // SAFETY: reading back the union member we wrote.
         let (n, needed) = unsafe {
             if ty == NdisRequestSetInformation {
@@ -276,6 +288,30 @@ impl Simulator {
             data,
             bytes_written_or_read: n,
             bytes_needed: needed,
+        }
+    }
+
+    /// Requests the driver pended, by address (their `RequestId` is the same).
+    pub fn pending_oid_requests(&self) -> Vec<usize> {
+        self.pending_oids
+            .borrow()
+            .iter()
+            .map(|(r, _)| &**r as *const NDIS_OID_REQUEST as usize)
+            .collect()
+    }
+
+    /// OID completions the driver made with NdisMOidRequestComplete.
+    pub fn oid_completions(&self) -> Vec<(usize, NDIS_STATUS)> {
+        lock(&self.core.oid_completions).clone()
+    }
+
+    /// Call MiniportCancelOidRequest for a pended request.
+    pub fn cancel_oid(&self, request: usize) {
+        let ch = self.characteristics();
+        if let Some(f) = ch.CancelOidRequestHandler {
+            let ctx = self.context();
+            // SAFETY: the driver's handler with its context and the request id it was given.
+            irql::at(PASSIVE_LEVEL, || unsafe { f(ctx, request as PVOID) });
         }
     }
 

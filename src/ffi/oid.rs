@@ -10,6 +10,13 @@ pub const NdisRequestSetInformation: NDIS_REQUEST_TYPE = 1;
 pub const NdisRequestQueryStatistics: NDIS_REQUEST_TYPE = 2;
 pub const NdisRequestMethod: NDIS_REQUEST_TYPE = 12;
 
+/// `NDIS_DEVICE_POWER_STATE` (payload of OID_PNP_SET_POWER).
+pub const NdisDeviceStateUnspecified: ULONG = 0;
+pub const NdisDeviceStateD0: ULONG = 1;
+pub const NdisDeviceStateD1: ULONG = 2;
+pub const NdisDeviceStateD2: ULONG = 3;
+pub const NdisDeviceStateD3: ULONG = 4;
+
 /// `NDIS_HARDWARE_STATUS`.
 pub const NdisHardwareStatusReady: ULONG = 0;
 

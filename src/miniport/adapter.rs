@@ -79,6 +79,12 @@ pub struct AdapterState {
     pub chimney_current: ChimneyCaps,
     /// True between NDIS_STATUS_OFFLOAD_PAUSE and NDIS_STATUS_OFFLOAD_RESUME.
     pub chimney_paused: bool,
+    /// Configuration to announce with NDIS_STATUS_OFFLOAD_RESUME once every
+    /// offloaded object has been uploaded.
+    pub pending_resume: Option<ChimneyCaps>,
+    /// An OID_PNP_SET_POWER request pended until every upload completes
+    /// (address of the NDIS_OID_REQUEST; 0 = none).
+    pub pending_power_oid: usize,
     pub tcp_params: TcpParams,
     pub xmit_ok: u64,
     pub rcv_ok: u64,
@@ -124,6 +130,14 @@ impl Adapter {
     /// The TCP parameters in force.
     pub fn tcp_params(&self) -> TcpParams {
         self.state.lock().tcp_params
+    }
+
+    /// True if any neighbor, path or connection is still offloaded.
+    pub fn has_offloaded_objects(&self) -> bool {
+        self.offload.as_ref().is_some_and(|t| {
+            let t = t.lock();
+            t.neighbors.live() + t.paths.live() + t.tcps.live() != 0
+        })
     }
 
     /// Make the completion timer fire soon (callable at IRQL <= DISPATCH_LEVEL).
@@ -283,6 +297,8 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
                 chimney_current: chimney_hw
                     .restricted(registry.ipv4_enabled, registry.ipv6_enabled),
                 chimney_paused: false,
+                pending_resume: None,
+                pending_power_oid: 0,
                 tcp_params: TcpParams::default(),
                 xmit_ok: 0,
                 rcv_ok: 0,

@@ -349,6 +349,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
         && let Some(table) = &adapter.offload
     {
         table.lock().finish_terminations();
+        super::ctrlpath::after_uploads(adapter);
     }
     if op == StateOp::Invalidate {
         request_upload_of_invalidated(adapter);

@@ -5,7 +5,7 @@
 
 use super::adapter::Adapter;
 use super::hardware;
-use crate::ffi::imports::NdisMIndicateStatusEx;
+use crate::ffi::imports::{NdisMIndicateStatusEx, NdisMOidRequestComplete};
 use crate::ffi::*;
 use crate::ndis::oidbuf::{self, Oid, Query, Set};
 use crate::offload::caps::ChimneyCaps;
@@ -77,14 +77,39 @@ pub unsafe extern "system" fn miniport_oid_request(
     }
 }
 
-/// MiniportCancelOidRequest: every OID completes synchronously, so nothing is pending.
+/// MiniportCancelOidRequest: the only request that can pend is a power
+/// transition waiting for uploads; cancelling it completes it as aborted.
 ///
 /// # Safety
 /// NDIS contract.
 pub unsafe extern "system" fn miniport_cancel_oid_request(
-    _MiniportAdapterContext: NDIS_HANDLE,
-    _RequestId: PVOID,
+    MiniportAdapterContext: NDIS_HANDLE,
+    RequestId: PVOID,
 ) {
+    // SAFETY: NDIS passes our live context.
+    let Some(adapter) = (unsafe { Adapter::from_context(MiniportAdapterContext) }) else {
+        return;
+    };
+    let pending = {
+        let mut st = adapter.state.lock();
+        let p = st.pending_power_oid;
+        // SAFETY: a pended request stays valid until we complete it.
+        let matches = p != 0 && unsafe { (*(p as PNDIS_OID_REQUEST)).RequestId } == RequestId;
+        if matches {
+            st.pending_power_oid = 0;
+        }
+        if matches { p } else { 0 }
+    };
+    if pending != 0 {
+        // SAFETY: completing the request we pended, once.
+        unsafe {
+            NdisMOidRequestComplete(
+                adapter.handle.raw(),
+                pending as PNDIS_OID_REQUEST,
+                NDIS_STATUS_REQUEST_ABORTED,
+            )
+        };
+    }
 }
 
 fn supported_list_bytes(q: &Query) -> NDIS_STATUS {
@@ -205,9 +230,19 @@ fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
             drop(st);
             s.done(n)
         }
-        // Power transitions: no connection can be offloaded yet, so nothing
-        // has to be uploaded first (rule 102 pends this once offloads exist).
+        // A low-power state is unsuitable for offloaded connections: the
+        // request pends until the host has uploaded everything (rule 102).
         OID_PNP_SET_POWER => match s.read::<ULONG>() {
+            Ok(state) if state != NdisDeviceStateD0 && adapter.has_offloaded_objects() => {
+                let mut st = adapter.state.lock();
+                if st.pending_power_oid != 0 {
+                    return NDIS_STATUS_INVALID_STATE;
+                }
+                st.pending_power_oid = s.request() as usize;
+                drop(st);
+                s.done(4);
+                NDIS_STATUS_PENDING
+            }
             Ok(_) => s.done(4),
             Err(e) => e,
         },
@@ -304,19 +339,49 @@ fn set_offload_parameters(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
 }
 
 /// Change the advertised chimney configuration the only legal way: pause
-/// offloads, have everything uploaded, resume with the new capability.
-/// (No connection can be offloaded yet, so the upload is complete at once.)
+/// offloads, have everything uploaded, resume with the new capability. The
+/// resume waits for the last upload when objects are still offloaded.
 pub fn change_chimney_config(adapter: &Adapter, new: ChimneyCaps) {
-    adapter.state.lock().chimney_paused = true;
-    indicate(adapter, NDIS_STATUS_OFFLOAD_PAUSE, None);
-    indicate(adapter, NDIS_STATUS_UPLOAD_ALL, None);
     {
         let mut st = adapter.state.lock();
-        st.chimney_current = new;
-        st.chimney_paused = false;
+        st.chimney_paused = true;
+        st.pending_resume = Some(new);
     }
-    let mut caps = new.to_ndis();
-    indicate(adapter, NDIS_STATUS_OFFLOAD_RESUME, Some(&mut caps));
+    indicate(adapter, NDIS_STATUS_OFFLOAD_PAUSE, None);
+    indicate(adapter, NDIS_STATUS_UPLOAD_ALL, None);
+    after_uploads(adapter);
+}
+
+/// Once nothing is offloaded any more: announce a pending resume and complete
+/// a pended power request. Called at IRQL <= DISPATCH_LEVEL with no lock held.
+pub fn after_uploads(adapter: &Adapter) {
+    if adapter.has_offloaded_objects() {
+        return;
+    }
+    let (resume, power) = {
+        let mut st = adapter.state.lock();
+        let resume = st.pending_resume.take();
+        if let Some(new) = resume {
+            st.chimney_current = new;
+            st.chimney_paused = false;
+        }
+        (resume, core::mem::take(&mut st.pending_power_oid))
+    };
+    if let Some(new) = resume {
+        let mut caps = new.to_ndis();
+        indicate(adapter, NDIS_STATUS_OFFLOAD_RESUME, Some(&mut caps));
+    }
+    if power != 0 {
+        // SAFETY: the request NDIS gave MiniportOidRequest, pended by us and
+        // completed exactly once, here.
+        unsafe {
+            NdisMOidRequestComplete(
+                adapter.handle.raw(),
+                power as PNDIS_OID_REQUEST,
+                NDIS_STATUS_SUCCESS,
+            )
+        };
+    }
 }
 
 fn indicate(

@@ -203,6 +203,11 @@ impl Set {
         }
     }
 
+    /// The request itself (to complete it later with NdisMOidRequestComplete).
+    pub fn request(&self) -> PNDIS_OID_REQUEST {
+        self.req
+    }
+
     /// Record that `n` bytes were consumed.
     pub fn done(&self, n: usize) -> NDIS_STATUS {
         // SAFETY: decode()'s contract.
