@@ -518,7 +518,7 @@ fn rule_035_039_invalidate_keeps_objects_until_terminated() {
 }
 
 #[test]
-fn rule_042_043_044_terminate_returns_delegated_state_byte_identical() {
+fn rule_042_043_044_049_terminate_returns_delegated_state_byte_identical() {
     let sim = with_adapter();
     let mut spec = TcpSpec::established(4000, 80);
     spec.delegated.KeepAlive.TimeoutDelta = 5_000; // running

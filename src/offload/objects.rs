@@ -189,7 +189,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timers_round_trip_and_report_due_as_zero() {
+    fn rule_100_timers_stopped_as_all_ones_due_as_zero() {
         assert_eq!(remaining(100, deadline(100, 250)), 250);
         assert_eq!(remaining(100, deadline(100, NOT_RUNNING)), NOT_RUNNING);
         assert_eq!(
