@@ -146,19 +146,6 @@ fn rule_010_inf_keywords_clear_current_not_hardware() {
     }
 }
 
-fn offload_parameters(v4: UCHAR, v6: UCHAR) -> NDIS_OFFLOAD_PARAMETERS {
-    // SAFETY: plain data; zero means "no change" for every field.
-    let mut p: NDIS_OFFLOAD_PARAMETERS = unsafe { std::mem::zeroed() };
-    p.Header = NDIS_OBJECT_HEADER::new(
-        NDIS_OBJECT_TYPE_DEFAULT,
-        NDIS_OFFLOAD_PARAMETERS_REVISION_1,
-        size_of::<NDIS_OFFLOAD_PARAMETERS>(),
-    );
-    p.TcpConnectionIPv4 = v4;
-    p.TcpConnectionIPv6 = v6;
-    p
-}
-
 /// Rule 13: changing what is advertised goes PAUSE → UPLOAD_ALL → RESUME with
 /// the new NDIS_TCP_CONNECTION_OFFLOAD; nothing else changes the advertisement.
 #[test]

@@ -1155,12 +1155,7 @@ fn rule_102_low_power_pends_until_every_connection_is_uploaded() {
     assert_eq!(pending.len(), 1);
     assert!(sim.oid_completions().is_empty());
     // The host uploads everything; the last terminate completes the power request.
-    let mut term = Tree::new();
-    let a = term_neighbor(&mut term, t.context(ids[0]));
-    let b = term_path(&mut term, t.context(ids[1]));
-    let c = term_tcp(&mut term, t.context(ids[2]));
-    term.dependent(a, b);
-    term.dependent(b, c);
+    let (term, a) = term_connection(t.context(ids[0]), t.context(ids[1]), t.context(ids[2]));
     run(&sim, Terminate, &term, a);
     assert_eq!(
         sim.oid_completions(),
@@ -1195,19 +1190,6 @@ fn pended_power_request_can_be_cancelled() {
     finish_offloaded(sim, &t, &ids);
 }
 
-fn offload_parameters(v4: UCHAR, v6: UCHAR) -> NDIS_OFFLOAD_PARAMETERS {
-    // SAFETY: plain data; zero means "no change" for every field.
-    let mut p: NDIS_OFFLOAD_PARAMETERS = unsafe { std::mem::zeroed() };
-    p.Header = NDIS_OBJECT_HEADER::new(
-        NDIS_OBJECT_TYPE_DEFAULT,
-        NDIS_OFFLOAD_PARAMETERS_REVISION_1,
-        size_of::<NDIS_OFFLOAD_PARAMETERS>(),
-    );
-    p.TcpConnectionIPv4 = v4;
-    p.TcpConnectionIPv6 = v6;
-    p
-}
-
 #[test]
 fn rule_013_resume_waits_for_the_last_upload() {
     let sim = with_adapter();
@@ -1231,12 +1213,7 @@ fn rule_013_resume_waits_for_the_last_upload() {
         vec![NDIS_STATUS_OFFLOAD_PAUSE, NDIS_STATUS_UPLOAD_ALL],
         "no resume while offloaded"
     );
-    let mut term = Tree::new();
-    let a = term_neighbor(&mut term, t.context(ids[0]));
-    let b = term_path(&mut term, t.context(ids[1]));
-    let c = term_tcp(&mut term, t.context(ids[2]));
-    term.dependent(a, b);
-    term.dependent(b, c);
+    let (term, a) = term_connection(t.context(ids[0]), t.context(ids[1]), t.context(ids[2]));
     run(&sim, Terminate, &term, a);
     assert_eq!(
         codes(&sim),

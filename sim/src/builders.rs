@@ -479,11 +479,11 @@ impl Tree {
         unsafe { (*self.ptr(id)).NetBufferListChain }
     }
 
-    /// Read the `i`-th state structure after block `id` (as the target left it).
-    pub fn state<T: Copy>(&self, id: BlockId, i: usize) -> T {
-        let head = size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
+    /// Byte offset of the `i`-th state structure after block `id`
+    /// (each follows the previous one by its `Length`).
+    fn state_offset(&self, id: BlockId, i: usize) -> usize {
         let base = self.blocks[id].as_ptr().cast::<u8>();
-        let mut at = head;
+        let mut at = size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
         for _ in 0..i {
             // SAFETY: walking our own allocation by each structure's Length.
             let len = unsafe {
@@ -494,27 +494,35 @@ impl Tree {
             } as usize;
             at += len;
         }
-        // SAFETY: reading a structure this builder wrote there.
-        unsafe { base.add(at).cast::<T>().read_unaligned() }
+        at
     }
 
-    /// Overwrite a byte of the `i`-th state structure's header (to make it malformed).
-    pub fn set_state_length(&mut self, id: BlockId, i: usize, length: u32) {
-        let head = size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
-        let base = self.blocks[id].as_mut_ptr().cast::<u8>();
-        let mut at = head;
-        for _ in 0..i {
-            // SAFETY: as in `state`.
-            let len = unsafe {
-                base.add(at)
-                    .cast::<OFFLOAD_STATE_HEADER>()
-                    .read_unaligned()
-                    .Length
-            } as usize;
-            at += len;
+    /// Read the `i`-th state structure after block `id` (as the target left it).
+    pub fn state<T: Copy>(&self, id: BlockId, i: usize) -> T {
+        let at = self.state_offset(id, i);
+        // SAFETY: reading a structure this builder wrote there.
+        unsafe {
+            self.blocks[id]
+                .as_ptr()
+                .cast::<u8>()
+                .add(at)
+                .cast::<T>()
+                .read_unaligned()
         }
+    }
+
+    /// Overwrite the `Length` of the `i`-th state structure (to make it malformed).
+    pub fn set_state_length(&mut self, id: BlockId, i: usize, length: u32) {
+        let at = self.state_offset(id, i);
         // SAFETY: writing the Length of a header this builder placed.
-        unsafe { base.add(at).cast::<u32>().write_unaligned(length) };
+        unsafe {
+            self.blocks[id]
+                .as_mut_ptr()
+                .cast::<u8>()
+                .add(at)
+                .cast::<u32>()
+                .write_unaligned(length)
+        };
     }
 
     /// Set `Header.Type` / `Header.Size` of a block.

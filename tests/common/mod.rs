@@ -49,3 +49,17 @@ pub fn bytes_of<T: Copy>(v: &T) -> Vec<u8> {
     // SAFETY: viewing a Copy value's storage as bytes for an OID buffer.
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), size_of::<T>()).to_vec() }
 }
+
+/// An `NDIS_OFFLOAD_PARAMETERS` that only switches chimney per IP version.
+pub fn offload_parameters(v4: UCHAR, v6: UCHAR) -> NDIS_OFFLOAD_PARAMETERS {
+    // SAFETY: plain data; zero means "no change" for every field.
+    let mut p: NDIS_OFFLOAD_PARAMETERS = unsafe { std::mem::zeroed() };
+    p.Header = NDIS_OBJECT_HEADER::new(
+        NDIS_OBJECT_TYPE_DEFAULT,
+        NDIS_OFFLOAD_PARAMETERS_REVISION_1,
+        size_of::<NDIS_OFFLOAD_PARAMETERS>(),
+    );
+    p.TcpConnectionIPv4 = v4;
+    p.TcpConnectionIPv6 = v6;
+    p
+}

@@ -122,3 +122,14 @@ pub fn delegated_fields(d: &TCP_OFFLOAD_STATE_DELEGATED) -> Vec<u64> {
         d.DWnd.into(),
     ]
 }
+
+/// A terminate tree for one neighbor → path → connection (by context value).
+pub fn term_connection(neighbor: usize, path: usize, conn: usize) -> (Tree, BlockId) {
+    let mut term = Tree::new();
+    let a = term_neighbor(&mut term, neighbor);
+    let b = term_path(&mut term, path);
+    let c = term_tcp(&mut term, conn);
+    term.dependent(a, b);
+    term.dependent(b, c);
+    (term, a)
+}
