@@ -1269,3 +1269,57 @@ fn rule_103_initiates_in_flight_after_a_pause_are_still_processed() {
     );
     finish(sim);
 }
+
+/// Rule 17: after the completion call the tree is the host's again. The
+/// simulator revokes access to the tree's pages inside the completion, so any
+/// later read or write by the driver would fault and fail this test.
+#[test]
+fn rule_017_tree_untouched_after_completion() {
+    use ndis_sim::builders::{GuardedTree, restore_range, revoke_range};
+    let sim = with_adapter();
+    let guard_next = |sim: &ndis_sim::Simulator, g: &GuardedTree, root: usize| {
+        let (base, len) = g.range();
+        let root_addr = g.ptr(root) as usize;
+        *sim.core.on_state_complete.lock().unwrap() = Some(Box::new(move |_, r| {
+            if r as usize == root_addr {
+                revoke_range(base, len);
+            }
+        }));
+    };
+    // Initiate: new objects with their state after the blocks.
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let c = tcp(&mut t, 1);
+    t.dependent(n, p);
+    t.dependent(p, c);
+    let g = GuardedTree::new(t);
+    guard_next(&sim, &g, n);
+    sim.call_state_op(Initiate, g.ptr(n));
+    sim.run_until_idle();
+    g.restore();
+    assert_eq!(g.status(c), NDIS_STATUS_SUCCESS);
+    let (nc, pc, cc) = (g.context(n), g.context(p), g.context(c));
+    // Invalidate (indications follow the completion), then terminate (frees follow it).
+    let mut inv = Tree::new();
+    let ib = inv.reference(0, pc, &[]);
+    let gi = GuardedTree::new(inv);
+    guard_next(&sim, &gi, ib);
+    sim.call_state_op(Invalidate, gi.ptr(ib));
+    sim.run_until_idle();
+    gi.restore();
+    assert_eq!(gi.status(ib), NDIS_STATUS_SUCCESS);
+    let (term, a) = term_connection(nc, pc, cc);
+    let gt = GuardedTree::new(term);
+    guard_next(&sim, &gt, a);
+    sim.call_state_op(Terminate, gt.ptr(a));
+    sim.run_until_idle();
+    gt.restore();
+    for id in 0..3 {
+        assert_eq!(gt.status(id), NDIS_STATUS_SUCCESS);
+    }
+    *sim.core.on_state_complete.lock().unwrap() = None;
+    assert_eq!(live(&sim), (0, 0, 0));
+    let _ = restore_range;
+    finish(sim);
+}

@@ -537,3 +537,133 @@ impl Tree {
         };
     }
 }
+
+/// A tree copied into its own pages, which can be made inaccessible: after
+/// [`GuardedTree::revoke`] any read or write of a block or state structure
+/// faults. Used to prove a driver never touches a tree after completing it.
+pub struct GuardedTree {
+    base: *mut u8,
+    len: usize,
+    /// Start of each block inside the region, by `BlockId`.
+    offsets: Vec<usize>,
+    /// The context slots stay in the original tree (they are the host's).
+    _source: Tree,
+}
+
+impl GuardedTree {
+    /// Copy `tree` (blocks and state structures) into fresh pages, relinking
+    /// `NextBlock` / `DependentBlockList` to the copies.
+    pub fn new(tree: Tree) -> GuardedTree {
+        let page = 4096usize;
+        let sizes: Vec<usize> = tree.blocks.iter().map(|b| b.len() * 8).collect();
+        let total: usize = sizes.iter().sum::<usize>().next_multiple_of(page).max(page);
+        // SAFETY: an anonymous private mapping of `total` bytes.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                total,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED, "mmap");
+        let base = base.cast::<u8>();
+        let mut offsets = Vec::with_capacity(sizes.len());
+        let mut at = 0usize;
+        for (b, &len) in tree.blocks.iter().zip(&sizes) {
+            // SAFETY: copying one block (with its states) into the mapping.
+            unsafe { std::ptr::copy_nonoverlapping(b.as_ptr().cast::<u8>(), base.add(at), len) };
+            offsets.push(at);
+            at += len;
+        }
+        let old: Vec<usize> = (0..tree.len()).map(|i| tree.ptr(i) as usize).collect();
+        let relink = |p: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST| -> PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST {
+            match old.iter().position(|&o| o == p as usize) {
+                // SAFETY: the offset is inside the mapping.
+                Some(i) => unsafe { base.add(offsets[i]).cast() },
+                None => p,
+            }
+        };
+        for &off in &offsets {
+            // SAFETY: each copied block starts at `off` in the mapping.
+            unsafe {
+                let b = base.add(off).cast::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
+                (*b).NextBlock = relink((*b).NextBlock);
+                (*b).DependentBlockList = relink((*b).DependentBlockList);
+            }
+        }
+        GuardedTree {
+            base,
+            len: total,
+            offsets,
+            _source: tree,
+        }
+    }
+
+    /// The copied block `id`.
+    pub fn ptr(&self, id: BlockId) -> PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST {
+        // SAFETY: the offset is inside the mapping.
+        unsafe { self.base.add(self.offsets[id]).cast() }
+    }
+
+    /// Status of block `id` (only while not revoked).
+    pub fn status(&self, id: BlockId) -> NDIS_STATUS {
+        // SAFETY: our mapping, still accessible.
+        unsafe { (*self.ptr(id)).Status }
+    }
+
+    /// The context slot value of block `id` (slots are outside the guarded pages).
+    pub fn context(&self, id: BlockId) -> usize {
+        self._source.context(id)
+    }
+
+    /// Address range of the pages.
+    pub fn range(&self) -> (usize, usize) {
+        (self.base as usize, self.len)
+    }
+
+    /// Make every page inaccessible.
+    pub fn revoke(&self) {
+        // SAFETY: our own mapping.
+        unsafe { libc::mprotect(self.base.cast(), self.len, libc::PROT_NONE) };
+    }
+
+    /// Make the pages accessible again.
+    pub fn restore(&self) {
+        // SAFETY: our own mapping.
+        unsafe {
+            libc::mprotect(
+                self.base.cast(),
+                self.len,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+    }
+}
+
+impl Drop for GuardedTree {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the region mapped in `new`.
+        unsafe { libc::munmap(self.base.cast(), self.len) };
+    }
+}
+
+/// Revoke access to a guarded region from inside a completion hook.
+pub fn revoke_range(base: usize, len: usize) {
+    // SAFETY: the caller passes a range from `GuardedTree::range`.
+    unsafe { libc::mprotect(base as *mut libc::c_void, len, libc::PROT_NONE) };
+}
+
+/// Restore access to a guarded region.
+pub fn restore_range(base: usize, len: usize) {
+    // SAFETY: as above.
+    unsafe {
+        libc::mprotect(
+            base as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+        )
+    };
+}
