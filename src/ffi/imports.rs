@@ -128,6 +128,14 @@ unsafe extern "system" {
         NdisMiniportHandle: NDIS_HANDLE,
         OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     );
+    // Data-path helpers (IRQL <= DISPATCH_LEVEL).
+    pub fn NdisAdvanceNetBufferDataStart(
+        NetBuffer: PNET_BUFFER,
+        DataOffsetDelta: ULONG,
+        FreeMdl: BOOLEAN,
+        FreeMdlHandler: PVOID,
+    );
+
     pub fn NdisMOffloadEventIndicate(
         NdisMiniportHandle: NDIS_HANDLE,
         OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
@@ -142,4 +150,15 @@ unsafe extern "system" {
 unsafe extern "system" {
     // ntoskrnl.exe: the NIC clock (any IRQL).
     pub fn KeQueryPerformanceCounter(PerformanceFrequency: *mut i64) -> i64;
+    // Map an MDL's locked pages into system space (what the
+    // MmGetSystemAddressForMdlSafe macro calls when the MDL is not mapped yet).
+    // IRQL <= DISPATCH_LEVEL; NULL on failure (BugCheckOnFailure = 0).
+    pub fn MmMapLockedPagesSpecifyCache(
+        MemoryDescriptorList: PMDL,
+        AccessMode: i8,
+        CacheType: i32,
+        RequestedAddress: PVOID,
+        BugCheckOnFailure: ULONG,
+        Priority: ULONG,
+    ) -> PVOID;
 }

@@ -15,6 +15,7 @@ pub mod miniport;
 pub mod nbl;
 pub mod objects;
 pub mod oid;
+pub mod phy;
 pub mod status;
 
 pub use base::*;
@@ -23,4 +24,5 @@ pub use miniport::*;
 pub use nbl::*;
 pub use objects::*;
 pub use oid::*;
+pub use phy::*;
 pub use status::*;

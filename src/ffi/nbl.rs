@@ -51,6 +51,15 @@ pub const MDL_SOURCE_IS_NONPAGED_POOL: CSHORT = 0x0004;
 pub const MDL_ALLOCATED_FIXED_SIZE: CSHORT = 0x0008;
 pub const MDL_PARTIAL: CSHORT = 0x0010;
 
+/// `KPROCESSOR_MODE` value for MmMapLockedPagesSpecifyCache.
+pub const KernelMode: i8 = 0;
+/// `MEMORY_CACHING_TYPE::MmCached`.
+pub const MmCached: i32 = 1;
+/// `MM_PAGE_PRIORITY::NormalPagePriority`, and the flag that asks for a
+/// non-executable mapping (Windows 8 and later).
+pub const NormalPagePriority: ULONG = 16;
+pub const MdlMappingNoExecute: ULONG = 0x4000_0000;
+
 /// `NET_BUFFER_DATA_LENGTH`, the `DataLength` / `stDataLength` union
 /// (member `NbDataLength` of NET_BUFFER_DATA): a ULONG that
 /// shares storage with a SIZE_T (8 bytes on 64-bit, so the next field is at +8).
