@@ -45,6 +45,8 @@ static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
 mod bare;
 
 pub mod ffi;
+pub mod hw;
 pub mod miniport;
 pub mod ndis;
 pub mod offload;
+pub mod wire;

@@ -25,10 +25,20 @@ pub struct NbSpec {
 
 impl NblChain {
     /// Build a chain: one NBL per entry, each with the given NET_BUFFERs;
-    /// `payload(nbl, nb)` gives the bytes of each NET_BUFFER.
-    pub fn build(
+    /// `payload(nbl, nb)` gives the bytes of each NET_BUFFER. Every MDL is
+    /// mapped to system space.
+    pub fn build(shape: &[Vec<NbSpec>], payload: impl FnMut(usize, usize) -> Vec<u8>) -> NblChain {
+        NblChain::build_with(shape, payload, true)
+    }
+
+    /// As [`NblChain::build`]; with `mapped` false no MDL is mapped: its
+    /// flags lack `MDL_MAPPED_TO_SYSTEM_VA` (only `MDL_PAGES_LOCKED`),
+    /// `MappedSystemVa` is NULL, and `StartVa` (page-aligned) + `ByteOffset`
+    /// describe the buffer, so the driver must call MmMapLockedPagesSpecifyCache.
+    pub fn build_with(
         shape: &[Vec<NbSpec>],
         mut payload: impl FnMut(usize, usize) -> Vec<u8>,
+        mapped: bool,
     ) -> NblChain {
         let mut c = NblChain {
             nbls: Vec::new(),
@@ -42,7 +52,7 @@ impl NblChain {
             let mut prev_nb: *mut NET_BUFFER = std::ptr::null_mut();
             for (j, spec) in nbs.iter().enumerate() {
                 let bytes = payload(i, j);
-                let nb = c.net_buffer(&bytes, spec);
+                let nb = c.net_buffer(&bytes, spec, mapped);
                 if prev_nb.is_null() {
                     nbl.NetBufferListHeader.NetBufferListData.FirstNetBuffer = nb;
                 } else {
@@ -62,17 +72,23 @@ impl NblChain {
 
     /// One NBL with one NET_BUFFER holding `bytes` in a single MDL.
     pub fn single(bytes: &[u8]) -> NblChain {
+        NblChain::single_with(bytes, true)
+    }
+
+    /// As [`NblChain::single`], mapped or not (see [`NblChain::build_with`]).
+    pub fn single_with(bytes: &[u8], mapped: bool) -> NblChain {
         let b = bytes.to_vec();
-        NblChain::build(
+        NblChain::build_with(
             &[vec![NbSpec {
                 mdl_sizes: vec![bytes.len().max(1)],
                 offset: 0,
             }]],
             move |_, _| b.clone(),
+            mapped,
         )
     }
 
-    fn net_buffer(&mut self, bytes: &[u8], spec: &NbSpec) -> *mut NET_BUFFER {
+    fn net_buffer(&mut self, bytes: &[u8], spec: &NbSpec, mapped: bool) -> *mut NET_BUFFER {
         // SAFETY: all-zero is a valid empty NET_BUFFER.
         let mut nb: Box<NET_BUFFER> = Box::new(unsafe { std::mem::zeroed() });
         let mut first: *mut MDL = std::ptr::null_mut();
@@ -86,11 +102,22 @@ impl NblChain {
             at += take;
             // SAFETY: all-zero is a valid MDL to fill in.
             let mut mdl: Box<MDL> = Box::new(unsafe { std::mem::zeroed() });
-            mdl.MappedSystemVa = buf.as_mut_ptr().cast();
-            mdl.StartVa = buf.as_mut_ptr().cast();
             mdl.ByteCount = buf.len() as ULONG;
-            mdl.ByteOffset = 0;
-            mdl.MdlFlags = (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL) as _;
+            if mapped {
+                mdl.MappedSystemVa = buf.as_mut_ptr().cast();
+                mdl.StartVa = buf.as_mut_ptr().cast();
+                mdl.ByteOffset = 0;
+                mdl.MdlFlags = (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL) as _;
+            } else {
+                // Locked pages, no system mapping: the page base and the
+                // offset of the buffer in it, as the memory manager keeps them.
+                let addr = buf.as_mut_ptr();
+                let in_page = addr as usize & (PAGE_SIZE - 1);
+                mdl.MappedSystemVa = std::ptr::null_mut();
+                mdl.StartVa = addr.wrapping_sub(in_page).cast();
+                mdl.ByteOffset = in_page as ULONG;
+                mdl.MdlFlags = MDL_PAGES_LOCKED;
+            }
             let m: *mut MDL = &mut *mdl;
             if prev.is_null() {
                 first = m;
@@ -146,10 +173,14 @@ impl NblChain {
     }
 }
 
+/// Page size of the simulated machine (for unmapped MDLs' `StartVa`).
+pub const PAGE_SIZE: usize = 4096;
+
 /// Read the data a NET_BUFFER describes (simulator-side view of the bytes).
+/// An unmapped MDL is read through `StartVa + ByteOffset`.
 ///
 /// # Safety
-/// `nb` must be a valid NET_BUFFER whose MDLs map their buffers.
+/// `nb` must be a valid NET_BUFFER whose MDLs describe live buffers.
 pub unsafe fn read_net_buffer(nb: *const NET_BUFFER) -> Vec<u8> {
     let mut out = Vec::new();
     // SAFETY: caller contract.
@@ -160,7 +191,11 @@ pub unsafe fn read_net_buffer(nb: *const NET_BUFFER) -> Vec<u8> {
         let mut off = d.CurrentMdlOffset as usize;
         while left > 0 && !mdl.is_null() {
             let m = &*mdl;
-            let base = m.MappedSystemVa.cast::<u8>();
+            let base = if m.MappedSystemVa.is_null() {
+                m.StartVa.cast::<u8>().wrapping_add(m.ByteOffset as usize)
+            } else {
+                m.MappedSystemVa.cast::<u8>()
+            };
             let len = (m.ByteCount as usize).saturating_sub(off);
             let take = len.min(left);
             out.extend_from_slice(std::slice::from_raw_parts(base.add(off), take));

@@ -7,6 +7,7 @@ use crate::exports::config::ConfigValue;
 use crate::exports::driver::{AdapterBlock, DriverRecord};
 use crate::exports::timer;
 use crate::irql;
+use crate::peer::{self, ConnKey, Direction, PeerConn, PeerRecord};
 use crate::state::{self, Kind, SimCore, lock};
 use crate::tracker;
 use crate::verifier::Violation;
@@ -44,6 +45,8 @@ pub struct Simulator {
     adapter: Option<Box<AdapterBlock>>,
     /// OID requests the driver pended, kept alive (with their buffers) until completed.
     pending_oids: std::cell::RefCell<Vec<(Box<NDIS_OID_REQUEST>, Vec<u8>)>>,
+    /// Adapter handles with no driver behind them (see [`Simulator::bare_adapter`]).
+    bare_adapters: Vec<Box<AdapterBlock>>,
 }
 
 impl Default for Simulator {
@@ -77,6 +80,7 @@ impl Simulator {
             registry_path,
             adapter: None,
             pending_oids: std::cell::RefCell::new(Vec::new()),
+            bare_adapters: Vec::new(),
         }
     }
 
@@ -206,7 +210,11 @@ impl Simulator {
             });
         }
         if let Some(a) = self.adapter.take() {
-            state::unregister(&*a as *const AdapterBlock as usize);
+            let handle = &*a as *const AdapterBlock as usize;
+            // A port left attached is a leak (reported above); its handlers
+            // belong to a halted adapter and are never called again.
+            crate::exports::phy::forget_adapter(&self.core, handle);
+            state::unregister(handle);
         }
     }
 
@@ -328,7 +336,10 @@ impl Simulator {
     /// Run queued work items and due timers until nothing is runnable now.
     pub fn run_until_idle(&self) {
         for _ in 0..1_000_000 {
-            if timer::run_one_work_item(&self.core) || timer::fire_one_due_timer(&self.core) {
+            if timer::run_one_work_item(&self.core)
+                || timer::fire_one_due_timer(&self.core)
+                || peer::wire_step(&self.core)
+            {
                 continue;
             }
             return;
@@ -344,7 +355,11 @@ impl Simulator {
         let target = self.core.now_100ns.load(Ordering::SeqCst) + ms * 10_000;
         loop {
             self.run_until_idle();
-            match timer::next_due(&self.core) {
+            let next = match (timer::next_due(&self.core), peer::next_due(&self.core)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match next {
                 Some(due) if due <= target => self.core.now_100ns.store(due, Ordering::SeqCst),
                 _ => break,
             }
@@ -369,10 +384,26 @@ impl Simulator {
             StateOpKind::Query => g.QueryOffloadHandler,
         }
         .expect("handler registered");
+        // Send data handed over with an initiate is the driver's (until the
+        // completion says which blocks failed).
+        let lent: Vec<usize> = if matches!(op, StateOpKind::Initiate) {
+            crate::exports::chimney::tree_chains(root)
+                .into_iter()
+                .flat_map(|(_, nbls)| nbls)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for &p in &lent {
+            tracker::give(&self.core, p, "MiniportInitiateOffload (send data)");
+        }
         tracker::give(&self.core, root as usize, op.handler());
         let ctx = self.context();
         // SAFETY: the driver's handler with its context and a live tree.
         irql::at_dispatch(|| unsafe { f(ctx, root) });
+        for &p in &lent {
+            tracker::handler_returned(&self.core, p);
+        }
         tracker::handler_returned(&self.core, root as usize);
     }
 
@@ -449,6 +480,134 @@ impl Simulator {
     /// Status indications so far (code, buffer).
     pub fn status_indications(&self) -> Vec<(NDIS_STATUS, Vec<u8>)> {
         lock(&self.core.status_indications).clone()
+    }
+
+    /// Register an adapter handle that NDIS knows but no driver handler
+    /// stands behind, for tests that call exports (the frame port) directly.
+    pub fn bare_adapter(&mut self) -> NDIS_HANDLE {
+        let block = Box::new(AdapterBlock {
+            sim: Arc::clone(&self.core),
+            tcp_handlers: crate::exports::chimney::tcp_event_handlers(),
+        });
+        let handle = (&*block as *const AdapterBlock).cast_mut();
+        state::register(handle as usize, Kind::AdapterHandle, &self.core);
+        self.bare_adapters.push(block);
+        handle.cast()
+    }
+
+    /// Remove a [`Simulator::bare_adapter`] as a halt would: every adapter
+    /// resource still registered (a port left attached, ...) is a leak.
+    pub fn remove_bare_adapter(&mut self, handle: NDIS_HANDLE) {
+        self.check_no_adapter_leaks("after removing the bare adapter");
+        let addr = handle as usize;
+        crate::exports::phy::forget_adapter(&self.core, addr);
+        state::unregister(addr);
+        self.bare_adapters
+            .retain(|b| &**b as *const AdapterBlock as usize != addr);
+    }
+
+    /// The MAC address ChimneyPhyAttach reports (default 02:00:00:00:00:01).
+    pub fn set_phy_mac(&self, mac: [u8; 6]) {
+        lock(&self.core.phy).mac = mac;
+    }
+
+    /// The transmit-ring depth ChimneyPhyAttach reports and enforces (default 256).
+    pub fn set_phy_ring_depth(&self, frames: u32) {
+        lock(&self.core.phy).ring_depth = frames;
+    }
+
+    /// While held, the wire carries nothing out of the transmit rings (the
+    /// peer's frames still reach the driver).
+    pub fn hold_wire(&self, hold: bool) {
+        lock(&self.core.phy).held = hold;
+    }
+
+    /// Make MmMapLockedPagesSpecifyCache return NULL (on threads where this
+    /// simulator is current).
+    pub fn fail_mdl_mapping(&self, fail: bool) {
+        self.core.fail_mdl_mapping.store(fail, Ordering::SeqCst);
+    }
+
+    /// Frames waiting in the transmit rings.
+    pub fn ring_len(&self) -> usize {
+        lock(&self.core.phy)
+            .ports
+            .values()
+            .map(|p| p.ring.len())
+            .sum()
+    }
+
+    /// Frames the driver transmitted (accepted into a ring).
+    pub fn frames_sent(&self) -> u64 {
+        lock(&self.core.phy).frames_sent
+    }
+
+    /// Transmits refused because the ring was full.
+    pub fn frames_refused(&self) -> u64 {
+        lock(&self.core.phy).frames_refused
+    }
+
+    /// Driver frames for no registered peer connection (or not TCP).
+    pub fn unknown_frames(&self) -> u64 {
+        lock(&self.core.peer).unknown_frames
+    }
+
+    /// Every frame on the wire, both ways: (virtual time in 100 ns, direction, bytes).
+    /// Driver frames are stamped when transmitted, peer frames when delivered.
+    pub fn captured_frames(&self) -> Vec<(u64, Direction, Vec<u8>)> {
+        lock(&self.core.phy).capture.clone()
+    }
+
+    /// The capture as a classic libpcap file (LINKTYPE_ETHERNET, microseconds).
+    pub fn pcap(&self) -> Vec<u8> {
+        peer::pcap::write(&lock(&self.core.phy).capture)
+    }
+
+    /// Register a connection with the peer (replacing one with the same key).
+    pub fn peer_connect(&self, c: PeerConn) -> ConnKey {
+        lock(&self.core.peer).connect(c)
+    }
+
+    fn now(&self) -> u64 {
+        self.core.now_100ns.load(Ordering::SeqCst)
+    }
+
+    /// The peer sends an ACK of `ack` advertising `window` bytes (delivered
+    /// in the next run_until_idle, after frames queued before it).
+    pub fn peer_ack(&self, key: ConnKey, ack: u32, window: u32) {
+        let now = self.now();
+        lock(&self.core.peer).ack(now, key, ack, window);
+    }
+
+    /// The peer sends an acceptable RST (seq = its snd_nxt).
+    pub fn peer_rst(&self, key: ConnKey) {
+        let now = self.now();
+        lock(&self.core.peer).rst(now, key);
+    }
+
+    /// The peer sends a pure window update (its last ack, `window` bytes).
+    pub fn peer_set_window(&self, key: ConnKey, window: u32) {
+        let now = self.now();
+        lock(&self.core.peer).set_window(now, key, window);
+    }
+
+    /// The peer sends `data` (seq = its snd_nxt, which advances), PSH if `psh`.
+    pub fn peer_send(&self, key: ConnKey, data: &[u8], psh: bool) {
+        let now = self.now();
+        lock(&self.core.peer).send(now, key, data, psh);
+    }
+
+    /// The peer sends a FIN (seq = its snd_nxt, which advances by one).
+    pub fn peer_fin(&self, key: ConnKey) {
+        let now = self.now();
+        lock(&self.core.peer).fin(now, key);
+    }
+
+    /// What the peer recorded for `key` (a copy). Panics for an unknown key.
+    pub fn peer_state(&self, key: ConnKey) -> PeerRecord {
+        lock(&self.core.peer)
+            .record(key)
+            .unwrap_or_else(|| panic!("no peer connection {key:?}"))
     }
 
     /// Violations recorded so far (not cleared).

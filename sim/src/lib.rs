@@ -15,9 +15,21 @@ pub mod builders;
 pub mod exports;
 pub mod harness;
 pub mod irql;
+pub mod peer;
 pub mod state;
 pub mod tracker;
 pub mod verifier;
 
+// sim/tests/phy.rs runs as unit tests of this library (under its own crate
+// name): as an integration test it would make cargo build the chimney-sim
+// binary (panic = abort) beside the unwind build of the driver's cdylib, and
+// those two outputs share one file name (sim/Cargo.toml: autotests = false).
+#[cfg(test)]
+extern crate self as ndis_sim;
+#[cfg(test)]
+#[path = "../tests/phy.rs"]
+mod phy_tests;
+
 pub use harness::{OidResult, Simulator, StateOpKind, TcpIoKind};
+pub use peer::{AckPolicy, ConnKey, Direction, PeerConn, PeerRecord, SegInfo};
 pub use verifier::Violation;

@@ -35,6 +35,8 @@ pub enum Kind {
     NblPool,
     /// A NET_BUFFER_LIST allocated from a pool.
     Nbl,
+    /// A frame-port attachment made by `ChimneyPhyAttach` (ended by `ChimneyPhyDetach`).
+    PhyAttachment,
 }
 
 impl Kind {
@@ -144,6 +146,12 @@ pub struct SimCore {
     pub table_mode: std::sync::atomic::AtomicU8,
     /// Called when a state operation completes, while the tree is valid.
     pub on_state_complete: Mutex<Option<StateHook>>,
+    /// The frame port: configuration, attachments, transmit rings, capture.
+    pub phy: Mutex<crate::exports::phy::PhyState>,
+    /// The scripted TCP peer at the far end of the wire.
+    pub peer: Mutex<crate::peer::Peer>,
+    /// Make MmMapLockedPagesSpecifyCache fail (return NULL).
+    pub fail_mdl_mapping: std::sync::atomic::AtomicBool,
 }
 
 /// A callback run inside a state-operation completion (export name, root).
@@ -173,6 +181,9 @@ impl SimCore {
             chimney: Mutex::new(Default::default()),
             table_mode: std::sync::atomic::AtomicU8::new(0),
             on_state_complete: Mutex::new(None),
+            phy: Mutex::new(Default::default()),
+            peer: Mutex::new(Default::default()),
+            fail_mdl_mapping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -43,6 +43,9 @@ pub enum Violation {
     },
     /// A handler returned a status its contract does not allow.
     BadReturn { handler: &'static str, status: i32 },
+    /// A frame the driver put on the wire breaks a protocol rule (checked by
+    /// the simulated peer with its own parser).
+    Wire { detail: String },
 }
 
 impl fmt::Display for Violation {

@@ -106,6 +106,8 @@ pub struct Adapter {
     pub deferred: SpinLock<Deferred>,
     /// The offloaded objects (present whenever chimney is advertised).
     pub offload: Option<SpinLock<OffloadTable>>,
+    /// Connections' send side and the NIC (present whenever chimney is advertised).
+    pub data: Option<super::send::DataPath>,
     /// Runs deferred completions at DISPATCH_LEVEL (the adapter's "DPC").
     completion_timer: Option<Timer>,
 }
@@ -185,7 +187,11 @@ fn general_attributes(adapter: &Adapter) -> NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIB
         | NDIS_PACKET_TYPE_PROMISCUOUS;
     g.MaxMulticastListSize = hardware::MAX_MULTICAST_LIST;
     g.MacAddressLength = 6;
-    g.PermanentMacAddress[..6].copy_from_slice(&hardware::PERMANENT_MAC);
+    let permanent = adapter
+        .data
+        .as_ref()
+        .map_or(hardware::PERMANENT_MAC, |d| d.nic.mac);
+    g.PermanentMacAddress[..6].copy_from_slice(&permanent);
     g.CurrentMacAddress[..6].copy_from_slice(&adapter.state.lock().current_mac);
     g.AccessType = NET_IF_ACCESS_BROADCAST;
     g.DirectionType = NET_IF_DIRECTION_SENDRECEIVE;
@@ -256,6 +262,16 @@ pub unsafe extern "system" fn miniport_initialize_ex(
     }
 }
 
+impl Drop for Adapter {
+    /// Whatever path frees the adapter (halt or a failed initialization),
+    /// the NIC stops calling up before any other part of it goes away.
+    fn drop(&mut self) {
+        if let Some(dp) = &self.data {
+            dp.nic.detach();
+        }
+    }
+}
+
 fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
     let registry = {
         let config = Config::open(handle)?;
@@ -306,6 +322,7 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
             stats: OffloadStats::default(),
             deferred: SpinLock::new(Deferred::new()),
             offload,
+            data: None,
             completion_timer: None,
         },
     )?;
@@ -315,6 +332,28 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
         t.init();
     }
     let ctx = adapter.as_ptr();
+    if adapter.offload_handlers.is_some() {
+        // The NIC that carries offloaded connections. Without one, chimney
+        // is not advertised (the adapter still works as a plain NIC).
+        match super::send::DataPath::new(handle, registry.capacity as usize, ctx.cast()) {
+            Ok(dp) => {
+                let mac = dp.nic.mac;
+                adapter.state.get_mut().current_mac = mac;
+                if let Some(t) = adapter.offload.as_mut() {
+                    t.get_mut().admission.mac = mac;
+                }
+                adapter.data = Some(dp);
+            }
+            Err(NDIS_STATUS_RESOURCES) => return Err(NDIS_STATUS_RESOURCES),
+            Err(_) => {
+                adapter.offload_handlers = None;
+                adapter.offload = None;
+            }
+        }
+    }
+    if let Some(dp) = &adapter.data {
+        dp.init();
+    }
     adapter.completion_timer = Some(Timer::allocate(
         handle,
         hardware::TAG_TIMER,
@@ -368,6 +407,10 @@ pub unsafe extern "system" fn miniport_halt_ex(
     else {
         return;
     };
+    // No NIC upcall runs after this.
+    if let Some(dp) = &adapter.data {
+        dp.nic.detach();
+    }
     if let Some(t) = &adapter.completion_timer {
         t.cancel();
     }

@@ -5,9 +5,10 @@
 //! State operations are queued by the handler and carried out from the
 //! completion timer by the `offload` walk, then completed with the same root;
 //! terminated objects are released only after that completion returns.
-//! Until the data path exists, sends, receives, forwards and disconnects
-//! return PENDING and complete with `NDIS_STATUS_REQUEST_ABORTED`. Nothing is
-//! ever completed inside the call that received it.
+//! Sends run through `send.rs`. Until the receive path exists, receives,
+//! forwards and disconnects return PENDING and complete with
+//! `NDIS_STATUS_REQUEST_ABORTED`. Nothing is ever completed inside the call
+//! that received it.
 
 use super::adapter::Adapter;
 use crate::ffi::imports::{
@@ -53,6 +54,8 @@ pub enum IoOp {
     Receive = 2,
     Disconnect = 3,
     Forward = 4,
+    /// A send whose status and byte count are already set.
+    SendDone = 5,
 }
 
 /// Block-list roots waiting for completion, linked through the root block's
@@ -161,9 +164,24 @@ macro_rules! state_handler {
 state_handler!(
     /// MiniportInitiateOffload: queue the tree; completion comes from the timer.
     miniport_initiate_offload, StateOp::Initiate);
-state_handler!(
-    /// MiniportTerminateOffload.
-    miniport_terminate_offload, StateOp::Terminate);
+/// MiniportTerminateOffload: the connections it names stop accepting sends
+/// at once (rule 61); the upload itself runs from the completion timer.
+///
+/// # Safety
+/// NDIS contract: live adapter context, a block list valid until completion.
+pub unsafe extern "system" fn miniport_terminate_offload(
+    MiniportAdapterContext: NDIS_HANDLE,
+    OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+) {
+    // SAFETY: NDIS passes our live context.
+    if let Some(adapter) = unsafe { Adapter::from_context(MiniportAdapterContext) }
+        // SAFETY: the tree is ours until completed; this only reads it.
+        && let Some(root) = unsafe { BlockRef::new(OffloadBlockList) }
+    {
+        super::send::begin_upload(adapter, root);
+    }
+    queue_state_op(MiniportAdapterContext, OffloadBlockList, StateOp::Terminate);
+}
 state_handler!(
     /// MiniportUpdateOffload.
     miniport_update_offload, StateOp::Update);
@@ -204,16 +222,21 @@ fn queue_io(ctx: NDIS_HANDLE, chain: PNET_BUFFER_LIST, op: IoOp) -> NDIS_STATUS 
     NDIS_STATUS_PENDING
 }
 
-/// MiniportTcpOffloadSend.
-///
-/// # Safety
-/// NDIS contract.
-pub unsafe extern "system" fn miniport_tcp_offload_send(
-    MiniportAdapterContext: NDIS_HANDLE,
-    _MiniportOffloadContext: PVOID,
-    NetBufferList: PNET_BUFFER_LIST,
-) -> NDIS_STATUS {
-    queue_io(MiniportAdapterContext, NetBufferList, IoOp::Send)
+/// Queue send NBLs whose status is already set, for the completion timer.
+pub fn defer_send_completions(adapter: &Adapter, done: crate::ndis::sendq::Completions) {
+    let mut p = done.head();
+    let mut q = adapter.deferred.lock();
+    while !p.is_null() {
+        // SAFETY: the chain holds NBLs we own, each completed exactly once.
+        unsafe {
+            let next = nbl::next(p);
+            nbl::set_next(p, core::ptr::null_mut());
+            q.nbls.push(p, IoOp::SendDone as usize);
+            p = next;
+        }
+    }
+    drop(q);
+    adapter.kick_completions();
 }
 
 /// MiniportTcpOffloadReceive.
@@ -319,18 +342,32 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
         StateOp::Invalidate => Op::Invalidate,
         StateOp::Query => Op::Query,
     };
-    match &adapter.offload {
-        Some(table) => {
+    let mut failed_sends = crate::ndis::sendq::Completions::new();
+    match (&adapter.offload, &adapter.data) {
+        (Some(table), Some(dp)) => {
             let now = clock::nic_ticks(adapter.tcp_params().ticks_per_second);
+            let mut plane = super::send::Plane {
+                dp,
+                done: crate::ndis::sendq::Completions::new(),
+            };
             let mut t = table.lock();
             // SAFETY: NDIS gave us this tree; it stays ours until the
             // completion call below, after which nothing touches it.
             if let Some(b) = unsafe { BlockRef::new(root) } {
-                Walk::new(&mut t, walk_op, now).run(b);
+                Walk::new(&mut t, &mut plane, walk_op, now).run(b);
             }
+            drop(t);
+            failed_sends = plane.done.take();
         }
         // SAFETY: as above.
-        None => unsafe { fail_tree(root, op) },
+        _ => unsafe { fail_tree(root, op) },
+    }
+    // Sends that fail at upload go up before the terminate completes (rule 46).
+    if !failed_sends.is_empty()
+        && let Some(handlers) = adapter.offload_handlers
+    {
+        // SAFETY: NBLs we owned, statuses set, handed back once.
+        unsafe { handlers.send_complete(adapter.handle, failed_sends.head()) };
     }
     let h = adapter.handle.raw();
     // SAFETY: completing a request NDIS gave us, with the same root pointer;
@@ -354,6 +391,12 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     if op == StateOp::Invalidate {
         request_upload_of_invalidated(adapter);
     }
+    // Connections offloaded with send data start transmitting now.
+    if op == StateOp::Initiate
+        && let Some(dp) = &adapter.data
+    {
+        dp.service_waiting();
+    }
 }
 
 /// Ask the host to upload every connection that now depends on an
@@ -366,9 +409,11 @@ fn request_upload_of_invalidated(adapter: &Adapter) {
     };
     let mut from = 0usize;
     loop {
-        let mut batch = [0usize; 32];
+        let mut batch = [(0usize, 0u32); 32];
         let (n, next) = table.lock().take_invalidated(from, &mut batch);
-        for &h in batch.iter().take(n) {
+        for &(h, index) in batch.iter().take(n) {
+            // Nothing more goes out on it (rule 37).
+            super::send::halt_connection(adapter, index);
             handlers.event(
                 NdisHandle::new(h as NDIS_HANDLE),
                 TcpIndicateRetrieve,
@@ -403,8 +448,10 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
     while let Some((p, tag)) = nbls.pop() {
         // SAFETY: queued NBLs are ours until completed.
         unsafe {
-            nbl::set_status(p, NDIS_STATUS_REQUEST_ABORTED);
-            nbl::set_bytes_transferred(p, 0);
+            if tag != IoOp::SendDone as usize {
+                nbl::set_status(p, NDIS_STATUS_REQUEST_ABORTED);
+                nbl::set_bytes_transferred(p, 0);
+            }
             nbl::set_next(p, core::ptr::null_mut());
         }
         if tag == IoOp::Disconnect as usize {
@@ -412,6 +459,11 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
             unsafe { handlers.disconnect_complete(adapter.handle, p) };
             continue;
         }
+        let tag = if tag == IoOp::SendDone as usize {
+            IoOp::Send as usize
+        } else {
+            tag
+        };
         let Some(slot) = batches.get_mut(tag) else {
             continue;
         };

@@ -255,6 +255,12 @@ fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
             Ok(p) => match TcpParams::from_ndis(&p, s.len()) {
                 Ok(params) => {
                     adapter.state.lock().tcp_params = params;
+                    if let Some(dp) = &adapter.data {
+                        dp.ticks_per_second.store(
+                            params.ticks_per_second,
+                            core::sync::atomic::Ordering::Relaxed,
+                        );
+                    }
                     s.done(
                         s.len()
                             .min(size_of::<NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS>()),

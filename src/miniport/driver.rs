@@ -118,7 +118,7 @@ pub fn chimney_tcp_characteristics() -> NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARAC
         ),
         Flags: 0,
         OffloadType: NdisTcpChimneyOffload,
-        TcpOffloadSendHandler: Some(chimney::miniport_tcp_offload_send),
+        TcpOffloadSendHandler: Some(super::send::miniport_tcp_offload_send),
         TcpOffloadReceiveHandler: Some(chimney::miniport_tcp_offload_receive),
         TcpOffloadDisconnectHandler: Some(chimney::miniport_tcp_offload_disconnect),
         TcpOffloadForwardHandler: Some(chimney::miniport_tcp_offload_forward),

@@ -13,5 +13,6 @@ pub mod ctrlpath;
 pub mod datapath;
 pub mod driver;
 pub mod hardware;
+pub mod send;
 
 pub use adapter::Adapter;

@@ -146,6 +146,38 @@ impl NblQueue {
         Some((nbl, tag))
     }
 
+    /// The oldest entry and its tag, left in place.
+    pub fn peek(&self) -> Option<(PNET_BUFFER_LIST, usize)> {
+        if self.head.is_null() {
+            return None;
+        }
+        // SAFETY: queued NBLs are valid and ours (push contract).
+        Some((self.head, unsafe { Self::tag_of(self.head) }))
+    }
+
+    /// The oldest entry (NULL when empty).
+    pub fn head(&self) -> PNET_BUFFER_LIST {
+        self.head
+    }
+
+    /// The entry after `p`.
+    ///
+    /// # Safety
+    /// `p` must be an entry of a queue (its MiniportReserved is the link).
+    pub unsafe fn next_of(p: PNET_BUFFER_LIST) -> PNET_BUFFER_LIST {
+        // SAFETY: caller contract.
+        unsafe { miniport_reserved(p)[0].cast() }
+    }
+
+    /// The tag stored with `p`.
+    ///
+    /// # Safety
+    /// `p` must be an entry of a queue.
+    pub unsafe fn tag_of(p: PNET_BUFFER_LIST) -> usize {
+        // SAFETY: caller contract.
+        unsafe { miniport_reserved(p)[1] as usize }
+    }
+
     /// Move everything out, leaving this queue empty.
     pub fn take(&mut self) -> NblQueue {
         core::mem::take(self)

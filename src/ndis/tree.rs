@@ -103,6 +103,41 @@ impl<'t> BlockRef<'t> {
         }
     }
 
+    /// Call `f` with every non-zero context value the tree's blocks carry
+    /// (referencing blocks), depth-first; cycles and deep trees are cut off
+    /// by a visit bound. Reads only.
+    pub fn for_each_reference(self, mut f: impl FnMut(usize)) {
+        const MAX_VISITS: usize = 1 << 21;
+        let mut stack: [Option<BlockRef<'t>>; 4] = [Some(self), None, None, None];
+        let mut depth = 0usize;
+        let mut visits = 0usize;
+        loop {
+            let Some(b) = stack.get(depth).copied().flatten() else {
+                if depth == 0 {
+                    return;
+                }
+                depth -= 1;
+                continue;
+            };
+            visits += 1;
+            if visits > MAX_VISITS {
+                return;
+            }
+            if let Role::Reference(v) = b.role() {
+                f(v);
+            }
+            if let Some(slot) = stack.get_mut(depth) {
+                *slot = b.next();
+            }
+            if let Some(d) = b.dependent()
+                && let Some(slot) = stack.get_mut(depth + 1)
+            {
+                *slot = Some(d);
+                depth += 1;
+            }
+        }
+    }
+
     /// Write the completion status of this block.
     pub fn set_status(self, status: NDIS_STATUS) {
         // SAFETY: valid block; Status is ours to write.

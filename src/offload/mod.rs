@@ -5,6 +5,7 @@
 //! Safe Rust only: raw tree memory is reached through `ndis::tree`.
 
 pub mod caps;
+pub mod conn;
 pub mod handle;
 pub mod objects;
 pub mod params;

@@ -181,8 +181,9 @@ impl OffloadTable {
 
     /// Connections that depend on an invalidated object and have not been
     /// reported yet, starting at slot `from`: fills `out` with their
-    /// `NdisOffloadHandle`s, marks them reported, and returns (count, next slot).
-    pub fn take_invalidated(&mut self, from: usize, out: &mut [usize]) -> (usize, usize) {
+    /// (`NdisOffloadHandle`, slot index), marks them reported, and returns
+    /// (count, next slot).
+    pub fn take_invalidated(&mut self, from: usize, out: &mut [(usize, u32)]) -> (usize, usize) {
         let mut n = 0;
         let mut i = from;
         while i < self.tcps.capacity() && n < out.len() {
@@ -194,7 +195,7 @@ impl OffloadTable {
             if hit && let Some(t) = self.tcps.at_mut(i) {
                 t.common.upload_requested = true;
                 if let Some(slot) = out.get_mut(n) {
-                    *slot = t.common.offload_handle;
+                    *slot = (t.common.offload_handle, i as u32);
                     n += 1;
                 }
             }

@@ -6,6 +6,7 @@
 // State-type constants keep their C enum names.
 #![allow(non_upper_case_globals)]
 
+use super::conn::{TxInit, tx_init};
 use super::handle::{ObjKind, ObjRef};
 use super::objects::{Common, Neighbor, Path, Tcp, TcpDelegated};
 use super::table::OffloadTable;
@@ -105,8 +106,72 @@ const MAX_DEPTH: usize = 4;
 const VISIT_BUDGET: usize = 1 << 24;
 
 /// One walk over one tree.
+/// What the walk needs from the data path (the miniport layer implements
+/// it over the connection table and the NIC). Everything here runs under
+/// the offload table's lock, at DISPATCH_LEVEL.
+pub trait DataPlane {
+    /// Check send data handed over with a TCP block: the NBL chain from
+    /// `head` through `tail` must be readable and hold at least `need` bytes.
+    fn check_send_data(
+        &mut self,
+        head: PNET_BUFFER_LIST,
+        tail: PNET_BUFFER_LIST,
+        need: u32,
+    ) -> Result<(), NDIS_STATUS>;
+    /// Connection `r` is offloaded: start its send side, taking over the
+    /// checked send data (`head` NULL when none).
+    fn open(
+        &mut self,
+        r: ObjRef,
+        init: &TxInit,
+        head: PNET_BUFFER_LIST,
+        tail: PNET_BUFFER_LIST,
+    ) -> Result<(), NDIS_STATUS>;
+    /// Copy the live send variables of `r` into `d` (if it has sent or
+    /// received anything since the offload).
+    fn sync(&mut self, r: ObjRef, d: &mut TcpDelegated);
+    /// Connection `r` is uploaded: stop it and hand back its unacknowledged
+    /// send NBLs in order as (head, tail), NULL when none.
+    fn close(&mut self, r: ObjRef) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST);
+    /// The addressing, MTU or cached variables behind `r` changed.
+    fn refresh(&mut self, r: ObjRef, init: &TxInit);
+}
+
+/// A data plane with no connections (a walk that never reaches TCP).
+pub struct NoData;
+
+impl DataPlane for NoData {
+    fn check_send_data(
+        &mut self,
+        head: PNET_BUFFER_LIST,
+        _: PNET_BUFFER_LIST,
+        _: u32,
+    ) -> Result<(), NDIS_STATUS> {
+        if head.is_null() {
+            Ok(())
+        } else {
+            Err(NDIS_STATUS_FAILURE)
+        }
+    }
+    fn open(
+        &mut self,
+        _: ObjRef,
+        _: &TxInit,
+        _: PNET_BUFFER_LIST,
+        _: PNET_BUFFER_LIST,
+    ) -> Result<(), NDIS_STATUS> {
+        Ok(())
+    }
+    fn sync(&mut self, _: ObjRef, _: &mut TcpDelegated) {}
+    fn close(&mut self, _: ObjRef) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST) {
+        (core::ptr::null_mut(), core::ptr::null_mut())
+    }
+    fn refresh(&mut self, _: ObjRef, _: &TxInit) {}
+}
+
 pub struct Walk<'a> {
     table: &'a mut OffloadTable,
+    data: &'a mut dyn DataPlane,
     op: Op,
     /// NIC time in host ticks.
     now: u32,
@@ -116,9 +181,10 @@ pub struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    pub fn new(table: &'a mut OffloadTable, op: Op, now: u32) -> Self {
+    pub fn new(table: &'a mut OffloadTable, data: &'a mut dyn DataPlane, op: Op, now: u32) -> Self {
         Walk {
             table,
+            data,
             op,
             now,
             visits: 0,
@@ -509,6 +575,22 @@ impl<'a> Walk<'a> {
             // (rule 27's answer when the data cannot be buffered).
             return fail(NDIS_STATUS_FAILURE);
         }
+        // Handed-over send data must cover what the host already sent
+        // ([SndUna, SndMax)); it is checked before anything is taken (rule 25).
+        let need = delegated.SndMax.wrapping_sub(delegated.SndUna);
+        if need > (1 << 30) {
+            return fail(NDIS_STATUS_FAILURE);
+        }
+        if send_head == 0 && need != 0 {
+            return fail(NDIS_STATUS_FAILURE);
+        }
+        self.data
+            .check_send_data(
+                send_head as PNET_BUFFER_LIST,
+                send_tail as PNET_BUFFER_LIST,
+                need,
+            )
+            .map_err(Fail)?;
         let generation = self.table.next_generation();
         let t = Tcp {
             common,
@@ -524,8 +606,64 @@ impl<'a> Walk<'a> {
             .tcps
             .insert(t, generation)
             .map_err(|_| Fail(NDIS_STATUS_RESOURCES))?;
+        let init = self.tx_init_of(r);
+        let opened = match init {
+            Some(init) => self.data.open(
+                r,
+                &init,
+                send_head as PNET_BUFFER_LIST,
+                send_tail as PNET_BUFFER_LIST,
+            ),
+            None => Err(NDIS_STATUS_FAILURE),
+        };
+        if let Err(status) = opened {
+            let _ = self.table.tcps.remove(r);
+            return Err(Fail(status));
+        }
         self.table.add_ref(path);
         Ok(r)
+    }
+
+    /// The send-side description of connection `r` from its objects.
+    fn tx_init_of(&self, r: ObjRef) -> Option<TxInit> {
+        let tcp = self.table.tcps.get(r).ok()?;
+        let path = self.table.paths.get(tcp.path).ok()?;
+        let neighbor = self.table.neighbors.get(path.neighbor).ok()?;
+        Some(tx_init(
+            r,
+            tcp,
+            path,
+            neighbor,
+            &self.table.admission,
+            self.now,
+        ))
+    }
+
+    /// Re-derive the send side of every connection that depends on `r`
+    /// (after an update changed addressing, MTU or cached variables).
+    fn refresh_dependents(&mut self, r: ObjRef) {
+        let mut i = 0usize;
+        while i < self.table.tcps.capacity() {
+            let hit = self.table.tcps.at(i).and_then(|(tr, t)| {
+                let uses = match r.kind {
+                    ObjKind::Tcp => tr == r,
+                    ObjKind::Path => t.path == r,
+                    ObjKind::Neighbor => {
+                        self.table.paths.get(t.path).is_ok_and(|p| p.neighbor == r)
+                    }
+                };
+                uses.then_some(tr)
+            });
+            if let Some(tr) = hit
+                && let Some(init) = self.tx_init_of(tr)
+            {
+                self.data.refresh(tr, &init);
+            }
+            i += 1;
+            if r.kind == ObjKind::Tcp && hit.is_some() {
+                return;
+            }
+        }
     }
 
     // ------------------------------------------------------------ terminate
@@ -567,25 +705,27 @@ impl<'a> Walk<'a> {
                         has_cached,
                     )?;
                     let d = states.take::<TCP_OFFLOAD_STATE_DELEGATED>()?;
-                    let Ok(tcp) = self.table.tcps.get(r) else {
+                    let Ok(tcp) = self.table.tcps.get_mut(r) else {
                         return Err(Fail(NDIS_STATUS_FAILURE));
                     };
+                    self.data.sync(r, &mut tcp.delegated);
                     let mut v = d.get();
                     tcp.delegated.write_to(&mut v, self.now);
                     // Send data still held goes back in original order (rule 48);
                     // none → NetBufferListChain NULL (rule 49).
+                    let (head, tail) = self.data.close(r);
                     v.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
-                        SendDataHead: tcp.send_head as PNET_BUFFER_LIST,
-                        SendDataTail: tcp.send_tail as PNET_BUFFER_LIST,
+                        SendDataHead: head,
+                        SendDataTail: tail,
                     };
                     v.Receive.BufferedData = core::ptr::null_mut();
-                    blk.set_net_buffer_list_chain(tcp.send_head as PNET_BUFFER_LIST);
+                    blk.set_net_buffer_list_chain(head);
                     d.set(v);
                 }
             }
         } else if r.kind == ObjKind::Tcp {
-            let head = self.table.tcps.get(r).map_or(0, |t| t.send_head);
-            blk.set_net_buffer_list_chain(head as PNET_BUFFER_LIST);
+            let (head, _) = self.data.close(r);
+            blk.set_net_buffer_list_chain(head);
         }
         self.table.terminate(r);
         Ok(())
@@ -643,6 +783,7 @@ impl<'a> Walk<'a> {
                     }
                 }
             }
+            self.refresh_dependents(r);
         }
         // A path listed under a neighbor block moves to that neighbor (rule 34).
         if let (ObjKind::Path, Some(n)) = (r.kind, parent)
@@ -658,6 +799,7 @@ impl<'a> Walk<'a> {
                 if let Some(o) = old {
                     self.table.drop_ref(o);
                 }
+                self.refresh_dependents(r);
             }
         }
         Ok(())
@@ -727,11 +869,12 @@ impl<'a> Walk<'a> {
                 }
             }
             ObjKind::Tcp => {
-                let tcp = *self
+                let mut tcp = *self
                     .table
                     .tcps
                     .get(r)
                     .map_err(|_| Fail(NDIS_STATUS_FAILURE))?;
+                self.data.sync(r, &mut tcp.delegated);
                 if has_const {
                     states.take::<TCP_OFFLOAD_STATE_CONST>()?.set(tcp.konst);
                 }

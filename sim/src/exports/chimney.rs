@@ -41,6 +41,9 @@ pub enum ChimneyCall {
         export: &'static str,
         root: usize,
     },
+    /// Send NBLs a terminate returned in blocks' `NetBufferListChain`
+    /// (recorded just before the terminate's `StateComplete`).
+    SendHandedBack(Vec<usize>),
 }
 
 /// Chimney activity recorded by the simulator.
@@ -227,12 +230,88 @@ pub unsafe extern "system" fn NdisMGetOffloadHandlers(
     NDIS_STATUS_SUCCESS
 }
 
+/// Every block of a tree with the NBLs of its `NetBufferListChain`, in
+/// depth-first order (cycles and runaway chains are cut off).
+pub fn tree_chains(
+    root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+) -> Vec<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Vec<usize>)> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![root];
+    while let Some(b) = stack.pop() {
+        if b.is_null() || seen.len() > 1 << 22 || !seen.insert(b as usize) {
+            continue;
+        }
+        // SAFETY: the tree is the harness's own memory (the driver has
+        // either not been given it yet or has just handed it back).
+        let (chain, next, dep) = unsafe {
+            (
+                (*b).NetBufferListChain,
+                (*b).NextBlock,
+                (*b).DependentBlockList,
+            )
+        };
+        let mut nbls = Vec::new();
+        let mut p = chain;
+        while !p.is_null() && nbls.len() < 1 << 20 {
+            nbls.push(p as usize);
+            // SAFETY: an NBL the simulator built.
+            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
+        }
+        out.push((b, nbls));
+        stack.push(next);
+        stack.push(dep);
+    }
+    out
+}
+
+/// Send data handed over with an initiate: the host lends the chain's NBLs
+/// to the driver for each block that succeeds; a failed block's data stays
+/// the host's (rule 25), so it is released from tracking here.
+fn settle_offloaded_send_data(sim: &SimCore, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    for (b, nbls) in tree_chains(root) {
+        // SAFETY: as in `tree_chains`.
+        if unsafe { (*b).Status } != NDIS_STATUS_SUCCESS {
+            for p in nbls {
+                tracker::retire(sim, p);
+            }
+        }
+    }
+}
+
+/// Send data a terminate hands back: every NBL in the `NetBufferListChain`
+/// of every block goes back to the host. Each must be one the driver still
+/// owned (not completed, not handed back twice); the tracker reports
+/// anything else.
+fn handed_back(sim: &SimCore, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) -> Vec<usize> {
+    const EXPORT: &str = "NdisMTerminateOffloadComplete (NetBufferListChain)";
+    let mut out = Vec::new();
+    for (_, nbls) in tree_chains(root) {
+        for p in nbls {
+            tracker::complete(sim, p, EXPORT);
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
     check_irql_max(export, DISPATCH_LEVEL);
     check_no_lock_held(export);
     let Some(sim) = sim_for(export, h) else {
         return;
     };
+    if export == "NdisMInitiateOffloadComplete" {
+        settle_offloaded_send_data(&sim, root);
+    }
+    if export == "NdisMTerminateOffloadComplete" {
+        let back = handed_back(&sim, root);
+        if !back.is_empty() {
+            lock(&sim.chimney)
+                .calls
+                .push(ChimneyCall::SendHandedBack(back));
+        }
+    }
     tracker::complete(&sim, root as usize, export);
     lock(&sim.chimney).calls.push(ChimneyCall::StateComplete {
         export,

@@ -13,6 +13,7 @@ pub mod config;
 pub mod driver;
 pub mod memory;
 pub mod oid;
+pub mod phy;
 pub mod spinlock;
 pub mod timer;
 
@@ -26,6 +27,9 @@ use chimney_miniport::ffi::DISPATCH_LEVEL;
 pub enum Image {
     Ndis,
     Ntoskrnl,
+    /// The frame port under the software offload engine (`ffi::phy`): on the
+    /// host the simulator, on Windows a NIC backend.
+    Phy,
 }
 
 /// Record a violation if the current IRQL is above `max`.
@@ -89,4 +93,9 @@ export_table! {
     Ndis: timer::NdisQueueIoWorkItem => "NdisQueueIoWorkItem",
     Ndis: timer::NdisFreeIoWorkItem => "NdisFreeIoWorkItem",
     Ntoskrnl: timer::KeQueryPerformanceCounter => "KeQueryPerformanceCounter",
+    Ndis: phy::NdisAdvanceNetBufferDataStart => "NdisAdvanceNetBufferDataStart",
+    Ntoskrnl: phy::MmMapLockedPagesSpecifyCache => "MmMapLockedPagesSpecifyCache",
+    Phy: phy::ChimneyPhyAttach => "ChimneyPhyAttach",
+    Phy: phy::ChimneyPhyDetach => "ChimneyPhyDetach",
+    Phy: phy::ChimneyPhyTransmit => "ChimneyPhyTransmit",
 }

@@ -1,0 +1,62 @@
+//! The NIC hardware boundary: what the chimney layer asks of the hardware
+//! that carries offloaded connections, and what the hardware reports back.
+//!
+//! The chimney layer (`miniport::send`) owns the host's requests: the NBL
+//! queues, TCP sequence accounting, segmentation and completions. Below
+//! [`OffloadNic`] is "the hardware": it learns which 4-tuples belong to which
+//! connection, takes fully described segments into a bounded transmit ring,
+//! and reports received segments and freed ring space through [`NicEvents`].
+//! [`soft::SoftNic`] implements it in software over a frame port
+//! (`ffi::phy`); a real TOE NIC backend would implement the same trait.
+
+pub mod index;
+pub mod soft;
+
+pub use crate::wire::{FrameTemplate, SegmentFields};
+
+/// Why the hardware did not take a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NicError {
+    /// The transmit ring is full: keep the data queued; [`NicEvents::tx_ready`]
+    /// follows when space frees.
+    RingFull,
+    /// The hardware cannot serve this request at all (no table space, a
+    /// frame it cannot build).
+    Refused,
+}
+
+/// A received TCP segment, already matched to an offloaded connection.
+#[derive(Clone, Copy, Debug)]
+pub struct RxSegment<'a> {
+    /// The 4-tuple as the target sees it (local = the offloaded side).
+    pub flow: index::FlowKey,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    /// The window field as on the wire (unscaled).
+    pub window: u16,
+    pub timestamps: Option<(u32, u32)>,
+    pub payload: &'a [u8],
+}
+
+/// The hardware, as the chimney layer drives it.
+pub trait OffloadNic {
+    /// Steer received segments of `t`'s 4-tuple to connection `id` from now on.
+    fn add_connection(&self, id: u32, t: &FrameTemplate) -> Result<(), NicError>;
+    /// Stop steering `t`'s 4-tuple to `id`.
+    fn remove_connection(&self, id: u32, t: &FrameTemplate);
+    /// Transmit one segment of the connection `t` describes; `payload` is
+    /// gathered in order. The data is copied before this returns.
+    fn post(&self, t: &FrameTemplate, s: &SegmentFields, payload: &[&[u8]])
+    -> Result<(), NicError>;
+}
+
+/// What the hardware reports, at DISPATCH_LEVEL, with no driver lock held.
+pub trait NicEvents {
+    /// A segment arrived, steered to connection `id`. Returns false when
+    /// `id` is not (or no longer) the connection of `seg.flow`, so the
+    /// hardware can try its next candidate.
+    fn segment(&self, id: u32, seg: &RxSegment<'_>) -> bool;
+    /// Transmit-ring space freed after a [`NicError::RingFull`].
+    fn tx_ready(&self);
+}

@@ -1,0 +1,381 @@
+//! The TCP send path at the NDIS boundary: `MiniportTcpOffloadSend`, the
+//! hardware's upcalls (received segments, transmit-ring space), and the
+//! [`DataPlane`] the state-tree walk drives at offload, query and upload.
+//!
+//! Locking: each connection has its own spin lock ([`ConnTable`]); the send
+//! handler and the receive upcall take only that one. The list of
+//! connections waiting for ring space has its own lock, taken inside a
+//! connection's lock or alone, never the other way round. Completions and
+//! indications are made with no driver lock held, at DISPATCH_LEVEL.
+
+use super::adapter::Adapter;
+use crate::ffi::*;
+use crate::hw::soft::SoftNic;
+use crate::hw::{NicEvents, OffloadNic, RxSegment};
+use crate::ndis::clock;
+use crate::ndis::nbdata;
+use crate::ndis::nbl;
+use crate::ndis::sendq::Completions;
+use crate::ndis::{NdisHandle, SpinLock};
+use crate::offload::conn::{ConnTable, ConnTx, IdRing, RxOutcome, TxInit, TxState};
+use crate::offload::handle::{ObjKind, ObjRef};
+use crate::offload::objects::TcpDelegated;
+use crate::offload::walk::DataPlane;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// Upper bound on NBLs walked in a handed-over send chain.
+const MAX_CHAIN: usize = 1 << 20;
+
+/// Everything the send path owns for one adapter.
+pub struct DataPath {
+    pub conns: ConnTable,
+    pub nic: SoftNic,
+    /// Connections waiting for the hardware (ring space, first send).
+    pub waiting: SpinLock<IdRing>,
+    /// `TicksPerSecond` of the host's TCP parameters (the NIC clock's unit).
+    pub ticks_per_second: AtomicU32,
+}
+
+impl DataPath {
+    /// Allocate the connection table for `capacity` connections and attach
+    /// the NIC (PASSIVE_LEVEL). `ctx` is the adapter, passed back to the
+    /// NIC's upcalls.
+    pub fn new(handle: NdisHandle, capacity: usize, ctx: PVOID) -> Result<Self, NDIS_STATUS> {
+        let conns = ConnTable::new(handle, capacity)?;
+        // Each id is queued at most twice (a stale entry of a freed slot and
+        // one of its new connection).
+        let waiting = SpinLock::new(IdRing::new(handle, capacity.saturating_mul(2))?);
+        let nic = SoftNic::attach(handle, capacity, ctx, Some(phy_receive), Some(phy_tx_ready))?;
+        Ok(DataPath {
+            conns,
+            nic,
+            waiting,
+            ticks_per_second: AtomicU32::new(1000),
+        })
+    }
+
+    /// Finish initialization once the structure sits at its final address.
+    pub fn init(&self) {
+        self.waiting.init();
+    }
+
+    pub fn now(&self) -> u32 {
+        clock::nic_ticks(self.ticks_per_second.load(Ordering::Relaxed))
+    }
+
+    /// Transmit what connection `c` may, and queue it for ring space if the
+    /// hardware ran out. Called with the connection's lock held.
+    fn pump(&self, id: u32, c: &mut ConnTx) {
+        c.pump(&self.nic, self.now());
+        if c.ring_blocked && !c.waiting {
+            c.waiting = true;
+            self.waiting.lock().push(id);
+        }
+    }
+
+    /// Give every waiting connection a turn, until the ring fills again.
+    pub fn service_waiting(&self) {
+        loop {
+            let Some(id) = self.waiting.lock().pop() else {
+                return;
+            };
+            let Some(lock) = self.conns.get(id) else {
+                continue;
+            };
+            let mut c = lock.lock();
+            c.waiting = false;
+            self.pump(id, &mut c);
+            if c.ring_blocked {
+                return;
+            }
+        }
+    }
+
+    /// The connection a context value names, locked, if it is live.
+    fn conn_of(&self, r: ObjRef) -> Option<crate::ndis::spinlock::SpinGuard<'_, ConnTx>> {
+        let c = self.conns.get(r.index)?.lock();
+        c.is(r.generation).then_some(c)
+    }
+}
+
+/// Hand NBLs that completed inside a handler to the completion timer (a
+/// request is never completed in the call that delivered it).
+fn defer(adapter: &Adapter, done: Completions) {
+    if done.is_empty() {
+        return;
+    }
+    super::chimney::defer_send_completions(adapter, done);
+}
+
+/// MiniportTcpOffloadSend: always PENDING (rule 55). `MiniportOffloadContext`
+/// points at the PVOID slot holding our context value; it is read once and
+/// validated (kind, slot, generation) before anything is queued.
+///
+/// # Safety
+/// NDIS contract: our adapter context, a readable context slot, an NBL chain
+/// that is ours until completed.
+pub unsafe extern "system" fn miniport_tcp_offload_send(
+    MiniportAdapterContext: NDIS_HANDLE,
+    MiniportOffloadContext: PVOID,
+    NetBufferList: PNET_BUFFER_LIST,
+) -> NDIS_STATUS {
+    // SAFETY: NDIS passes our live context.
+    let Some(adapter) = (unsafe { Adapter::from_context(MiniportAdapterContext) }) else {
+        return NDIS_STATUS_INVALID_PARAMETER;
+    };
+    let Some(dp) = adapter.data.as_ref() else {
+        return NDIS_STATUS_NOT_SUPPORTED;
+    };
+    let value = if MiniportOffloadContext.is_null() {
+        0
+    } else {
+        // SAFETY: the host passes the address of the PVOID slot we wrote at
+        // offload; read it once.
+        unsafe { MiniportOffloadContext.cast::<PVOID>().read_unaligned() as usize }
+    };
+    let conn = ObjRef::from_context(value)
+        .filter(|r| r.kind == ObjKind::Tcp)
+        .and_then(|r| dp.conn_of(r).map(|c| (r.index, c)));
+    let mut done = Completions::new();
+    let mut p = NetBufferList;
+    match conn {
+        Some((id, mut c)) => {
+            let refusal = c.refusal();
+            while !p.is_null() {
+                // SAFETY: the host hands us the chain; each NBL is ours now.
+                let next = unsafe { nbl::next(p) };
+                match refusal {
+                    None => {
+                        // SAFETY: as above; the NBL joins exactly one list.
+                        let _ = unsafe { c.queue.push(p) };
+                    }
+                    // SAFETY: as above.
+                    Some(status) => unsafe { done.refuse(p, status) },
+                }
+                p = next;
+            }
+            // NBLs that failed at the head complete now (rule 60).
+            c.queue.ack(0, &mut done);
+            dp.pump(id, &mut c);
+        }
+        None => {
+            while !p.is_null() {
+                // SAFETY: as above.
+                let next = unsafe { nbl::next(p) };
+                // SAFETY: as above.
+                unsafe { done.refuse(p, NDIS_STATUS_INVALID_PARAMETER) };
+                p = next;
+            }
+        }
+    }
+    defer(adapter, done);
+    NDIS_STATUS_PENDING
+}
+
+/// Mark every connection a terminate names as uploading, from inside the
+/// terminate handler: sends arriving from now on complete with
+/// `NDIS_STATUS_UPLOAD_IN_PROGRESS` (rule 61).
+pub fn begin_upload(adapter: &Adapter, root: crate::ndis::tree::BlockRef<'_>) {
+    let Some(dp) = adapter.data.as_ref() else {
+        return;
+    };
+    root.for_each_reference(|v| {
+        if let Some(r) = ObjRef::from_context(v).filter(|r| r.kind == ObjKind::Tcp)
+            && let Some(mut c) = dp.conn_of(r)
+        {
+            c.begin_upload();
+        }
+    });
+}
+
+/// Stop transmitting on connection slot `index` (it depends on an
+/// invalidated object, rule 37).
+pub fn halt_connection(adapter: &Adapter, index: u32) {
+    if let Some(lock) = adapter.data.as_ref().and_then(|dp| dp.conns.get(index)) {
+        lock.lock().halted = true;
+    }
+}
+
+/// The walk's view of the data path; completions it produces (failed NBLs
+/// at upload) collect in `done` and go up before the state completion.
+pub struct Plane<'a> {
+    pub dp: &'a DataPath,
+    pub done: Completions,
+}
+
+impl DataPlane for Plane<'_> {
+    fn check_send_data(
+        &mut self,
+        head: PNET_BUFFER_LIST,
+        tail: PNET_BUFFER_LIST,
+        need: u32,
+    ) -> Result<(), NDIS_STATUS> {
+        if head.is_null() {
+            return if need == 0 {
+                Ok(())
+            } else {
+                Err(NDIS_STATUS_FAILURE)
+            };
+        }
+        let mut total: u64 = 0;
+        let mut p = head;
+        for _ in 0..MAX_CHAIN {
+            if p.is_null() {
+                // The chain ended before SendDataTail.
+                return Err(NDIS_STATUS_FAILURE);
+            }
+            // SAFETY: the chain hangs off a block list NDIS handed us; it is
+            // valid until the completion. Validation only reads (and maps).
+            let len = unsafe { nbdata::validate(p) }.map_err(|_| NDIS_STATUS_FAILURE)?;
+            total += u64::from(len);
+            if p == tail {
+                return if total >= u64::from(need) {
+                    Ok(())
+                } else {
+                    Err(NDIS_STATUS_FAILURE)
+                };
+            }
+            // SAFETY: as above.
+            p = unsafe { nbl::next(p) };
+        }
+        Err(NDIS_STATUS_FAILURE)
+    }
+
+    fn open(
+        &mut self,
+        r: ObjRef,
+        init: &TxInit,
+        head: PNET_BUFFER_LIST,
+        tail: PNET_BUFFER_LIST,
+    ) -> Result<(), NDIS_STATUS> {
+        let lock = self.dp.conns.get(r.index).ok_or(NDIS_STATUS_RESOURCES)?;
+        // The NIC learns the 4-tuple first: if it refuses, no NBL was touched
+        // (rule 25).
+        self.dp
+            .nic
+            .add_connection(r.index, &init.template)
+            .map_err(|_| NDIS_STATUS_RESOURCES)?;
+        let mut c = lock.lock();
+        c.open(init);
+        let mut p = head;
+        let mut n = 0usize;
+        while !p.is_null() && n < MAX_CHAIN {
+            // SAFETY: checked by check_send_data; the target owns these NBLs
+            // from the successful offload on (spec §4.6).
+            let next = unsafe { nbl::next(p) };
+            // SAFETY: as above; each NBL joins exactly one queue.
+            let _ = unsafe { c.queue.push(p) };
+            if p == tail {
+                break;
+            }
+            p = next;
+            n += 1;
+        }
+        // [SndUna, SndNxt) was sent by the host: transmission resumes at SndNxt.
+        let sent = init.snd_nxt.wrapping_sub(init.snd_una);
+        if sent != 0 {
+            c.queue.seek_from_una(u64::from(sent));
+        }
+        if !head.is_null() && !c.waiting {
+            // First transmission once the offload has completed.
+            c.waiting = true;
+            self.dp.waiting.lock().push(r.index);
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self, r: ObjRef, d: &mut TcpDelegated) {
+        if let Some(c) = self.dp.conn_of(r) {
+            c.sync_to(d);
+        }
+    }
+
+    fn close(&mut self, r: ObjRef) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST) {
+        let Some(mut c) = self.dp.conn_of(r) else {
+            return (core::ptr::null_mut(), core::ptr::null_mut());
+        };
+        self.dp.nic.remove_connection(r.index, &c.template);
+        c.close(&mut self.done)
+    }
+
+    fn refresh(&mut self, r: ObjRef, init: &TxInit) {
+        if let Some(mut c) = self.dp.conn_of(r) {
+            c.refresh(init);
+        }
+    }
+}
+
+/// The hardware's upcalls for one adapter.
+struct Events<'a> {
+    adapter: &'a Adapter,
+    dp: &'a DataPath,
+}
+
+impl NicEvents for Events<'_> {
+    fn segment(&self, id: u32, seg: &RxSegment<'_>) -> bool {
+        let Some(lock) = self.dp.conns.get(id) else {
+            return false;
+        };
+        let mut c = lock.lock_at_dispatch();
+        if c.state == TxState::Free || c.flow() != seg.flow {
+            return false;
+        }
+        let mut done = Completions::new();
+        let outcome = c.on_segment(seg, &mut done);
+        self.dp.pump(id, &mut c);
+        let handle = c.offload_handle;
+        drop(c);
+        let Some(handlers) = self.adapter.offload_handlers else {
+            return true;
+        };
+        if !done.is_empty() {
+            // SAFETY: a chain of NBLs we owned, statuses and counts set, handed
+            // back once, at DISPATCH_LEVEL, no driver lock held.
+            unsafe { handlers.send_complete(self.adapter.handle, done.head()) };
+        }
+        if outcome == RxOutcome::Aborted {
+            handlers.event(NdisHandle::new(handle as NDIS_HANDLE), TcpIndicateAbort, 0);
+        }
+        true
+    }
+
+    fn tx_ready(&self) {
+        self.dp.service_waiting();
+    }
+}
+
+/// CHIMNEY_PHY_RECEIVE_HANDLER: one frame, at DISPATCH_LEVEL.
+///
+/// # Safety
+/// Called by the frame port with our adapter as context and a frame valid
+/// for the duration of the call.
+unsafe extern "system" fn phy_receive(Context: PVOID, Frame: *const UCHAR, Length: ULONG) {
+    // SAFETY: the port passes back the adapter we registered; it outlives
+    // the attachment.
+    let Some(adapter) = (unsafe { Adapter::from_context(Context) }) else {
+        return;
+    };
+    let Some(dp) = adapter.data.as_ref() else {
+        return;
+    };
+    if Frame.is_null() {
+        return;
+    }
+    // SAFETY: the port guarantees `Length` readable bytes during the call.
+    let frame = unsafe { core::slice::from_raw_parts(Frame, Length as usize) };
+    dp.nic.receive(frame, &Events { adapter, dp });
+}
+
+/// CHIMNEY_PHY_TX_READY_HANDLER: ring space freed, at DISPATCH_LEVEL.
+///
+/// # Safety
+/// As for [`phy_receive`].
+unsafe extern "system" fn phy_tx_ready(Context: PVOID) {
+    // SAFETY: as in phy_receive.
+    let Some(adapter) = (unsafe { Adapter::from_context(Context) }) else {
+        return;
+    };
+    if let Some(dp) = adapter.data.as_ref() {
+        dp.service_waiting();
+    }
+}

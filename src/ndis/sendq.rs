@@ -1,0 +1,434 @@
+//! A connection's send queue: the NBLs it owns, in posting order, linked
+//! through `MiniportReserved` (no allocation), with a transmit cursor and the
+//! bookkeeping that completes them once acknowledged.
+//!
+//! The queue is byte-oriented: the TCP logic above asks for "the next bytes
+//! to send" and reports "so many more bytes acknowledged"; this module maps
+//! those onto NBLs, NET_BUFFERs and MDLs and builds the completion chains.
+//! An NBL that cannot be sent (malformed, see [`nbdata::validate`]) keeps its
+//! FIFO place but carries no bytes: the cursor stops in front of it, and it
+//! completes (with its failure status, followed by everything after it,
+//! rule 60) once everything before it has been acknowledged.
+
+use super::nbdata::{self, Cursor, Malformed};
+use super::nbl::{self, NblQueue};
+use crate::ffi::*;
+use core::ptr::null_mut;
+
+// Each entry's tag packs its byte length (low 32 bits) and, for an NBL that
+// will not be sent, its completion status (high 32 bits, non-zero).
+static_assertions::const_assert!(core::mem::size_of::<usize>() == 8);
+
+fn tag(len: u32, fail: NDIS_STATUS) -> usize {
+    (len as usize) | ((fail as u32 as usize) << 32)
+}
+fn tag_len(t: usize) -> u32 {
+    t as u32
+}
+fn tag_fail(t: usize) -> NDIS_STATUS {
+    (t >> 32) as u32 as NDIS_STATUS
+}
+
+/// NBLs to hand back in one completion call, linked through `Next` in order.
+pub struct Completions {
+    head: PNET_BUFFER_LIST,
+    tail: PNET_BUFFER_LIST,
+    count: usize,
+}
+
+// SAFETY: holds NBLs the driver owns and is about to complete.
+unsafe impl Send for Completions {}
+
+impl Default for Completions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Completions {
+    pub const fn new() -> Self {
+        Completions {
+            head: null_mut(),
+            tail: null_mut(),
+            count: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The chain to pass to the completion call (NULL when empty).
+    pub fn head(&self) -> PNET_BUFFER_LIST {
+        self.head
+    }
+
+    /// Append `p` with its status already set.
+    ///
+    /// # Safety
+    /// `p` must be an NBL the driver owns, in no other list.
+    pub unsafe fn push(&mut self, p: PNET_BUFFER_LIST) {
+        // SAFETY: caller contract.
+        unsafe { nbl::set_next(p, null_mut()) };
+        if self.tail.is_null() {
+            self.head = p;
+        } else {
+            // SAFETY: the tail is an NBL this list holds.
+            unsafe { nbl::set_next(self.tail, p) };
+        }
+        self.tail = p;
+        self.count += 1;
+    }
+
+    /// Complete `p` with `status` and `acked` bytes sent and acknowledged.
+    ///
+    /// # Safety
+    /// `p` must be a validated NBL the driver owns, in no other list.
+    pub unsafe fn finish(&mut self, p: PNET_BUFFER_LIST, status: NDIS_STATUS, acked: u32) {
+        // SAFETY: caller contract.
+        unsafe {
+            nbl::set_status(p, status);
+            nbdata::account_acked(p, acked);
+            self.push(p);
+        }
+    }
+
+    /// Complete an NBL that was never accepted (nothing read, nothing sent).
+    ///
+    /// # Safety
+    /// `p` must be an NBL the driver owns, in no other list.
+    pub unsafe fn refuse(&mut self, p: PNET_BUFFER_LIST, status: NDIS_STATUS) {
+        // SAFETY: caller contract.
+        unsafe {
+            nbl::set_status(p, status);
+            nbl::set_bytes_transferred(p, 0);
+            self.push(p);
+        }
+    }
+
+    /// Move everything out (for completing after a lock is released).
+    pub fn take(&mut self) -> Completions {
+        core::mem::take(self)
+    }
+
+    /// Append all of `other`.
+    pub fn append(&mut self, other: Completions) {
+        if other.head.is_null() {
+            return;
+        }
+        if self.tail.is_null() {
+            self.head = other.head;
+        } else {
+            // SAFETY: the tail is an NBL this list holds.
+            unsafe { nbl::set_next(self.tail, other.head) };
+        }
+        self.tail = other.tail;
+        self.count += other.count;
+    }
+}
+
+/// The next bytes to transmit, as borrowed slices.
+pub struct Chunk {
+    pub slices: usize,
+    pub bytes: u32,
+    /// These bytes end an NBL (PSH goes on this segment).
+    pub ends_nbl: bool,
+    /// The cursor position after these bytes (commit with [`SendQueue::commit`]).
+    next: Position,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Position {
+    nbl: PNET_BUFFER_LIST,
+    cursor: Cursor,
+    /// Bytes of `nbl` not yet read.
+    left: u32,
+}
+
+impl Position {
+    /// Nothing positioned (nothing left to send, or blocked by a failed NBL).
+    const NONE: Position = Position {
+        nbl: null_mut(),
+        cursor: Cursor::EMPTY,
+        left: 0,
+    };
+}
+
+/// One connection's queued send NBLs.
+pub struct SendQueue {
+    q: NblQueue,
+    /// Bytes of the head NBL already acknowledged.
+    head_acked: u32,
+    /// Next byte to transmit; `nbl` NULL when nothing is positioned.
+    pos: Position,
+    /// Bytes queued and not yet acknowledged (good NBLs only).
+    unacked: u64,
+    /// Bytes queued and not yet transmitted.
+    unsent: u64,
+    /// Once one NBL failed, everything queued after it fails too.
+    failed: NDIS_STATUS,
+}
+
+// SAFETY: holds NBLs the driver owns; used under the connection's spin lock.
+unsafe impl Send for SendQueue {}
+
+impl Default for SendQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SendQueue {
+    pub const fn new() -> Self {
+        SendQueue {
+            q: NblQueue::new(),
+            head_acked: 0,
+            pos: Position::NONE,
+            unacked: 0,
+            unsent: 0,
+            failed: NDIS_STATUS_SUCCESS,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.q.is_empty()
+    }
+
+    /// NBLs queued.
+    pub fn len(&self) -> usize {
+        self.q.len()
+    }
+
+    /// Bytes queued and not yet acknowledged.
+    pub fn unacked(&self) -> u64 {
+        self.unacked
+    }
+
+    /// Bytes queued and not yet transmitted.
+    pub fn unsent(&self) -> u64 {
+        self.unsent
+    }
+
+    /// The failure status in force (SUCCESS while the queue is healthy).
+    pub fn failed(&self) -> NDIS_STATUS {
+        self.failed
+    }
+
+    /// Append one NBL. A malformed NBL, or any NBL after a failure, is kept
+    /// in order but will complete with a failure status and is never read.
+    ///
+    /// # Safety
+    /// `p` must be an NBL the driver now owns (until it is completed or
+    /// handed back), in no other list.
+    pub unsafe fn push(&mut self, p: PNET_BUFFER_LIST) -> Result<u32, Malformed> {
+        // SAFETY: caller contract.
+        unsafe { nbl::set_next(p, null_mut()) };
+        let checked = if self.failed != NDIS_STATUS_SUCCESS {
+            Ok(0)
+        } else {
+            // SAFETY: caller contract.
+            unsafe { nbdata::validate(p) }
+        };
+        let (len, fail) = match checked {
+            Ok(len) if self.failed == NDIS_STATUS_SUCCESS => (len, NDIS_STATUS_SUCCESS),
+            Ok(_) => (0, self.failed),
+            Err(m) => {
+                self.failed = m.status();
+                (0, m.status())
+            }
+        };
+        // SAFETY: caller contract.
+        unsafe { self.q.push(p, tag(len, fail)) };
+        self.unacked += u64::from(len);
+        self.unsent += u64::from(len);
+        if self.pos.nbl.is_null() && fail == NDIS_STATUS_SUCCESS && len > 0 {
+            // Nothing was positioned: everything before was sent.
+            self.pos = Position {
+                nbl: p,
+                // SAFETY: `p` was validated just now and is owned.
+                cursor: unsafe { Cursor::new(p) },
+                left: len,
+            };
+        }
+        checked.map(|_| len)
+    }
+
+    /// Move the transmit position `bytes` forward from the first
+    /// unacknowledged byte (data handed over at offload whose first part the
+    /// host had already sent).
+    pub fn seek_from_una(&mut self, bytes: u64) {
+        let bytes = bytes.min(self.unacked);
+        let mut skip = bytes + u64::from(self.head_acked);
+        self.pos = Position::NONE;
+        let mut p = self.q.head();
+        while !p.is_null() {
+            // SAFETY: `p` is an entry of this queue.
+            let t = unsafe { NblQueue::tag_of(p) };
+            if tag_fail(t) != NDIS_STATUS_SUCCESS {
+                break;
+            }
+            let len = u64::from(tag_len(t));
+            if skip < len {
+                // SAFETY: a queued good NBL: validated and owned.
+                let mut cursor = unsafe { Cursor::new(p) };
+                // SAFETY: as above; skip < len.
+                unsafe { cursor.skip(skip as u32) };
+                self.pos = Position {
+                    nbl: p,
+                    cursor,
+                    left: (len - skip) as u32,
+                };
+                break;
+            }
+            skip -= len;
+            // SAFETY: `p` is an entry of this queue.
+            p = unsafe { NblQueue::next_of(p) };
+        }
+        self.unsent = self.unacked - bytes;
+    }
+
+    /// The next bytes to transmit: at most `max`, never across an NBL
+    /// boundary, gathered into `out`. `None` when nothing is ready.
+    pub fn peek<'a>(&'a self, max: u32, out: &mut [&'a [u8]]) -> Option<Chunk> {
+        let mut pos = self.pos;
+        if pos.nbl.is_null() || pos.left == 0 || max == 0 {
+            return None;
+        }
+        let want = max.min(pos.left);
+        // SAFETY: `pos` reads a validated NBL this queue owns; the slices
+        // borrow `self`, so they cannot outlive the caller's lock.
+        let (slices, bytes) = unsafe { pos.cursor.gather(want, out) };
+        if bytes == 0 {
+            return None;
+        }
+        pos.left -= bytes;
+        let ends_nbl = pos.left == 0;
+        if ends_nbl {
+            pos = self.position_after(pos.nbl);
+        }
+        Some(Chunk {
+            slices,
+            bytes,
+            ends_nbl,
+            next: pos,
+        })
+    }
+
+    /// The bytes of `chunk` were handed to the hardware.
+    pub fn commit(&mut self, chunk: &Chunk) {
+        self.pos = chunk.next;
+        self.unsent = self.unsent.saturating_sub(u64::from(chunk.bytes));
+    }
+
+    /// Start of the next good NBL after `p` (none if a failed one comes first).
+    fn position_after(&self, p: PNET_BUFFER_LIST) -> Position {
+        // SAFETY: `p` and the entries after it belong to this queue.
+        let mut next = unsafe { NblQueue::next_of(p) };
+        while !next.is_null() {
+            // SAFETY: as above.
+            let t = unsafe { NblQueue::tag_of(next) };
+            if tag_fail(t) != NDIS_STATUS_SUCCESS {
+                break;
+            }
+            if tag_len(t) > 0 {
+                return Position {
+                    nbl: next,
+                    // SAFETY: a queued good NBL: validated and owned.
+                    cursor: unsafe { Cursor::new(next) },
+                    left: tag_len(t),
+                };
+            }
+            // A zero-length good NBL carries nothing: skip it.
+            // SAFETY: as above.
+            next = unsafe { NblQueue::next_of(next) };
+        }
+        Position::NONE
+    }
+
+    /// `bytes` more were acknowledged: complete every NBL now fully
+    /// acknowledged with SUCCESS (and any zero-length or failed NBL that
+    /// reaches the head) into `done`, in order.
+    pub fn ack(&mut self, bytes: u64, done: &mut Completions) {
+        let mut left = bytes.min(self.unacked);
+        self.unacked -= left;
+        while let Some((p, t)) = self.q.peek() {
+            let len = tag_len(t);
+            let fail = tag_fail(t);
+            if fail != NDIS_STATUS_SUCCESS {
+                // Everything before it is acknowledged: it fails now (rule 60).
+                self.q.pop();
+                // SAFETY: owned, never read; nothing sent from it.
+                unsafe { done.refuse(p, fail) };
+                continue;
+            }
+            let need = u64::from(len - self.head_acked);
+            if left < need {
+                self.head_acked += left as u32;
+                return;
+            }
+            left -= need;
+            self.q.pop();
+            self.head_acked = 0;
+            if self.pos.nbl == p {
+                self.pos = self.position_after(p);
+            }
+            // SAFETY: a validated NBL, fully sent and acknowledged.
+            unsafe { done.finish(p, NDIS_STATUS_SUCCESS, len) };
+        }
+    }
+
+    /// Fail everything queued with `status` (the partially acknowledged head
+    /// reports its acknowledged bytes, rule 59).
+    pub fn fail_all(&mut self, status: NDIS_STATUS, done: &mut Completions) {
+        while let Some((p, t)) = self.q.pop() {
+            let acked = if tag_fail(t) == NDIS_STATUS_SUCCESS {
+                core::mem::take(&mut self.head_acked)
+            } else {
+                0
+            };
+            // SAFETY: owned; validated if good (account_acked reads NBs),
+            // and a failed NBL reports 0 acknowledged bytes.
+            unsafe { done.finish(p, status, acked) };
+        }
+        self.reset();
+    }
+
+    /// Upload: return the unacknowledged good NBLs as one chain in original
+    /// order (the head advanced past its acknowledged bytes so its first
+    /// data byte is `SndUna`), and complete failed ones into `done`.
+    /// Returns (head, tail), NULL when nothing is handed back.
+    pub fn take_for_upload(
+        &mut self,
+        done: &mut Completions,
+    ) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST) {
+        let mut back = Completions::new();
+        while let Some((p, t)) = self.q.pop() {
+            let fail = tag_fail(t);
+            if fail != NDIS_STATUS_SUCCESS {
+                // SAFETY: owned and never read.
+                unsafe { done.refuse(p, fail) };
+                continue;
+            }
+            let acked = core::mem::take(&mut self.head_acked);
+            if acked > 0 {
+                // SAFETY: a validated NBL; the acked prefix leaves it.
+                unsafe { nbdata::account_acked(p, acked) };
+            }
+            // SAFETY: owned; linked into the chain handed back.
+            unsafe { back.push(p) };
+        }
+        self.reset();
+        (back.head, back.tail)
+    }
+
+    fn reset(&mut self) {
+        self.head_acked = 0;
+        self.pos = Position::NONE;
+        self.unacked = 0;
+        self.unsent = 0;
+    }
+}

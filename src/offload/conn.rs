@@ -1,0 +1,630 @@
+//! The send side of one offloaded connection: its NBL queue and the TCP send
+//! variables, under the connection's own spin lock (one per TCP pool slot,
+//! so the data path never takes an adapter-wide lock).
+//!
+//! What it does: segmentation at most the effective MSS and never across an
+//! NBL boundary (PSH on the last segment of each NBL), the peer's window and
+//! the congestion window (RFC 5681 slow start / congestion avoidance),
+//! cumulative ACK processing that completes NBLs only once all their bytes
+//! are acknowledged, acceptable-RST handling (RFC 5961 §3), and handing the
+//! queue back at upload. Retransmission, timers and receive arrive with the
+//! software engine.
+
+use super::handle::ObjRef;
+use super::objects::{Neighbor, Path, Tcp, TcpDelegated};
+use super::table::Admission;
+use crate::ffi::{
+    NDIS_STATUS, TCP_FLAG_NAGLING_ENABLED, TCP_FLAG_TIMESTAMP_ENABLED,
+    TCP_FLAG_WINDOW_SCALING_ENABLED, ULONG,
+};
+use crate::ffi::{NDIS_STATUS_REQUEST_ABORTED, NDIS_STATUS_UPLOAD_IN_PROGRESS, PNET_BUFFER_LIST};
+use crate::hw::index::FlowKey;
+use crate::hw::soft::flow_of;
+use crate::hw::{NicError, OffloadNic, RxSegment};
+use crate::ndis::sendq::{Completions, SendQueue};
+use crate::ndis::{NdisHandle, PoolSlice, SpinLock};
+use crate::wire::{self, FrameTemplate, IpPair, SegmentFields};
+
+/// Where a connection stands, as far as sending goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxState {
+    /// The slot holds no connection.
+    Free,
+    /// Offloaded, sending.
+    Open,
+    /// A terminate is pending: new sends complete UPLOAD_IN_PROGRESS.
+    Uploading,
+    /// An acceptable RST arrived: everything completes REQUEST_ABORTED.
+    Reset,
+}
+
+/// Largest number of buffer pieces gathered into one segment.
+pub const MAX_FRAGMENTS: usize = 16;
+
+/// Send variables and queue of one connection.
+pub struct ConnTx {
+    /// Generation of the context value that owns this slot (0 when free).
+    pub generation: u32,
+    /// `NdisOffloadHandle` of the connection (for indications).
+    pub offload_handle: usize,
+    pub state: TxState,
+    /// Set after invalidation (rule 37): nothing more is transmitted.
+    pub halted: bool,
+    /// The hardware refused a segment for lack of ring space.
+    pub ring_blocked: bool,
+    /// Queued on the adapter's list of connections waiting for the hardware.
+    pub waiting: bool,
+    pub template: FrameTemplate,
+    pub queue: SendQueue,
+    pub snd_una: u32,
+    pub snd_nxt: u32,
+    pub snd_max: u32,
+    /// Peer's window in bytes (scaled), and the segment that last set it.
+    pub snd_wnd: u32,
+    pub max_snd_wnd: u32,
+    pub snd_wl1: u32,
+    pub snd_wl2: u32,
+    pub cwnd: u32,
+    pub ssthresh: u32,
+    /// Effective send MSS: payload bytes per segment, options excluded.
+    pub mss: u32,
+    pub rcv_nxt: u32,
+    pub rcv_wnd: u32,
+    pub snd_wscale: u8,
+    pub rcv_wscale: u8,
+    pub timestamps: bool,
+    /// Nagle's algorithm (RFC 896) is on for this connection.
+    pub nagle: bool,
+    pub ts_recent: u32,
+    /// TSval = NIC ticks + ts_delta.
+    pub ts_delta: u32,
+    /// Next IPv4 Identification (always within 0x8000–0xFFFF, rule 64).
+    pub ip_id: u16,
+    /// Segments and payload bytes handed to the hardware.
+    pub segments_out: u64,
+    pub bytes_out: u64,
+    /// Anything sent or received since the offload (until then the host's
+    /// delegated values are handed back untouched).
+    pub touched: bool,
+    /// The host's slow-start threshold (0 means "none": no limit).
+    ssthresh_host: u32,
+}
+
+/// The largest value `ip_id` may take and the first of its range.
+const IP_ID_FIRST: u16 = 0x8000;
+
+/// What a connection needs from its offload state to send.
+#[derive(Clone, Copy, Debug)]
+pub struct TxInit {
+    pub generation: u32,
+    pub offload_handle: usize,
+    pub template: FrameTemplate,
+    pub snd_una: u32,
+    pub snd_nxt: u32,
+    pub snd_max: u32,
+    pub snd_wnd: u32,
+    pub max_snd_wnd: u32,
+    pub snd_wl1: u32,
+    pub cwnd: u32,
+    pub ssthresh: u32,
+    pub mss: u32,
+    pub rcv_nxt: u32,
+    pub rcv_wnd: u32,
+    pub snd_wscale: u8,
+    pub rcv_wscale: u8,
+    pub timestamps: bool,
+    pub nagle: bool,
+    pub ts_recent: u32,
+    pub ts_delta: u32,
+    /// Seed for the IP Identification sequence (the slot index spreads them).
+    pub ip_id_seed: u16,
+}
+
+/// The effective send MSS: the peer's MSS, bounded by the path MTU less the
+/// IP and TCP headers, less 12 bytes for the timestamp option when in use.
+pub fn effective_mss(remote_mss: u16, path_mtu: u32, ipv6: bool, timestamps: bool) -> u32 {
+    let ip = if ipv6 { 40 } else { 20 };
+    let by_mtu = path_mtu.clamp(576, 1500).saturating_sub(ip + 20);
+    let mss = u32::from(remote_mss).min(by_mtu);
+    let opts = if timestamps { 12 } else { 0 };
+    mss.saturating_sub(opts).max(1)
+}
+
+/// Sequence-space comparisons (RFC 793 modulo 2^32).
+fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+fn seq_le(a: u32, b: u32) -> bool {
+    !seq_lt(b, a)
+}
+
+/// What processing a received segment asks of the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxOutcome {
+    /// Nothing beyond the completions.
+    None,
+    /// An acceptable RST: indicate `TcpIndicateAbort`.
+    Aborted,
+}
+
+impl Default for ConnTx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConnTx {
+    pub const fn new() -> Self {
+        ConnTx {
+            generation: 0,
+            offload_handle: 0,
+            state: TxState::Free,
+            halted: false,
+            ring_blocked: false,
+            waiting: false,
+            template: FrameTemplate {
+                dst_mac: [0; 6],
+                src_mac: [0; 6],
+                vlan_tci: None,
+                ip: IpPair::V4 {
+                    src: [0; 4],
+                    dst: [0; 4],
+                    ttl: 0,
+                    tos: 0,
+                },
+                src_port: 0,
+                dst_port: 0,
+            },
+            queue: SendQueue::new(),
+            snd_una: 0,
+            snd_nxt: 0,
+            snd_max: 0,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: 0,
+            snd_wl2: 0,
+            cwnd: 0,
+            ssthresh: 0,
+            mss: 1,
+            rcv_nxt: 0,
+            rcv_wnd: 0,
+            snd_wscale: 0,
+            rcv_wscale: 0,
+            timestamps: false,
+            nagle: false,
+            ts_recent: 0,
+            ts_delta: 0,
+            ip_id: IP_ID_FIRST,
+            segments_out: 0,
+            bytes_out: 0,
+            touched: false,
+            ssthresh_host: 0,
+        }
+    }
+
+    /// Take the connection over at offload. The queue must be empty (a free slot).
+    pub fn open(&mut self, i: &TxInit) {
+        *self = ConnTx {
+            generation: i.generation,
+            offload_handle: i.offload_handle,
+            state: TxState::Open,
+            template: i.template,
+            snd_una: i.snd_una,
+            snd_nxt: i.snd_nxt,
+            snd_max: i.snd_max,
+            snd_wnd: i.snd_wnd,
+            max_snd_wnd: i.max_snd_wnd.max(i.snd_wnd),
+            snd_wl1: i.snd_wl1,
+            snd_wl2: i.snd_una,
+            // A zero congestion window would never send: start at one segment.
+            cwnd: i.cwnd.max(i.mss),
+            ssthresh: if i.ssthresh == 0 {
+                u32::MAX
+            } else {
+                i.ssthresh
+            },
+            mss: i.mss.max(1),
+            rcv_nxt: i.rcv_nxt,
+            rcv_wnd: i.rcv_wnd,
+            snd_wscale: i.snd_wscale.min(14),
+            rcv_wscale: i.rcv_wscale.min(14),
+            timestamps: i.timestamps,
+            nagle: i.nagle,
+            ts_recent: i.ts_recent,
+            ts_delta: i.ts_delta,
+            ip_id: IP_ID_FIRST | (i.ip_id_seed & 0x7FFF),
+            ssthresh_host: i.ssthresh,
+            ..ConnTx::new()
+        };
+    }
+
+    /// Addressing, MTU or cached variables changed (an update).
+    pub fn refresh(&mut self, i: &TxInit) {
+        self.template = i.template;
+        self.mss = i.mss.max(1);
+        self.rcv_wnd = i.rcv_wnd;
+        self.nagle = i.nagle;
+    }
+
+    /// Copy the live send variables into the connection's delegated state.
+    pub fn sync_to(&self, d: &mut TcpDelegated) {
+        if !self.touched {
+            return;
+        }
+        d.snd_una = self.snd_una;
+        d.snd_nxt = self.snd_nxt;
+        d.snd_max = self.snd_max;
+        d.snd_wnd = self.snd_wnd;
+        d.max_snd_wnd = self.max_snd_wnd;
+        d.send_wl1 = self.snd_wl1;
+        d.cwnd = self.cwnd;
+        d.ssthresh = self.ssthresh_host;
+        d.ts_recent = self.ts_recent;
+    }
+
+    /// The 4-tuple this connection answers to.
+    pub fn flow(&self) -> FlowKey {
+        flow_of(&self.template)
+    }
+
+    /// True if the context generation `g` names this connection.
+    pub fn is(&self, g: u32) -> bool {
+        self.state != TxState::Free && self.generation == g
+    }
+
+    fn next_ip_id(&mut self) -> u16 {
+        let id = self.ip_id;
+        self.ip_id = IP_ID_FIRST | (id.wrapping_add(1) & 0x7FFF);
+        id
+    }
+
+    /// Bytes in flight.
+    pub fn in_flight(&self) -> u32 {
+        self.snd_nxt.wrapping_sub(self.snd_una)
+    }
+
+    /// Transmit what the windows allow. `now` is the NIC clock in ticks (for
+    /// timestamps). Returns the number of segments handed to the hardware.
+    pub fn pump(&mut self, nic: &impl OffloadNic, now: u32) -> u32 {
+        let mut sent = 0;
+        if self.state != TxState::Open || self.halted {
+            return 0;
+        }
+        self.ring_blocked = false;
+        loop {
+            let window = self.snd_wnd.min(self.cwnd);
+            let usable = window.saturating_sub(self.in_flight());
+            if usable == 0 {
+                break;
+            }
+            let max = self.mss.min(usable);
+            let mut frags: [&[u8]; MAX_FRAGMENTS] = [&[]; MAX_FRAGMENTS];
+            let Some(chunk) = self.queue.peek(max, &mut frags) else {
+                break;
+            };
+            // Sender-side silly-window avoidance (RFC 1122 4.2.3.4): a
+            // window-limited segment shorter than the MSS waits while data is
+            // in flight, since the ACK for it will open the window.
+            if chunk.bytes < self.mss && chunk.bytes == usable && !chunk.ends_nbl {
+                let window_limited = self.in_flight() > 0;
+                if window_limited {
+                    break;
+                }
+            }
+            // Nagle (RFC 896, when the host enabled it): one small segment
+            // outstanding at a time.
+            if self.nagle && chunk.bytes < self.mss && self.in_flight() > 0 {
+                break;
+            }
+            let psh = if chunk.ends_nbl {
+                wire::tcp_flags::PSH
+            } else {
+                0
+            };
+            let seg = SegmentFields {
+                seq: self.snd_nxt,
+                ack: self.rcv_nxt,
+                flags: wire::tcp_flags::ACK | psh,
+                window: (self.rcv_wnd >> self.rcv_wscale).min(0xFFFF) as u16,
+                ip_id: match self.template.ip {
+                    IpPair::V4 { .. } => self.ip_id,
+                    IpPair::V6 { .. } => 0,
+                },
+                timestamps: self
+                    .timestamps
+                    .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
+            };
+            let payload = frags.get(..chunk.slices).unwrap_or(&[]);
+            match nic.post(&self.template, &seg, payload) {
+                Ok(()) => {}
+                Err(NicError::RingFull) => {
+                    self.ring_blocked = true;
+                    break;
+                }
+                Err(NicError::Refused) => {
+                    // The hardware cannot build this segment: stop sending on
+                    // this connection (treated like a hardware fault).
+                    self.halted = true;
+                    break;
+                }
+            }
+            if let IpPair::V4 { .. } = self.template.ip {
+                self.next_ip_id();
+            }
+            self.queue.commit(&chunk);
+            self.snd_nxt = self.snd_nxt.wrapping_add(chunk.bytes);
+            if seq_lt(self.snd_max, self.snd_nxt) {
+                self.snd_max = self.snd_nxt;
+            }
+            self.segments_out += 1;
+            self.touched = true;
+            self.bytes_out += u64::from(chunk.bytes);
+            sent += 1;
+        }
+        sent
+    }
+
+    /// Process a received segment for this connection: acknowledgements,
+    /// window updates, RST. Completed NBLs go to `done`.
+    pub fn on_segment(&mut self, seg: &RxSegment<'_>, done: &mut Completions) -> RxOutcome {
+        if self.state == TxState::Free || self.state == TxState::Reset {
+            return RxOutcome::None;
+        }
+        if seg.flags & wire::tcp_flags::RST != 0 {
+            // RFC 5961 §3 / spec §6.15: only an exact match is acceptable;
+            // an in-window RST earns a challenge ACK (with the engine), and
+            // anything else is dropped.
+            if seg.seq == self.rcv_nxt {
+                self.state = TxState::Reset;
+                self.queue.fail_all(NDIS_STATUS_REQUEST_ABORTED, done);
+                return RxOutcome::Aborted;
+            }
+            return RxOutcome::None;
+        }
+        if seg.flags & wire::tcp_flags::ACK == 0 {
+            return RxOutcome::None;
+        }
+        self.touched = true;
+        let ack = seg.ack;
+        if seq_lt(self.snd_una, ack) && seq_le(ack, self.snd_max) {
+            let acked = ack.wrapping_sub(self.snd_una);
+            self.snd_una = ack;
+            self.queue.ack(u64::from(acked), done);
+            // Data handed over at offload as "sent" may be acked before we
+            // ever transmit it: the transmit point never trails snd_una.
+            if seq_lt(self.snd_nxt, ack) {
+                self.snd_nxt = ack;
+                self.queue.seek_from_una(0);
+            }
+            self.grow_cwnd(acked);
+        }
+        // Window update (RFC 793 SND.WL1/WL2 rule).
+        if seq_le(self.snd_una, ack)
+            && seq_le(ack, self.snd_max)
+            && (seq_lt(self.snd_wl1, seg.seq)
+                || (self.snd_wl1 == seg.seq && seq_le(self.snd_wl2, ack)))
+        {
+            self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = ack;
+        }
+        if let Some((val, _)) = seg.timestamps {
+            self.ts_recent = val;
+        }
+        RxOutcome::None
+    }
+
+    /// RFC 5681 §3.1: slow start below ssthresh, then about one MSS per RTT.
+    fn grow_cwnd(&mut self, acked: u32) {
+        let inc = if self.cwnd < self.ssthresh {
+            acked.min(self.mss)
+        } else {
+            (u64::from(self.mss) * u64::from(self.mss) / u64::from(self.cwnd.max(1))).max(1) as u32
+        };
+        self.cwnd = self.cwnd.saturating_add(inc);
+    }
+
+    /// A terminate is pending: stop sending; new sends are refused.
+    pub fn begin_upload(&mut self) {
+        if self.state == TxState::Open {
+            self.state = TxState::Uploading;
+        }
+    }
+
+    /// Upload: hand back the unacknowledged NBLs in order (failed ones
+    /// complete into `done`) and free the slot. Returns (head, tail).
+    pub fn close(&mut self, done: &mut Completions) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST) {
+        let chain = if self.state == TxState::Reset {
+            // Already failed with REQUEST_ABORTED; nothing is left.
+            (core::ptr::null_mut(), core::ptr::null_mut())
+        } else {
+            self.queue.take_for_upload(done)
+        };
+        self.state = TxState::Free;
+        self.generation = 0;
+        chain
+    }
+
+    /// The status a send arriving now gets when it cannot be queued, if any.
+    pub fn refusal(&self) -> Option<crate::ffi::NDIS_STATUS> {
+        match self.state {
+            TxState::Open => None,
+            TxState::Uploading => Some(NDIS_STATUS_UPLOAD_IN_PROGRESS),
+            TxState::Reset => Some(NDIS_STATUS_REQUEST_ABORTED),
+            TxState::Free => Some(crate::ffi::NDIS_STATUS_INVALID_PARAMETER),
+        }
+    }
+}
+
+pub const TAG_CONNS: ULONG = u32::from_le_bytes(*b"CmCx");
+pub const TAG_RING: ULONG = u32::from_le_bytes(*b"CmRq");
+
+/// One [`ConnTx`] per TCP pool slot, each under its own spin lock.
+pub struct ConnTable {
+    slots: PoolSlice<SpinLock<ConnTx>>,
+}
+
+impl ConnTable {
+    pub fn new(handle: NdisHandle, capacity: usize) -> Result<Self, NDIS_STATUS> {
+        let slots =
+            PoolSlice::try_new_with(
+                handle,
+                TAG_CONNS,
+                capacity,
+                |_| SpinLock::new(ConnTx::new()),
+            )?;
+        slots.iter().for_each(SpinLock::init);
+        Ok(ConnTable { slots })
+    }
+
+    /// The connection slot `index` (the TCP pool index of its context).
+    pub fn get(&self, index: u32) -> Option<&SpinLock<ConnTx>> {
+        self.slots.get(index as usize)
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// A FIFO of connection ids waiting for the hardware (ring space, or a
+/// first transmission after offload). Each id is in it at most once (the
+/// connection's `ring_blocked` flag guards the push), so `capacity` entries
+/// always suffice.
+pub struct IdRing {
+    ids: PoolSlice<u32>,
+    head: usize,
+    len: usize,
+}
+
+impl IdRing {
+    pub fn new(handle: NdisHandle, capacity: usize) -> Result<Self, NDIS_STATUS> {
+        Ok(IdRing {
+            ids: PoolSlice::try_new_with(handle, TAG_RING, capacity.max(1), |_| 0)?,
+            head: 0,
+            len: 0,
+        })
+    }
+
+    /// Append `id`; false if full (cannot happen while ids are unique).
+    pub fn push(&mut self, id: u32) -> bool {
+        let n = self.ids.len();
+        if self.len >= n {
+            return false;
+        }
+        let at = (self.head + self.len) % n;
+        match self.ids.get_mut(at) {
+            Some(slot) => {
+                *slot = id;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn pop(&mut self) -> Option<u32> {
+        if self.len == 0 {
+            return None;
+        }
+        let id = self.ids.get(self.head).copied();
+        self.head = (self.head + 1) % self.ids.len();
+        self.len -= 1;
+        id
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Port numbers in `TCP_OFFLOAD_STATE_CONST` are taken to be in network byte
+/// order, like the addresses next to them (the spec leaves it UNCONFIRMED;
+/// docs/decisions.md). This is the one place that reads them.
+pub fn port_from_state(v: u16) -> u16 {
+    u16::from_be(v)
+}
+
+/// The send-side description of connection `r` from its offloaded objects.
+pub fn tx_init(
+    r: ObjRef,
+    tcp: &Tcp,
+    path: &Path,
+    neighbor: &Neighbor,
+    adm: &Admission,
+    now: u32,
+) -> TxInit {
+    let _ = now;
+    let k = &tcp.konst;
+    let flags = k.Flags;
+    let timestamps = flags & TCP_FLAG_TIMESTAMP_ENABLED != 0;
+    let scaling = flags & TCP_FLAG_WINDOW_SCALING_ENABLED != 0;
+    let mut dst_mac = [0u8; 6];
+    if let Some(m) = neighbor.cached.DlDestinationAddress.get(..6) {
+        dst_mac.copy_from_slice(m);
+    }
+    let vid = match neighbor.konst.VlanId() as u16 {
+        0 => adm.vlan_id,
+        v => v,
+    };
+    let prio = u16::from(tcp.cached.UserPriority());
+    let vlan_tci = (vid != 0 || prio != 0).then_some((prio << 13) | (vid & 0x0FFF));
+    let ip = if path.ipv6 {
+        IpPair::V6 {
+            src: path.source,
+            dst: path.destination,
+            hop_limit: tcp.cached.TtlOrHopLimit,
+            traffic_class: tcp.cached.TosOrTrafficClass,
+            flow_label: tcp.cached.FlowLabel(),
+        }
+    } else {
+        let mut src = [0u8; 4];
+        let mut dst = [0u8; 4];
+        if let (Some(a), Some(b)) = (path.source.get(..4), path.destination.get(..4)) {
+            src.copy_from_slice(a);
+            dst.copy_from_slice(b);
+        }
+        IpPair::V4 {
+            src,
+            dst,
+            ttl: tcp.cached.TtlOrHopLimit,
+            tos: tcp.cached.TosOrTrafficClass,
+        }
+    };
+    let d = &tcp.delegated;
+    TxInit {
+        generation: r.generation,
+        offload_handle: tcp.common.offload_handle,
+        template: FrameTemplate {
+            dst_mac,
+            src_mac: adm.mac,
+            vlan_tci,
+            ip,
+            src_port: port_from_state(k.LocalPort),
+            dst_port: port_from_state(k.RemotePort),
+        },
+        snd_una: d.snd_una,
+        snd_nxt: d.snd_nxt,
+        snd_max: d.snd_max,
+        snd_wnd: d.snd_wnd,
+        max_snd_wnd: d.max_snd_wnd,
+        snd_wl1: d.send_wl1,
+        cwnd: d.cwnd,
+        ssthresh: d.ssthresh,
+        mss: effective_mss(k.RemoteMss, path.cached.PathMtu, path.ipv6, timestamps),
+        rcv_nxt: d.rcv_nxt,
+        rcv_wnd: d.rcv_wnd,
+        snd_wscale: if scaling { k.SndWindScale() } else { 0 },
+        rcv_wscale: if scaling { k.RcvWindScale() } else { 0 },
+        timestamps,
+        nagle: tcp.cached.Flags & TCP_FLAG_NAGLING_ENABLED != 0,
+        ts_recent: d.ts_recent,
+        ts_delta: d.ts_delta,
+        ip_id_seed: (r.index as u16).wrapping_mul(2_654_435_761u32 as u16),
+    }
+}
