@@ -416,9 +416,13 @@ impl Simulator {
     ) -> NDIS_STATUS {
         let t = self.driver().tcp.expect("TCP chimney table registered").0;
         let ctx = self.context();
+        // Remember the chain as given: once the handler has it, the driver
+        // owns the links and may reuse them.
+        let mut given = Vec::new();
         let mut p = chain;
         while !p.is_null() {
             tracker::give(&self.core, p as usize, op.handler());
+            given.push(p as usize);
             // SAFETY: the chain is one the test built.
             p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
         }
@@ -442,11 +446,8 @@ impl Simulator {
                 ),
             }
         });
-        let mut p = chain;
-        while !p.is_null() {
-            tracker::handler_returned(&self.core, p as usize);
-            // SAFETY: as above.
-            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
+        for p in given {
+            tracker::handler_returned(&self.core, p);
         }
         if st != NDIS_STATUS_PENDING {
             self.core.violation(Violation::BadReturn {

@@ -311,9 +311,13 @@ impl ConnTx {
                     break;
                 }
             }
-            // Nagle (RFC 896, when the host enabled it): one small segment
-            // outstanding at a time.
-            if self.nagle && chunk.bytes < self.mss && self.in_flight() > 0 {
+            // Nagle (RFC 896, when the host enabled it): a small segment
+            // that is the last of the queued data waits while data is in
+            // flight. A short segment that only ends an NBL (segments never
+            // span NBLs) goes at once when more data queues behind it: it
+            // could have been coalesced, so it is not a tinygram.
+            let last_queued = u64::from(chunk.bytes) >= self.queue.unsent();
+            if self.nagle && chunk.bytes < self.mss && self.in_flight() > 0 && last_queued {
                 break;
             }
             let psh = if chunk.ends_nbl {

@@ -1,6 +1,7 @@
 //! Shared setup for the simulator tests.
 #![allow(dead_code, clippy::disallowed_methods, clippy::disallowed_macros)]
 
+pub mod send;
 pub mod tree;
 
 use chimney_miniport::ffi::*;

@@ -1,0 +1,224 @@
+#![allow(dead_code)]
+//! Helpers for send-path tests: offload one neighbor → path → connection
+//! whose far end is the simulator's scripted peer, post sends through the
+//! registered `MiniportTcpOffloadSend`, read back completions.
+
+use super::tree::{run, term_connection};
+use chimney_miniport::ffi::*;
+use ndis_sim::builders::{BlockId, NbSpec, NblChain, TcpSpec, Tree};
+use ndis_sim::exports::chimney::ChimneyCall;
+use ndis_sim::exports::phy::DEFAULT_MAC;
+use ndis_sim::{AckPolicy, ConnKey, PeerConn, Simulator, StateOpKind, TcpIoKind};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// The connection's first unacknowledged sequence number at offload.
+pub const SND_UNA: u32 = 5_000_001;
+/// The peer's next sequence number (the target's RcvNxt).
+pub const RCV_NXT: u32 = 1_000_001;
+
+/// One offloaded connection and the peer's view of it.
+pub struct Conn {
+    pub tree: Tree,
+    pub neighbor: BlockId,
+    pub path: BlockId,
+    pub tcp: BlockId,
+    /// The slot NDIS would pass as `MiniportOffloadContext` (boxed so its
+    /// address is stable).
+    pub slot: Box<PVOID>,
+    pub key: ConnKey,
+    pub spec: TcpSpec,
+    /// Largest payload per segment the driver may use.
+    pub mss: u32,
+}
+
+impl Conn {
+    pub fn slot_ptr(&self) -> PVOID {
+        (&*self.slot as *const PVOID).cast_mut().cast()
+    }
+}
+
+/// The neighbor's link-layer address for connection group `n`.
+pub fn peer_mac(n: u8) -> [u8; 6] {
+    [0x00, 0x11, 0x22, 0x33, 0x44, n]
+}
+
+/// Offload one connection (local port `port` in network order as stored in
+/// the state; path 10.0.0.1 → 10.0.1.`n`) after registering it with the
+/// peer. `tweak` edits the TCP state first; the peer expects data from
+/// `peer_rcv_nxt` (normally SndUna).
+pub fn offload_with(
+    sim: &Simulator,
+    n: u8,
+    port: u16,
+    policy: AckPolicy,
+    tweak: impl FnOnce(&mut TcpSpec, &mut Tree),
+    peer_rcv_nxt: impl FnOnce(&TcpSpec) -> u32,
+) -> Conn {
+    let mut spec = TcpSpec::established(port, 443);
+    let mut tree = Tree::new();
+    tweak(&mut spec, &mut tree);
+    let timestamps = spec.konst.Flags & TCP_FLAG_TIMESTAMP_ENABLED != 0;
+    let mss = u32::from(spec.konst.RemoteMss).min(1460) - if timestamps { 12 } else { 0 };
+    let pc = PeerConn {
+        target_ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+        // The state carries ports in network byte order.
+        target_port: u16::from_be(port),
+        peer_ip: IpAddr::V4(Ipv4Addr::new(10, 0, 1, n)),
+        peer_port: u16::from_be(443),
+        target_mac: DEFAULT_MAC,
+        peer_mac: peer_mac(n),
+        vlan_tci: None,
+        rcv_nxt: peer_rcv_nxt(&spec),
+        snd_nxt: spec.delegated.RcvNxt,
+        window: spec.delegated.SndWnd,
+        window_shift: spec.konst.SndWindScale(),
+        mss: mss as u16,
+        policy,
+    };
+    let key = sim.peer_connect(pc);
+    let neighbor = tree.new_neighbor([0; 6], 0, peer_mac(n));
+    let path = tree.new_path4([10, 0, 0, 1], [10, 0, 1, n], 1500);
+    let tcp = tree.new_tcp(&spec);
+    // SAFETY: the send-data member of the delegated union (what offload uses).
+    let head = unsafe { spec.delegated.Send.SendData.SendDataHead };
+    if !head.is_null() {
+        tree.set_chain(tcp, head);
+    }
+    tree.dependent(neighbor, path);
+    tree.dependent(path, tcp);
+    run(sim, StateOpKind::Initiate, &tree, neighbor);
+    assert_eq!(
+        tree.status(tcp),
+        NDIS_STATUS_SUCCESS,
+        "connection offloaded"
+    );
+    let slot = Box::new(tree.context(tcp) as PVOID);
+    Conn {
+        tree,
+        neighbor,
+        path,
+        tcp,
+        slot,
+        key,
+        spec,
+        mss,
+    }
+}
+
+/// An established connection with no data outstanding.
+pub fn offload(sim: &Simulator, n: u8, port: u16, policy: AckPolicy) -> Conn {
+    offload_with(sim, n, port, policy, |_, _| {}, |s| s.delegated.SndUna)
+}
+
+/// Immediate cumulative ACKs.
+pub const AUTO: AckPolicy = AckPolicy::Auto {
+    delay_ms: 0,
+    max_step: None,
+};
+
+/// Post `chain` on `c` through MiniportTcpOffloadSend.
+pub fn send(sim: &Simulator, c: &Conn, chain: &NblChain) -> NDIS_STATUS {
+    sim.call_tcp_io(TcpIoKind::Send, c.slot_ptr(), chain.head())
+}
+
+/// A chain of NBLs with one NET_BUFFER in one MDL each, of the given sizes;
+/// byte `i` of NBL `k` is `(k * 31 + i) as u8 ^ tag`.
+pub fn chain_of(sizes: &[usize], tag: u8) -> NblChain {
+    let shape: Vec<Vec<NbSpec>> = sizes
+        .iter()
+        .map(|&s| {
+            vec![NbSpec {
+                mdl_sizes: vec![s],
+                offset: 0,
+            }]
+        })
+        .collect();
+    NblChain::build(&shape, |k, _| pattern(k, sizes[k], tag))
+}
+
+pub fn pattern(k: usize, len: usize, tag: u8) -> Vec<u8> {
+    (0..len).map(|i| (k * 31 + i) as u8 ^ tag).collect()
+}
+
+/// Every byte of a chain, NBL by NBL, NET_BUFFER by NET_BUFFER.
+pub fn chain_bytes(chain: &NblChain, shape: &[Vec<NbSpec>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, nbs) in shape.iter().enumerate() {
+        for j in 0..nbs.len() {
+            out.extend(chain.payload(k, j));
+        }
+    }
+    out
+}
+
+/// Every (NBL, status) the driver completed as a send, call by call.
+pub fn send_completions(sim: &Simulator) -> Vec<Vec<(usize, NDIS_STATUS)>> {
+    sim.chimney_calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            ChimneyCall::SendComplete(v) => Some(v),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The completions flattened into one list.
+pub fn completed(sim: &Simulator) -> Vec<(usize, NDIS_STATUS)> {
+    send_completions(sim).into_iter().flatten().collect()
+}
+
+/// `TcpOffloadBytesTransferred` of an NBL.
+pub fn bytes_transferred(nbl: PNET_BUFFER_LIST) -> usize {
+    // SAFETY: a test-owned NBL; the info slot holds a ULONG value.
+    unsafe { (*nbl).NetBufferListInfo[TcpOffloadBytesTransferred as usize] as usize }
+}
+
+/// (DataOffset, DataLength) of every NET_BUFFER of an NBL.
+pub fn net_buffer_windows(nbl: PNET_BUFFER_LIST) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    // SAFETY: a test-owned NBL and its NET_BUFFERs.
+    unsafe {
+        let mut nb = (*nbl).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
+        while !nb.is_null() {
+            let d = (*nb).NetBufferHeader.NetBufferData;
+            out.push((d.DataOffset, d.NbDataLength.DataLength));
+            nb = d.Next;
+        }
+    }
+    out
+}
+
+/// Terminate (upload) the connection and its path and neighbor; returns
+/// the terminate tree and the TCP block in it.
+pub fn terminate(sim: &Simulator, c: &Conn) -> (Tree, BlockId) {
+    let (term, root) = term_connection(
+        c.tree.context(c.neighbor),
+        c.tree.context(c.path),
+        c.tree.context(c.tcp),
+    );
+    run(sim, StateOpKind::Terminate, &term, root);
+    assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+    // neighbor → path → tcp: the TCP block is the third block built.
+    (term, 2)
+}
+
+/// Acknowledge everything the peer has received until nothing new
+/// arrives (each ACK may release data Nagle or the window held back).
+pub fn ack_all(sim: &Simulator, c: &Conn) {
+    let mut last = None;
+    for _ in 0..10_000 {
+        let r = sim.peer_state(c.key).rcv_nxt;
+        if last == Some(r) {
+            return;
+        }
+        sim.peer_ack(c.key, r, c.spec.delegated.SndWnd);
+        sim.run_until_idle();
+        last = Some(r);
+    }
+    panic!("the connection never went quiet");
+}
+
+/// Nagle off (the host's TCP_NODELAY).
+pub fn no_nagle(s: &mut TcpSpec, _: &mut Tree) {
+    s.cached.Flags &= !TCP_FLAG_NAGLING_ENABLED;
+}

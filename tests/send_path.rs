@@ -1,0 +1,592 @@
+//! MiniportTcpOffloadSend end to end: sends posted through the registered
+//! handler, segmented onto the simulated wire, acknowledged by the scripted
+//! peer, completed through `NdisTcpOffloadSendComplete` (spec §6.1–6.2,
+//! §4.6, rules 55–64).
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
+mod common;
+
+use chimney_miniport::ffi::*;
+use common::send::*;
+use common::tree::run;
+use common::*;
+use ndis_sim::builders::{NbSpec, NblChain};
+use ndis_sim::exports::chimney::ChimneyCall;
+use ndis_sim::peer::flags;
+use ndis_sim::{AckPolicy, StateOpKind, Violation};
+
+const MANUAL: AckPolicy = AckPolicy::Manual;
+
+/// Halt after uploading the connection, with a clean record.
+fn done(sim: ndis_sim::Simulator, c: &Conn) {
+    terminate(&sim, c);
+    finish(sim);
+}
+
+fn statuses(v: &[(usize, NDIS_STATUS)]) -> Vec<NDIS_STATUS> {
+    v.iter().map(|x| x.1).collect()
+}
+
+fn addrs(chain: &NblChain) -> Vec<usize> {
+    chain.nbls().into_iter().map(|p| p as usize).collect()
+}
+
+#[test]
+fn rule_055_send_returns_pending_and_accepts_every_request() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let chains: Vec<NblChain> = (0..4).map(|i| chain_of(&[100, 200], i)).collect();
+    for ch in &chains {
+        // Earlier sends are still pending (nothing is acknowledged).
+        assert_eq!(send(&sim, &c, ch), NDIS_STATUS_PENDING);
+    }
+    assert!(
+        send_completions(&sim).is_empty(),
+        "nothing completes inside the handler"
+    );
+    sim.run_until_idle();
+    assert!(completed(&sim).is_empty(), "nothing acknowledged yet");
+    ack_all(&sim, &c);
+    assert_eq!(sim.peer_state(c.key).rcv_nxt, SND_UNA + 4 * 300);
+    let want: Vec<usize> = chains.iter().flat_map(addrs).collect();
+    let got = completed(&sim);
+    assert_eq!(got.iter().map(|x| x.0).collect::<Vec<_>>(), want);
+    assert!(got.iter().all(|x| x.1 == NDIS_STATUS_SUCCESS));
+
+    // A slot holding a context value the driver never issued: still
+    // PENDING, then the NBL completes once with a failure.
+    let forged: PVOID = (c.tree.context(c.tcp) ^ 0x10) as PVOID;
+    let stale = NblChain::single(b"stale");
+    let st = sim.call_tcp_io(
+        ndis_sim::TcpIoKind::Send,
+        (&forged as *const PVOID).cast_mut().cast(),
+        stale.head(),
+    );
+    assert_eq!(st, NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    assert_eq!(
+        completed(&sim).last(),
+        Some(&(stale.head() as usize, NDIS_STATUS_INVALID_PARAMETER))
+    );
+    done(sim, &c);
+}
+
+#[test]
+fn rule_056_posting_order_on_the_wire_after_data_handed_over_at_offload() {
+    let sim = with_adapter();
+    // 300 bytes handed over at offload, of which the host had sent the
+    // first 100 (SndNxt): the peer has them already.
+    let handed = chain_of(&[120, 180], 0xA0);
+    let nbls = handed.nbls();
+    let c = offload_with(
+        &sim,
+        1,
+        4000,
+        AUTO,
+        |s, _| {
+            s.delegated.SndNxt = s.delegated.SndUna + 100;
+            s.delegated.SndMax = s.delegated.SndUna + 300;
+            s.delegated.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
+                SendDataHead: nbls[0],
+                SendDataTail: nbls[1],
+            };
+        },
+        |s| s.delegated.SndUna + 100,
+    );
+    let a = chain_of(&[1000, 3000], 1);
+    let b = chain_of(&[10, 1448, 1449], 2);
+    assert_eq!(send(&sim, &c, &a), NDIS_STATUS_PENDING);
+    assert_eq!(send(&sim, &c, &b), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    let mut want = Vec::new();
+    want.extend(&pattern(0, 120, 0xA0)[100..]);
+    want.extend(pattern(1, 180, 0xA0));
+    for (sizes, tag) in [(&[1000usize, 3000][..], 1u8), (&[10, 1448, 1449][..], 2)] {
+        for (k, &s) in sizes.iter().enumerate() {
+            want.extend(pattern(k, s, tag));
+        }
+    }
+    let rec = sim.peer_state(c.key);
+    assert_eq!(rec.stream.len(), want.len());
+    assert!(rec.stream == want, "bytes in posting order");
+    assert_eq!(rec.retransmitted_bytes, 0);
+    let order: Vec<usize> = nbls
+        .iter()
+        .map(|p| *p as usize)
+        .chain(addrs(&a))
+        .chain(addrs(&b))
+        .collect();
+    let got = completed(&sim);
+    assert_eq!(got.iter().map(|x| x.0).collect::<Vec<_>>(), order);
+    assert!(got.iter().all(|x| x.1 == NDIS_STATUS_SUCCESS));
+    done(sim, &c);
+}
+
+#[test]
+fn rule_057_success_only_after_every_byte_is_acknowledged() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let ch = chain_of(&[3000], 7);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let lens = |sim: &ndis_sim::Simulator| -> Vec<u32> {
+        sim.peer_state(c.key)
+            .segments
+            .iter()
+            .map(|s| s.len)
+            .collect()
+    };
+    // Nagle holds the 104-byte tail (the last queued data) while the two
+    // full segments are unacknowledged.
+    assert_eq!(lens(&sim), vec![c.mss, c.mss]);
+    for partial in [1, c.mss, 2 * c.mss, 2999] {
+        sim.peer_ack(c.key, SND_UNA + partial, 64_240);
+        sim.run_until_idle();
+        assert!(completed(&sim).is_empty(), "{partial} of 3000 acknowledged");
+    }
+    assert_eq!(lens(&sim), vec![c.mss, c.mss, 3000 - 2 * c.mss]);
+    sim.peer_ack(c.key, SND_UNA + 3000, 64_240);
+    sim.run_until_idle();
+    assert_eq!(
+        completed(&sim),
+        vec![(ch.head() as usize, NDIS_STATUS_SUCCESS)]
+    );
+    done(sim, &c);
+}
+
+#[test]
+fn rule_058_completed_nbls_carry_bytes_transferred_and_advanced_net_buffers() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let shape = vec![
+        vec![
+            NbSpec {
+                mdl_sizes: vec![300, 200],
+                offset: 10,
+            },
+            NbSpec {
+                mdl_sizes: vec![700],
+                offset: 3,
+            },
+        ],
+        vec![NbSpec {
+            mdl_sizes: vec![2000],
+            offset: 0,
+        }],
+    ];
+    let ch = NblChain::build(&shape, |k, j| {
+        pattern(k * 2 + j, [[500, 700], [2000, 0]][k][j], 3)
+    });
+    let nbls = ch.nbls();
+    let before = net_buffer_windows(nbls[0]);
+    assert_eq!(before, vec![(10, 500), (3, 700)]);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    // All of the first NBL and 800 bytes of the second.
+    sim.peer_ack(c.key, SND_UNA + 1200 + 800, 64_240);
+    sim.run_until_idle();
+    assert_eq!(
+        completed(&sim),
+        vec![(nbls[0] as usize, NDIS_STATUS_SUCCESS)]
+    );
+    assert_eq!(bytes_transferred(nbls[0]), 1200);
+    assert_eq!(net_buffer_windows(nbls[0]), vec![(510, 0), (703, 0)]);
+    // The RST fails the second with its acknowledged part accounted.
+    sim.peer_rst(c.key);
+    sim.run_until_idle();
+    assert_eq!(
+        completed(&sim)[1],
+        (nbls[1] as usize, NDIS_STATUS_REQUEST_ABORTED)
+    );
+    assert_eq!(bytes_transferred(nbls[1]), 800);
+    assert_eq!(net_buffer_windows(nbls[1]), vec![(800, 1200)]);
+    done(sim, &c);
+}
+
+#[test]
+fn rule_059_one_partial_nbl_at_most_per_completion_and_it_failed() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let ch = chain_of(&[2000, 2000, 2000], 9);
+    let n = ch.nbls();
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.peer_ack(c.key, SND_UNA + 2500, 64_240);
+    sim.run_until_idle();
+    sim.peer_rst(c.key);
+    sim.run_until_idle();
+    let calls = send_completions(&sim);
+    assert_eq!(calls[0], vec![(n[0] as usize, NDIS_STATUS_SUCCESS)]);
+    assert_eq!(
+        calls[1],
+        vec![
+            (n[1] as usize, NDIS_STATUS_REQUEST_ABORTED),
+            (n[2] as usize, NDIS_STATUS_REQUEST_ABORTED)
+        ]
+    );
+    for call in &calls {
+        let partial: Vec<_> = call
+            .iter()
+            .filter(|(p, _)| {
+                let t = bytes_transferred(*p as PNET_BUFFER_LIST);
+                t != 0 && t != 2000
+            })
+            .collect();
+        assert!(partial.len() <= 1, "{call:?}");
+        assert!(partial.iter().all(|(_, s)| *s != NDIS_STATUS_SUCCESS));
+    }
+    assert_eq!(bytes_transferred(n[1]), 500);
+    assert_eq!(bytes_transferred(n[2]), 0);
+    done(sim, &c);
+}
+
+/// Break NBL 1 of a three-NBL chain in one of the ways the issue lists.
+fn malformed_case(break_it: impl FnOnce(PNET_BUFFER_LIST), want: NDIS_STATUS) {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AUTO);
+    let ch = chain_of(&[700, 900, 1100], 5);
+    let n = ch.nbls();
+    break_it(n[1]);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    // Later sends on the connection fail too, without transmission.
+    let later = chain_of(&[50], 6);
+    send(&sim, &c, &later);
+    sim.run_until_idle();
+    let rec = sim.peer_state(c.key);
+    assert!(rec.stream == pattern(0, 700, 5), "only the NBL before");
+    assert_eq!(
+        completed(&sim),
+        vec![
+            (n[0] as usize, NDIS_STATUS_SUCCESS),
+            (n[1] as usize, want),
+            (n[2] as usize, want),
+            (later.head() as usize, want),
+        ]
+    );
+    assert_eq!(bytes_transferred(n[2]), 0);
+    done(sim, &c);
+}
+
+#[test]
+fn rule_060_after_a_failed_nbl_later_ones_fail_without_transmission() {
+    // No NET_BUFFER at all.
+    malformed_case(
+        // SAFETY: a test-owned NBL.
+        |p| unsafe {
+            (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer = std::ptr::null_mut()
+        },
+        NDIS_STATUS_INVALID_PARAMETER,
+    );
+}
+
+#[test]
+fn malformed_nbl_data_length_beyond_its_mdls_fails_in_place() {
+    malformed_case(
+        // SAFETY: a test-owned NBL and NET_BUFFER.
+        |p| unsafe {
+            let nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
+            (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength = 901;
+        },
+        NDIS_STATUS_INVALID_PARAMETER,
+    );
+}
+
+#[test]
+fn malformed_nbl_with_a_null_mdl_fails_in_place() {
+    malformed_case(
+        // SAFETY: a test-owned NBL and NET_BUFFER.
+        |p| unsafe {
+            let nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
+            (*nb).NetBufferHeader.NetBufferData.CurrentMdl = std::ptr::null_mut();
+            (*nb).NetBufferHeader.NetBufferData.MdlChain = std::ptr::null_mut();
+        },
+        NDIS_STATUS_INVALID_PARAMETER,
+    );
+}
+
+#[test]
+fn unmapped_mdls_are_mapped_and_a_failed_mapping_fails_the_nbl() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AUTO);
+    let shape = vec![vec![NbSpec {
+        mdl_sizes: vec![100, 2000, 5],
+        offset: 7,
+    }]];
+    let ok = NblChain::build_with(&shape, |_, _| pattern(0, 2105, 1), false);
+    send(&sim, &c, &ok);
+    sim.run_until_idle();
+    assert!(sim.peer_state(c.key).stream == pattern(0, 2105, 1));
+    sim.fail_mdl_mapping(true);
+    let bad = NblChain::build_with(&shape, |_, _| pattern(0, 2105, 2), false);
+    send(&sim, &c, &bad);
+    sim.run_until_idle();
+    sim.fail_mdl_mapping(false);
+    assert_eq!(
+        completed(&sim),
+        vec![
+            (ok.head() as usize, NDIS_STATUS_SUCCESS),
+            (bad.head() as usize, NDIS_STATUS_RESOURCES)
+        ]
+    );
+    assert_eq!(sim.peer_state(c.key).stream.len(), 2105);
+    done(sim, &c);
+}
+
+#[test]
+fn rule_061_sends_during_an_upload_complete_upload_in_progress() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let queued = chain_of(&[1000], 1);
+    send(&sim, &c, &queued);
+    sim.run_until_idle();
+    let (term, root) = common::tree::term_connection(
+        c.tree.context(c.neighbor),
+        c.tree.context(c.path),
+        c.tree.context(c.tcp),
+    );
+    sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+    // The upload is pending: a send now is refused with the upload status.
+    let late = chain_of(&[10, 20], 2);
+    assert_eq!(send(&sim, &c, &late), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    let n = late.nbls();
+    assert_eq!(
+        completed(&sim),
+        vec![
+            (n[0] as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS),
+            (n[1] as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS)
+        ]
+    );
+    // The unacknowledged send is handed back in the terminate (rule 48).
+    assert_eq!(term.chain(2), queued.head());
+    assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+    let segs_before = sim.peer_state(c.key).segments.len();
+    assert_eq!(segs_before, 1, "the late sends never reached the wire");
+    finish(sim);
+}
+
+#[test]
+fn rule_062_an_acceptable_rst_aborts_outstanding_sends_and_indicates_abort() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let ch = chain_of(&[100, 5000, 30], 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.peer_rst(c.key);
+    sim.run_until_idle();
+    let calls = sim.chimney_calls();
+    let sends: Vec<_> = send_completions(&sim);
+    assert_eq!(sends.len(), 1, "one completion call for the abort");
+    assert_eq!(
+        statuses(&sends[0]),
+        vec![NDIS_STATUS_REQUEST_ABORTED; 3],
+        "{calls:?}"
+    );
+    assert_eq!(sends[0].iter().map(|x| x.0).collect::<Vec<_>>(), addrs(&ch));
+    let aborts: Vec<_> = calls
+        .iter()
+        .filter(|c| matches!(c, ChimneyCall::Event { event, .. } if *event == TcpIndicateAbort))
+        .collect();
+    assert_eq!(aborts.len(), 1, "{calls:?}");
+    // After the abort nothing more is transmitted; later sends fail.
+    let segs = sim.peer_state(c.key).segments.len();
+    let later = chain_of(&[10], 1);
+    send(&sim, &c, &later);
+    sim.run_until_idle();
+    assert_eq!(sim.peer_state(c.key).segments.len(), segs);
+    assert_eq!(
+        completed(&sim).last(),
+        Some(&(later.head() as usize, NDIS_STATUS_REQUEST_ABORTED))
+    );
+    done(sim, &c);
+}
+
+#[test]
+fn rule_063_no_urgent_data_df_set_and_no_fragments() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AUTO);
+    let ch = chain_of(&[1, 1447, 1448, 1449, 9000, 65_000], 8);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let mut frames = 0;
+    for (_, dir, f) in sim.captured_frames() {
+        if dir != ndis_sim::Direction::FromTarget {
+            continue;
+        }
+        frames += 1;
+        let p = etherparse::SlicedPacket::from_ethernet(&f).expect("parses");
+        let Some(etherparse::NetSlice::Ipv4(ip)) = p.net else {
+            panic!("IPv4 expected");
+        };
+        let h = ip.header();
+        assert!(h.dont_fragment(), "DF set");
+        assert!(!h.more_fragments());
+        assert_eq!(h.fragments_offset().value(), 0);
+        assert!(f.len() <= 1514, "no frame beyond the MTU");
+        let Some(etherparse::TransportSlice::Tcp(t)) = p.transport else {
+            panic!("TCP expected");
+        };
+        assert!(!t.urg());
+        assert_eq!(t.urgent_pointer(), 0);
+    }
+    assert!(frames > 50);
+    assert!(
+        !sim.violations()
+            .iter()
+            .any(|v| matches!(v, Violation::Wire { .. })),
+        "the peer's wire checks passed"
+    );
+    done(sim, &c);
+}
+
+#[test]
+fn rule_064_ipv4_ip_ids_stay_in_the_upper_half_across_wrap() {
+    let sim = with_adapter();
+    // A 64-byte MSS (52 with timestamps) makes 40,000 segments cheap.
+    let c = offload_with(
+        &sim,
+        1,
+        4000,
+        AUTO,
+        |s, _| s.konst.RemoteMss = 64,
+        |s| s.delegated.SndUna,
+    );
+    assert_eq!(c.mss, 52);
+    let total = 52 * 40_000;
+    let chains: Vec<NblChain> = (0..20).map(|i| chain_of(&[total / 20], i)).collect();
+    for ch in &chains {
+        send(&sim, &c, ch);
+        sim.run_until_idle();
+    }
+    let rec = sim.peer_state(c.key);
+    assert_eq!(rec.stream.len(), total);
+    let ids: Vec<u16> = rec
+        .segments
+        .iter()
+        .filter(|s| s.len > 0)
+        .map(|s| s.ip_id.expect("IPv4"))
+        .collect();
+    assert!(ids.len() >= 40_000);
+    assert!(
+        ids.iter().all(|&id| id >= 0x8000),
+        "every IP-ID in 0x8000-0xFFFF"
+    );
+    // More segments than the range holds: the counter wrapped inside it.
+    assert!(ids.windows(2).any(|w| w[1] < w[0]), "wrapped");
+    done(sim, &c);
+}
+
+#[test]
+fn psh_is_set_exactly_at_nbl_boundaries() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AUTO);
+    let sizes = [1, 1448, 1449, 3000, 17, 4344];
+    let ch = chain_of(&sizes, 3);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let rec = sim.peer_state(c.key);
+    let ends: Vec<usize> = sizes
+        .iter()
+        .scan(0, |acc, s| {
+            *acc += s;
+            Some(*acc)
+        })
+        .collect();
+    assert_eq!(rec.psh_ends, ends);
+    for s in rec.segments.iter().filter(|s| s.len > 0) {
+        assert!(s.len <= c.mss);
+    }
+    assert!(rec.segments.iter().all(|s| s.flags & flags::URG == 0));
+    done(sim, &c);
+}
+
+#[test]
+fn nbls_completed_by_one_ack_go_up_in_one_call_in_fifo_order() {
+    let sim = with_adapter();
+    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let a = chain_of(&[100, 200], 1);
+    let b = chain_of(&[300, 400, 500], 2);
+    send(&sim, &c, &a);
+    send(&sim, &c, &b);
+    sim.run_until_idle();
+    sim.peer_ack(c.key, SND_UNA + 1500, 64_240);
+    sim.run_until_idle();
+    let calls = send_completions(&sim);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let want: Vec<usize> = addrs(&a).into_iter().chain(addrs(&b)).collect();
+    assert_eq!(calls[0].iter().map(|x| x.0).collect::<Vec<_>>(), want);
+    assert_eq!(statuses(&calls[0]), vec![NDIS_STATUS_SUCCESS; 5]);
+    done(sim, &c);
+}
+
+#[test]
+fn a_full_transmit_ring_keeps_data_queued_until_space_frees() {
+    let mut sim = loaded();
+    // The depth is read when the driver attaches to the port.
+    sim.set_phy_ring_depth(2);
+    assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
+    let c = offload(&sim, 1, 4000, AUTO);
+    sim.hold_wire(true);
+    let ch = chain_of(&[1448 * 8], 1);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    assert_eq!(sim.ring_len(), 2, "the ring is full");
+    assert!(completed(&sim).is_empty());
+    sim.hold_wire(false);
+    sim.run_until_idle();
+    let rec = sim.peer_state(c.key);
+    assert!(
+        rec.stream == pattern(0, 1448 * 8, 1),
+        "every byte, in order"
+    );
+    assert_eq!(rec.retransmitted_bytes, 0);
+    assert_eq!(
+        completed(&sim),
+        vec![(ch.head() as usize, NDIS_STATUS_SUCCESS)]
+    );
+    done(sim, &c);
+}
+
+#[test]
+fn the_peer_window_bounds_what_is_in_flight() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    // The peer closes its window to 3,000 bytes.
+    sim.peer_set_window(c.key, 3000);
+    sim.run_until_idle();
+    let ch = chain_of(&[10_000], 1);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let rec = sim.peer_state(c.key);
+    // Two full segments fill all but 104 bytes of the window; the sender
+    // does not shrink a segment to fit a sliver (RFC 1122 4.2.3.4).
+    assert_eq!(rec.stream.len() as u32, 2 * c.mss);
+    sim.peer_ack(c.key, SND_UNA + 2 * c.mss, 64_240);
+    sim.run_until_idle();
+    // The window opened: all full segments go; Nagle holds the tail.
+    let full = 10_000 / c.mss * c.mss;
+    assert_eq!(sim.peer_state(c.key).stream.len() as u32, full);
+    ack_all(&sim, &c);
+    assert!(sim.peer_state(c.key).stream == pattern(0, 10_000, 1));
+    done(sim, &c);
+}
+
+#[test]
+fn invalidated_connections_stop_transmitting() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let mut inv = ndis_sim::builders::Tree::new();
+    let b = inv.reference(0, c.tree.context(c.tcp), &[]);
+    run(&sim, StateOpKind::Invalidate, &inv, b);
+    assert_eq!(inv.status(b), NDIS_STATUS_SUCCESS);
+    let ch = chain_of(&[500], 1);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    assert!(sim.peer_state(c.key).segments.is_empty(), "nothing sent");
+    // The send is held, then handed back by the terminate.
+    let (term, tcp) = terminate(&sim, &c);
+    assert_eq!(term.chain(tcp), ch.head());
+    finish(sim);
+}
