@@ -590,3 +590,59 @@ fn invalidated_connections_stop_transmitting() {
     assert_eq!(term.chain(tcp), ch.head());
     finish(sim);
 }
+
+#[test]
+fn rule_090_send_backlog_changes_are_indicated_throttled() {
+    let sim = with_adapter();
+    let policy = AckPolicy::Auto {
+        delay_ms: 5,
+        max_step: None,
+    };
+    let c = offload(&sim, 1, 4000, policy);
+    // At offload: two windows of min(cwnd, snd_wnd), whole segments.
+    let initial = 30_408;
+    // 2 MiB posted at once; slow start grows cwnd ACK by ACK.
+    let chains: Vec<NblChain> = (0..32).map(|i| chain_of(&[65_536], i)).collect();
+    for ch in &chains {
+        send(&sim, &c, ch);
+    }
+    let elapsed_ms = 1000u64;
+    sim.advance_ms(elapsed_ms);
+    assert_eq!(sim.peer_state(c.key).stream.len(), 32 * 65_536);
+    let events: Vec<(usize, u32)> = sim
+        .chimney_calls()
+        .into_iter()
+        .filter_map(|x| match x {
+            ChimneyCall::Event {
+                offload_handle,
+                event,
+                info,
+            } if event == TcpIndicateSendBacklogChange => Some((offload_handle, info)),
+            _ => None,
+        })
+        .collect();
+    assert!(!events.is_empty(), "the window grew: the backlog changed");
+    let mut last = initial;
+    for &(_, v) in &events {
+        assert!(
+            v.abs_diff(last) >= (last / 4).max(2 * c.mss),
+            "a small change was indicated: {last} -> {v}"
+        );
+        assert_eq!(v % c.mss, 0, "whole segments");
+        last = v;
+    }
+    assert!(events[0].1 > initial);
+    // At most one per 100 ms: far fewer than the ACKs that changed cwnd.
+    assert!(events.len() as u64 <= elapsed_ms / 100 + 1, "{events:?}");
+    let acks = sim.peer_state(c.key).acks_sent.len();
+    assert!(
+        acks > 4 * events.len(),
+        "{acks} ACKs, {} events",
+        events.len()
+    );
+    // Every event names the connection's NDIS offload handle.
+    // SAFETY: the tree is ours; the handle field is plain data.
+    let handle = unsafe { (*c.tree.ptr(c.tcp)).NdisOffloadHandle } as usize;
+    assert!(events.iter().all(|e| e.0 == handle));
+    done(sim, &c);
+}

@@ -303,6 +303,10 @@ impl DataPlane for Plane<'_> {
             c.refresh(init);
         }
     }
+
+    fn send_backlog(&mut self, r: ObjRef) -> Option<u32> {
+        self.dp.conn_of(r).map(|c| c.send_backlog())
+    }
 }
 
 /// The hardware's upcalls for one adapter.
@@ -323,6 +327,8 @@ impl NicEvents for Events<'_> {
         let mut done = Completions::new();
         let outcome = c.on_segment(seg, &mut done);
         self.dp.pump(id, &mut c);
+        let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
+        let backlog = c.backlog_change(self.dp.now(), tps);
         let handle = c.offload_handle;
         drop(c);
         let Some(handlers) = self.adapter.offload_handlers else {
@@ -335,6 +341,13 @@ impl NicEvents for Events<'_> {
         }
         if outcome == RxOutcome::Aborted {
             handlers.event(NdisHandle::new(handle as NDIS_HANDLE), TcpIndicateAbort, 0);
+        }
+        if let Some(bytes) = backlog {
+            handlers.event(
+                NdisHandle::new(handle as NDIS_HANDLE),
+                TcpIndicateSendBacklogChange,
+                bytes,
+            );
         }
         true
     }

@@ -10,6 +10,7 @@
 //! queue back at upload. Retransmission, timers and receive arrive with the
 //! software engine.
 
+use super::backlog::{self, Throttle};
 use super::handle::ObjRef;
 use super::objects::{Neighbor, Path, Tcp, TcpDelegated};
 use super::table::Admission;
@@ -88,6 +89,8 @@ pub struct ConnTx {
     pub touched: bool,
     /// The host's slow-start threshold (0 means "none": no limit).
     ssthresh_host: u32,
+    /// The send backlog the host knows and when it was last indicated.
+    backlog: Throttle,
 }
 
 /// The largest value `ip_id` may take and the first of its range.
@@ -199,6 +202,7 @@ impl ConnTx {
             bytes_out: 0,
             touched: false,
             ssthresh_host: 0,
+            backlog: Throttle::start(0),
         }
     }
 
@@ -236,6 +240,22 @@ impl ConnTx {
             ssthresh_host: i.ssthresh,
             ..ConnTx::new()
         };
+        self.backlog = Throttle::start(self.send_backlog());
+    }
+
+    /// The preferred send backlog now (spec §6.12; reported by query).
+    pub fn send_backlog(&self) -> u32 {
+        backlog::preferred(self.cwnd, self.snd_wnd, self.mss)
+    }
+
+    /// A backlog change worth a `TcpIndicateSendBacklogChange` now (rule
+    /// 90: throttled), if any. Only an open connection indicates.
+    pub fn backlog_change(&mut self, now: u32, ticks_per_second: u32) -> Option<u32> {
+        if self.state != TxState::Open {
+            return None;
+        }
+        let value = self.send_backlog();
+        self.backlog.check(value, self.mss, now, ticks_per_second)
     }
 
     /// Addressing, MTU or cached variables changed (an update).

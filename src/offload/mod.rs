@@ -4,6 +4,7 @@
 //! creates, updates, queries, invalidates and terminates them.
 //! Safe Rust only: raw tree memory is reached through `ndis::tree`.
 
+pub mod backlog;
 pub mod caps;
 pub mod conn;
 pub mod handle;

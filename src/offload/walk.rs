@@ -135,6 +135,8 @@ pub trait DataPlane {
     fn close(&mut self, r: ObjRef) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST);
     /// The addressing, MTU or cached variables behind `r` changed.
     fn refresh(&mut self, r: ObjRef, init: &TxInit);
+    /// The preferred send backlog of connection `r` (None: unsupported).
+    fn send_backlog(&mut self, r: ObjRef) -> Option<u32>;
 }
 
 /// A data plane with no connections (a walk that never reaches TCP).
@@ -167,6 +169,9 @@ impl DataPlane for NoData {
         (core::ptr::null_mut(), core::ptr::null_mut())
     }
     fn refresh(&mut self, _: ObjRef, _: &TxInit) {}
+    fn send_backlog(&mut self, _: ObjRef) -> Option<u32> {
+        None
+    }
 }
 
 pub struct Walk<'a> {
@@ -885,8 +890,10 @@ impl<'a> Walk<'a> {
                     let d = states.take::<TCP_OFFLOAD_STATE_DELEGATED>()?;
                     let mut v = d.get();
                     tcp.delegated.write_to(&mut v, now);
-                    // Backlog sizes are not supported yet (rule 41).
-                    v.Send.SendBacklogSize = BACKLOG_UNSUPPORTED;
+                    // The send backlog is the live estimate; receive
+                    // backlog is not supported (rule 41).
+                    v.Send.SendBacklogSize =
+                        self.data.send_backlog(r).unwrap_or(BACKLOG_UNSUPPORTED);
                     v.Receive.ReceiveBacklogSize = BACKLOG_UNSUPPORTED;
                     d.set(v);
                 }
