@@ -646,3 +646,52 @@ fn rule_090_send_backlog_changes_are_indicated_throttled() {
     assert!(events.iter().all(|e| e.0 == handle));
     done(sim, &c);
 }
+
+#[test]
+fn rule_062_an_abortive_disconnect_aborts_outstanding_sends() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let ch = chain_of(&[3000, 40], 2);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let sent = sim.peer_state(c.key).rcv_nxt;
+    let req = NblChain::single(&[]);
+    let st = sim.call_tcp_io(
+        ndis_sim::TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+        c.slot_ptr(),
+        req.head(),
+    );
+    assert_eq!(st, NDIS_STATUS_PENDING);
+    assert!(
+        send_completions(&sim).is_empty(),
+        "nothing inside the handler"
+    );
+    sim.run_until_idle();
+    assert_eq!(
+        completed(&sim),
+        addrs(&ch)
+            .into_iter()
+            .map(|p| (p, NDIS_STATUS_REQUEST_ABORTED))
+            .collect::<Vec<_>>()
+    );
+    let calls = sim.chimney_calls();
+    assert!(calls.contains(&ChimneyCall::DisconnectComplete(
+        req.head() as usize,
+        NDIS_STATUS_SUCCESS
+    )));
+    // One RST at SND.NXT reached the peer; nothing after it.
+    let rec = sim.peer_state(c.key);
+    assert!(rec.rst_received);
+    let last = rec.segments.last().expect("segments");
+    assert_eq!(last.flags & flags::RST, flags::RST);
+    assert_eq!(last.seq, sent);
+    let later = chain_of(&[10], 3);
+    send(&sim, &c, &later);
+    sim.run_until_idle();
+    assert_eq!(sim.peer_state(c.key).segments.len(), rec.segments.len());
+    assert_eq!(
+        completed(&sim).last(),
+        Some(&(later.head() as usize, NDIS_STATUS_REQUEST_ABORTED))
+    );
+    done(sim, &c);
+}

@@ -56,6 +56,8 @@ pub enum IoOp {
     Forward = 4,
     /// A send whose status and byte count are already set.
     SendDone = 5,
+    /// A disconnect whose status is already set.
+    DisconnectDone = 6,
 }
 
 /// Block-list roots waiting for completion, linked through the root block's
@@ -257,11 +259,42 @@ pub unsafe extern "system" fn miniport_tcp_offload_receive(
 /// NDIS contract.
 pub unsafe extern "system" fn miniport_tcp_offload_disconnect(
     MiniportAdapterContext: NDIS_HANDLE,
-    _MiniportOffloadContext: PVOID,
+    MiniportOffloadContext: PVOID,
     NetBufferList: PNET_BUFFER_LIST,
-    _Flags: ULONG,
+    Flags: ULONG,
 ) -> NDIS_STATUS {
+    if Flags & TCP_DISCONNECT_ABORTIVE_CLOSE != 0 && !NetBufferList.is_null() {
+        // SAFETY: NDIS passes our live context.
+        if let Some(adapter) = unsafe { Adapter::from_context(MiniportAdapterContext) } {
+            // SAFETY: NDIS contract: the slot and the request NBL.
+            if unsafe {
+                super::send::abortive_disconnect(adapter, MiniportOffloadContext, NetBufferList)
+            } {
+                return NDIS_STATUS_PENDING;
+            }
+        }
+    }
+    // Graceful close waits for the engine; until then (and for a context
+    // that names no open connection) the request fails.
     queue_io(MiniportAdapterContext, NetBufferList, IoOp::Disconnect)
+}
+
+/// Queue a disconnect request whose outcome is known for the completion
+/// timer (never completed inside the handler).
+///
+/// # Safety
+/// `request` is a disconnect NBL we own, completed exactly once.
+pub unsafe fn defer_disconnect(adapter: &Adapter, request: PNET_BUFFER_LIST, status: NDIS_STATUS) {
+    // SAFETY: caller contract.
+    unsafe {
+        nbl::set_status(request, status);
+        nbl::set_next(request, core::ptr::null_mut());
+    }
+    let mut q = adapter.deferred.lock();
+    // SAFETY: as above; the NBL joins exactly one list.
+    unsafe { q.nbls.push(request, IoOp::DisconnectDone as usize) };
+    drop(q);
+    adapter.kick_completions();
 }
 
 /// MiniportTcpOffloadForward.
@@ -448,13 +481,13 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
     while let Some((p, tag)) = nbls.pop() {
         // SAFETY: queued NBLs are ours until completed.
         unsafe {
-            if tag != IoOp::SendDone as usize {
+            if tag != IoOp::SendDone as usize && tag != IoOp::DisconnectDone as usize {
                 nbl::set_status(p, NDIS_STATUS_REQUEST_ABORTED);
                 nbl::set_bytes_transferred(p, 0);
             }
             nbl::set_next(p, core::ptr::null_mut());
         }
-        if tag == IoOp::Disconnect as usize {
+        if tag == IoOp::Disconnect as usize || tag == IoOp::DisconnectDone as usize {
             // SAFETY: `p` is a disconnect NBL we owned; it is handed back now.
             unsafe { handlers.disconnect_complete(adapter.handle, p) };
             continue;

@@ -91,6 +91,26 @@ impl DataPath {
         }
     }
 
+    /// The connection named by the context slot NDIS passes to the data
+    /// path handlers (read once, validated), locked, with its index.
+    ///
+    /// # Safety
+    /// `slot` is NULL or the address of a readable PVOID.
+    unsafe fn conn_by_slot(
+        &self,
+        slot: PVOID,
+    ) -> Option<(u32, crate::ndis::spinlock::SpinGuard<'_, ConnTx>)> {
+        let value = if slot.is_null() {
+            0
+        } else {
+            // SAFETY: caller contract; read once.
+            unsafe { slot.cast::<PVOID>().read_unaligned() as usize }
+        };
+        ObjRef::from_context(value)
+            .filter(|r| r.kind == ObjKind::Tcp)
+            .and_then(|r| self.conn_of(r).map(|c| (r.index, c)))
+    }
+
     /// The connection a context value names, locked, if it is live.
     fn conn_of(&self, r: ObjRef) -> Option<crate::ndis::spinlock::SpinGuard<'_, ConnTx>> {
         let c = self.conns.get(r.index)?.lock();
@@ -126,16 +146,8 @@ pub unsafe extern "system" fn miniport_tcp_offload_send(
     let Some(dp) = adapter.data.as_ref() else {
         return NDIS_STATUS_NOT_SUPPORTED;
     };
-    let value = if MiniportOffloadContext.is_null() {
-        0
-    } else {
-        // SAFETY: the host passes the address of the PVOID slot we wrote at
-        // offload; read it once.
-        unsafe { MiniportOffloadContext.cast::<PVOID>().read_unaligned() as usize }
-    };
-    let conn = ObjRef::from_context(value)
-        .filter(|r| r.kind == ObjKind::Tcp)
-        .and_then(|r| dp.conn_of(r).map(|c| (r.index, c)));
+    // SAFETY: NDIS passes the address of the slot we wrote at offload.
+    let conn = unsafe { dp.conn_by_slot(MiniportOffloadContext) };
     let mut done = Completions::new();
     let mut p = NetBufferList;
     match conn {
@@ -170,6 +182,38 @@ pub unsafe extern "system" fn miniport_tcp_offload_send(
     }
     defer(adapter, done);
     NDIS_STATUS_PENDING
+}
+
+/// An abortive disconnect (`TCP_DISCONNECT_ABORTIVE_CLOSE`) of an open
+/// connection: one RST goes out, every outstanding send fails with
+/// `NDIS_STATUS_REQUEST_ABORTED` (rule 62), and the disconnect request
+/// succeeds. Returns false, touching nothing, when the slot names no open
+/// connection (the caller then fails the request).
+///
+/// # Safety
+/// NDIS contract: `slot` is the context slot of the request, `request`
+/// the disconnect NBL, ours until completed.
+pub unsafe fn abortive_disconnect(
+    adapter: &Adapter,
+    slot: PVOID,
+    request: PNET_BUFFER_LIST,
+) -> bool {
+    let Some(dp) = adapter.data.as_ref() else {
+        return false;
+    };
+    let mut done = Completions::new();
+    // SAFETY: caller contract.
+    let Some((_, mut c)) = (unsafe { dp.conn_by_slot(slot) }) else {
+        return false;
+    };
+    if !c.abort(&dp.nic, dp.now(), &mut done) {
+        return false;
+    }
+    drop(c);
+    defer(adapter, done);
+    // SAFETY: caller contract: the request is ours, completed exactly once.
+    unsafe { super::chimney::defer_disconnect(adapter, request, NDIS_STATUS_SUCCESS) };
+    true
 }
 
 /// Mark every connection a terminate names as uploading, from inside the

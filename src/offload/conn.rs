@@ -449,6 +449,36 @@ impl ConnTx {
         self.cwnd = self.cwnd.saturating_add(inc);
     }
 
+    /// Abortive close: one RST at SND.NXT (RFC 793 ABORT; not retransmitted,
+    /// so a full ring loses it like any unreliable RST), then every
+    /// outstanding send fails with REQUEST_ABORTED (rule 62) and the
+    /// connection sends nothing more. False if it was not open.
+    pub fn abort(&mut self, nic: &impl OffloadNic, now: u32, done: &mut Completions) -> bool {
+        if self.state != TxState::Open {
+            return false;
+        }
+        let seg = SegmentFields {
+            seq: self.snd_nxt,
+            ack: self.rcv_nxt,
+            flags: wire::tcp_flags::RST | wire::tcp_flags::ACK,
+            window: 0,
+            ip_id: match self.template.ip {
+                IpPair::V4 { .. } => self.next_ip_id(),
+                IpPair::V6 { .. } => 0,
+            },
+            timestamps: self
+                .timestamps
+                .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
+        };
+        if nic.post(&self.template, &seg, &[]).is_ok() {
+            self.segments_out += 1;
+        }
+        self.state = TxState::Reset;
+        self.touched = true;
+        self.queue.fail_all(NDIS_STATUS_REQUEST_ABORTED, done);
+        true
+    }
+
     /// A terminate is pending: stop sending; new sends are refused.
     pub fn begin_upload(&mut self) {
         if self.state == TxState::Open {
