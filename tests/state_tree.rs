@@ -851,24 +851,42 @@ fn hundred_thousand_connections_offloaded_and_terminated_without_leaks() {
 /// allocations the simulator tracks by tag (data buffers excluded): TCP,
 /// path, neighbor pools and the terminate bookkeeping, per unit of capacity.
 #[test]
-fn context_memory_per_connection_is_at_most_384_bytes() {
+fn context_memory_per_connection_state_at_most_384_bytes_all_at_most_680() {
     const N: u32 = 100_000;
     let mut sim = loaded();
     sim.set_config("TcpConnectionOffloadCapacity", N);
     assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
-    let tags = [*b"CmTc", *b"CmPa", *b"CmNb", *b"CmPe"].map(u32::from_le_bytes);
-    let bytes: usize = sim
-        .core
-        .live_resources()
-        .iter()
-        .filter_map(|(_, k)| match k {
-            ndis_sim::state::Kind::Memory { tag, len } if tags.contains(tag) => Some(*len),
-            _ => None,
-        })
-        .sum();
+    let pools = |names: &[[u8; 4]]| -> usize {
+        let tags: Vec<u32> = names.iter().map(|t| u32::from_le_bytes(*t)).collect();
+        sim.core
+            .live_resources()
+            .iter()
+            .filter_map(|(_, k)| match k {
+                ndis_sim::state::Kind::Memory { tag, len } if tags.contains(tag) => Some(*len),
+                _ => None,
+            })
+            .sum()
+    };
+    // Offload state (objects, links, terminate bookkeeping) plus the send
+    // path's per-connection state (send queue and TCB, wait ring, flow index).
+    let state = pools(&[*b"CmTc", *b"CmPa", *b"CmNb", *b"CmPe"]);
+    let send = pools(&[*b"CmCx", *b"CmRq", *b"CmIx"]);
+    let bytes = state + send;
+    let per_state = state as f64 / f64::from(N);
     let per = bytes as f64 / f64::from(N);
-    println!("context pools: {bytes} bytes for {N} connections = {per:.1} bytes/connection");
-    assert!(per <= 384.0, "{per} bytes per connection");
+    println!(
+        "context pools: state {state} + send path {send} = {bytes} bytes for {N} \
+         connections = {per_state:.1} + {:.1} = {per:.1} bytes/connection",
+        per - per_state
+    );
+    // The 384-byte target holds for the offload state; the send path adds
+    // its own per-connection state (docs/performance.md has the breakdown).
+    // Both figures are guarded against regressions.
+    assert!(
+        per_state <= 384.0,
+        "{per_state} bytes of offload state per connection"
+    );
+    assert!(per <= 680.0, "{per} bytes per connection in all");
     finish(sim);
 }
 
