@@ -573,22 +573,47 @@ fn the_peer_window_bounds_what_is_in_flight() {
     done(sim, &c);
 }
 
-#[test]
-fn invalidated_connections_stop_transmitting() {
+/// Invalidate `which` (the path or the connection itself): the connection
+/// sends nothing more; its queued sends are handed back at terminate.
+fn invalidate_stops_transmit(which: fn(&Conn) -> usize) {
     let sim = with_adapter();
     let c = offload(&sim, 1, 4000, MANUAL);
+    let before = chain_of(&[2000], 1);
+    send(&sim, &c, &before);
+    sim.run_until_idle();
+    let on_wire = sim.peer_state(c.key).segments.len();
+    assert!(on_wire > 0, "transmitting before the invalidate");
     let mut inv = ndis_sim::builders::Tree::new();
-    let b = inv.reference(0, c.tree.context(c.tcp), &[]);
+    let b = inv.reference(0, which(&c), &[]);
     run(&sim, StateOpKind::Invalidate, &inv, b);
     assert_eq!(inv.status(b), NDIS_STATUS_SUCCESS);
-    let ch = chain_of(&[500], 1);
+    // An ACK would open the window for the rest of the first NBL.
+    sim.peer_ack(c.key, SND_UNA + c.mss, 64_240);
+    let ch = chain_of(&[500], 2);
     send(&sim, &c, &ch);
     sim.run_until_idle();
-    assert!(sim.peer_state(c.key).segments.is_empty(), "nothing sent");
-    // The send is held, then handed back by the terminate.
+    assert_eq!(
+        sim.peer_state(c.key).segments.len(),
+        on_wire,
+        "nothing sent after the invalidate"
+    );
+    // The sends are held, then handed back by the terminate, in order.
     let (term, tcp) = terminate(&sim, &c);
-    assert_eq!(term.chain(tcp), ch.head());
+    assert_eq!(term.chain(tcp), before.head());
+    // SAFETY: our NBL, handed back.
+    let next = unsafe { (*before.head()).NetBufferListHeader.NetBufferListData.Next };
+    assert_eq!(next, ch.head());
     finish(sim);
+}
+
+#[test]
+fn rule_037_invalidating_a_path_stops_its_connections_transmitting() {
+    invalidate_stops_transmit(|c| c.tree.context(c.path));
+}
+
+#[test]
+fn rule_037_invalidating_a_connection_stops_it_transmitting() {
+    invalidate_stops_transmit(|c| c.tree.context(c.tcp));
 }
 
 #[test]
