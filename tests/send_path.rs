@@ -720,3 +720,86 @@ fn rule_062_an_abortive_disconnect_aborts_outstanding_sends() {
     );
     done(sim, &c);
 }
+
+#[test]
+fn rule_054_hardware_corruption_sequence() {
+    let sim = with_adapter();
+    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let sent = chain_of(&[1000], 1);
+    send(&sim, &c, &sent);
+    sim.run_until_idle();
+    assert_eq!(sim.peer_state(c.key).stream.len(), 1000);
+    // The port breaks: the next segment is refused, the connection's
+    // hardware state is corrupt from here on.
+    sim.set_phy_hardware_error(true);
+    let stuck = chain_of(&[500], 2);
+    send(&sim, &c, &stuck);
+    sim.run_until_idle();
+    let handle = || -> usize {
+        // SAFETY: the tree is ours; the handle field is plain data.
+        unsafe { (*c.tree.ptr(c.tcp)).NdisOffloadHandle as usize }
+    };
+    // (a) The terminate completes with the block failed; nothing handed back.
+    let mut first = ndis_sim::builders::Tree::new();
+    let b = common::tree::term_tcp(&mut first, c.tree.context(c.tcp));
+    run(&sim, StateOpKind::Terminate, &first, b);
+    assert_eq!(first.status(b), NDIS_STATUS_FAILURE);
+    assert!(first.chain(b).is_null());
+    assert!(
+        completed(&sim).is_empty(),
+        "the sends are still outstanding"
+    );
+    // (b) Retrieve / HardwareFailure, then (c) Abort, after that completion.
+    let calls = sim.chimney_calls();
+    let at = |want: &dyn Fn(&ChimneyCall) -> bool| calls.iter().position(want);
+    let term_done = at(&|x| {
+        matches!(x, ChimneyCall::StateComplete { export, .. } if *export == "NdisMTerminateOffloadComplete")
+    })
+    .expect("terminate completed");
+    let retrieve = at(&|x| {
+        *x == ChimneyCall::Event {
+            offload_handle: handle(),
+            event: TcpIndicateRetrieve,
+            info: HardwareFailure,
+        }
+    })
+    .expect("retrieve indicated");
+    let abort = at(&|x| {
+        matches!(x, ChimneyCall::Event { offload_handle, event, .. }
+            if *offload_handle == handle() && *event == TcpIndicateAbort)
+    })
+    .expect("abort indicated");
+    assert!(term_done < retrieve && retrieve < abort, "{calls:?}");
+    // (d) The next terminate aborts every outstanding send, (e) completes.
+    sim.set_phy_hardware_error(false);
+    let before = sim.chimney_calls().len();
+    let (term, tcp) = terminate(&sim, &c);
+    assert_eq!(term.status(tcp), NDIS_STATUS_SUCCESS);
+    assert!(term.chain(tcp).is_null(), "nothing handed back");
+    let after = sim.chimney_calls()[before..].to_vec();
+    let want: Vec<usize> = addrs(&sent).into_iter().chain(addrs(&stuck)).collect();
+    let sends: Vec<(usize, NDIS_STATUS)> = after
+        .iter()
+        .filter_map(|x| match x {
+            ChimneyCall::SendComplete(v) => Some(v.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(
+        sends,
+        want.iter()
+            .map(|&p| (p, NDIS_STATUS_REQUEST_ABORTED))
+            .collect::<Vec<_>>()
+    );
+    let send_at = after
+        .iter()
+        .position(|x| matches!(x, ChimneyCall::SendComplete(_)))
+        .expect("sends completed");
+    let done_at = after
+        .iter()
+        .position(|x| matches!(x, ChimneyCall::StateComplete { .. }))
+        .expect("terminate completed");
+    assert!(send_at < done_at);
+    finish(sim);
+}

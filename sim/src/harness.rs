@@ -529,6 +529,12 @@ impl Simulator {
         self.core.fail_mdl_mapping.store(fail, Ordering::SeqCst);
     }
 
+    /// Make ChimneyPhyTransmit fail with NDIS_STATUS_FAILURE (a hardware
+    /// fault of the port) while `broken`.
+    pub fn set_phy_hardware_error(&self, broken: bool) {
+        self.core.phy_hardware_error.store(broken, Ordering::SeqCst);
+    }
+
     /// Frames waiting in the transmit rings.
     pub fn ring_len(&self) -> usize {
         lock(&self.core.phy)

@@ -152,6 +152,8 @@ pub struct SimCore {
     pub peer: Mutex<crate::peer::Peer>,
     /// Make MmMapLockedPagesSpecifyCache fail (return NULL).
     pub fail_mdl_mapping: std::sync::atomic::AtomicBool,
+    /// ChimneyPhyTransmit reports a hardware error (the port is broken).
+    pub phy_hardware_error: std::sync::atomic::AtomicBool,
 }
 
 /// A callback run inside a state-operation completion (export name, root).
@@ -184,6 +186,7 @@ impl SimCore {
             phy: Mutex::new(Default::default()),
             peer: Mutex::new(Default::default()),
             fail_mdl_mapping: std::sync::atomic::AtomicBool::new(false),
+            phy_hardware_error: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

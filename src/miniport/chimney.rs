@@ -376,12 +376,14 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
         StateOp::Query => Op::Query,
     };
     let mut failed_sends = crate::ndis::sendq::Completions::new();
+    let mut faults = 0;
     match (&adapter.offload, &adapter.data) {
         (Some(table), Some(dp)) => {
             let now = clock::nic_ticks(adapter.tcp_params().ticks_per_second);
             let mut plane = super::send::Plane {
                 dp,
                 done: crate::ndis::sendq::Completions::new(),
+                faults: 0,
             };
             let mut t = table.lock();
             // SAFETY: NDIS gave us this tree; it stays ours until the
@@ -391,6 +393,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
             }
             drop(t);
             failed_sends = plane.done.take();
+            faults = plane.faults;
         }
         // SAFETY: as above.
         _ => unsafe { fail_tree(root, op) },
@@ -423,6 +426,10 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     }
     if op == StateOp::Invalidate {
         request_upload_of_invalidated(adapter);
+    }
+    // The corruption sequence's events follow the failed terminate (rule 54).
+    if faults > 0 {
+        super::send::indicate_hardware_faults(adapter);
     }
     // Connections offloaded with send data start transmitting now.
     if op == StateOp::Initiate

@@ -216,6 +216,27 @@ pub unsafe fn abortive_disconnect(
     true
 }
 
+/// Steps (b) and (c) of the hardware-corruption sequence, after the failed
+/// terminate completed: `TcpIndicateRetrieve` / `HardwareFailure`, then
+/// `TcpIndicateAbort`, for each connection whose terminate just failed.
+/// Runs only when a terminate failed that way (a scan of the table).
+pub fn indicate_hardware_faults(adapter: &Adapter) {
+    let (Some(dp), Some(handlers)) = (adapter.data.as_ref(), adapter.offload_handlers) else {
+        return;
+    };
+    for id in 0..dp.conns.capacity() {
+        let Some(lock) = dp.conns.get(id as u32) else {
+            continue;
+        };
+        let handle = lock.lock().take_fault_report();
+        if let Some(h) = handle {
+            let h = NdisHandle::new(h as NDIS_HANDLE);
+            handlers.event(h, TcpIndicateRetrieve, HardwareFailure);
+            handlers.event(h, TcpIndicateAbort, 0);
+        }
+    }
+}
+
 /// Mark every connection a terminate names as uploading, from inside the
 /// terminate handler: sends arriving from now on complete with
 /// `NDIS_STATUS_UPLOAD_IN_PROGRESS` (rule 61).
@@ -245,6 +266,9 @@ pub fn halt_connection(adapter: &Adapter, index: u32) {
 pub struct Plane<'a> {
     pub dp: &'a DataPath,
     pub done: Completions,
+    /// Terminates failed for corrupt hardware state (events due after the
+    /// completion).
+    pub faults: u32,
 }
 
 impl DataPlane for Plane<'_> {
@@ -350,6 +374,14 @@ impl DataPlane for Plane<'_> {
 
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32> {
         self.dp.conn_of(r).map(|c| c.send_backlog())
+    }
+
+    fn terminate_blocked(&mut self, r: ObjRef) -> bool {
+        let blocked = self.dp.conn_of(r).is_some_and(|mut c| c.block_terminate());
+        if blocked {
+            self.faults += 1;
+        }
+        blocked
     }
 }
 

@@ -91,6 +91,20 @@ pub struct ConnTx {
     ssthresh_host: u32,
     /// The send backlog the host knows and when it was last indicated.
     backlog: Throttle,
+    pub fault: HwFault,
+}
+
+/// A hardware fault on a connection (the NIC refused its frames): the
+/// spec's hardware-corruption sequence (§4.2, rule 54) runs at terminate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HwFault {
+    None,
+    /// Seen; the next terminate fails.
+    Detected,
+    /// The terminate failed; Retrieve/HardwareFailure and Abort are due.
+    Reporting,
+    /// Indicated; the next terminate aborts every outstanding request.
+    Reported,
 }
 
 /// The largest value `ip_id` may take and the first of its range.
@@ -203,6 +217,7 @@ impl ConnTx {
             touched: false,
             ssthresh_host: 0,
             backlog: Throttle::start(0),
+            fault: HwFault::None,
         }
     }
 
@@ -366,9 +381,12 @@ impl ConnTx {
                     break;
                 }
                 Err(NicError::Refused) => {
-                    // The hardware cannot build this segment: stop sending on
-                    // this connection (treated like a hardware fault).
+                    // The hardware cannot carry this connection: stop sending
+                    // on it; its terminate runs the corruption sequence.
                     self.halted = true;
+                    if self.fault == HwFault::None {
+                        self.fault = HwFault::Detected;
+                    }
                     break;
                 }
             }
@@ -479,6 +497,26 @@ impl ConnTx {
         true
     }
 
+    /// Step (a) of the corruption sequence: true when the hardware state
+    /// is corrupt and this terminate must fail (the events become due).
+    pub fn block_terminate(&mut self) -> bool {
+        if self.fault == HwFault::Detected {
+            self.fault = HwFault::Reporting;
+            return true;
+        }
+        false
+    }
+
+    /// Steps (b) and (c) are being indicated now: returns the offload
+    /// handle when they were due.
+    pub fn take_fault_report(&mut self) -> Option<usize> {
+        if self.fault != HwFault::Reporting {
+            return None;
+        }
+        self.fault = HwFault::Reported;
+        Some(self.offload_handle)
+    }
+
     /// A terminate is pending: stop sending; new sends are refused.
     pub fn begin_upload(&mut self) {
         if self.state == TxState::Open {
@@ -489,7 +527,13 @@ impl ConnTx {
     /// Upload: hand back the unacknowledged NBLs in order (failed ones
     /// complete into `done`) and free the slot. Returns (head, tail).
     pub fn close(&mut self, done: &mut Completions) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST) {
-        let chain = if self.state == TxState::Reset {
+        let corrupt = matches!(self.fault, HwFault::Reporting | HwFault::Reported);
+        let chain = if corrupt {
+            // Step (d) of the corruption sequence: everything outstanding
+            // is aborted, nothing is handed back.
+            self.queue.fail_all(NDIS_STATUS_REQUEST_ABORTED, done);
+            (core::ptr::null_mut(), core::ptr::null_mut())
+        } else if self.state == TxState::Reset {
             // Already failed with REQUEST_ABORTED; nothing is left.
             (core::ptr::null_mut(), core::ptr::null_mut())
         } else {

@@ -137,6 +137,9 @@ pub trait DataPlane {
     fn refresh(&mut self, r: ObjRef, init: &TxInit);
     /// The preferred send backlog of connection `r` (None: unsupported).
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32>;
+    /// True when connection `r`'s hardware state is corrupt and this
+    /// terminate must fail (the corruption sequence, rule 54).
+    fn terminate_blocked(&mut self, r: ObjRef) -> bool;
 }
 
 /// A data plane with no connections (a walk that never reaches TCP).
@@ -171,6 +174,9 @@ impl DataPlane for NoData {
     fn refresh(&mut self, _: ObjRef, _: &TxInit) {}
     fn send_backlog(&mut self, _: ObjRef) -> Option<u32> {
         None
+    }
+    fn terminate_blocked(&mut self, _: ObjRef) -> bool {
+        false
     }
 }
 
@@ -674,6 +680,10 @@ impl<'a> Walk<'a> {
     // ------------------------------------------------------------ terminate
 
     fn terminate(&mut self, blk: BlockRef<'_>, r: ObjRef) -> Result<(), Fail> {
+        if r.kind == ObjKind::Tcp && self.data.terminate_blocked(r) {
+            // Nothing is written and the connection stays (rule 54).
+            return Err(Fail(NDIS_STATUS_FAILURE));
+        }
         let t = blk.state_type();
         let (has_const, has_cached, has_delegated) = classes(t);
         // Only the delegated structure is filled; skip the others if present.

@@ -255,6 +255,10 @@ pub unsafe extern "system" fn ChimneyPhyTransmit(
         );
         return NDIS_STATUS_INVALID_LENGTH;
     }
+    if sim.phy_hardware_error.load(Ordering::SeqCst) {
+        // A broken port: nothing is accepted, nothing reaches the wire.
+        return NDIS_STATUS_FAILURE;
+    }
     let now = sim.now_100ns.load(Ordering::SeqCst);
     // SAFETY: checked non-NULL; the driver passes `Length` readable bytes.
     let bytes = unsafe { std::slice::from_raw_parts(Frame, len) }.to_vec();
