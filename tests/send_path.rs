@@ -803,3 +803,34 @@ fn rule_054_hardware_corruption_sequence() {
     assert!(send_at < done_at);
     finish(sim);
 }
+
+#[test]
+fn short_frames_are_padded_to_the_ethernet_minimum() {
+    let sim = with_adapter();
+    // No timestamps: a 1-byte segment is 55 bytes of headers and data.
+    let c = offload_with(
+        &sim,
+        1,
+        4000,
+        AUTO,
+        |s, _| s.konst.Flags &= !TCP_FLAG_TIMESTAMP_ENABLED,
+        |s| s.delegated.SndUna,
+    );
+    let ch = chain_of(&[1], 1);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let frames: Vec<Vec<u8>> = sim
+        .captured_frames()
+        .into_iter()
+        .filter(|f| f.1 == ndis_sim::Direction::FromTarget)
+        .map(|f| f.2)
+        .collect();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].len(), 60);
+    assert_eq!(sim.peer_state(c.key).stream, pattern(0, 1, 1));
+    assert_eq!(
+        completed(&sim),
+        vec![(ch.head() as usize, NDIS_STATUS_SUCCESS)]
+    );
+    done(sim, &c);
+}

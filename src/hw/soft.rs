@@ -43,6 +43,9 @@ pub struct SoftNic {
     attached: AtomicBool,
 }
 
+/// The shortest Ethernet frame on the wire, FCS excluded.
+const ETH_MIN_FRAME: usize = 60;
+
 /// The target-side flow key of a template.
 pub fn flow_of(t: &FrameTemplate) -> FlowKey {
     let (local, remote) = addresses(&t.ip);
@@ -173,7 +176,11 @@ impl OffloadNic for SoftNic {
     ) -> Result<(), NicError> {
         let mut frame = [0u8; CHIMNEY_PHY_MAX_FRAME];
         let len = wire::build_frame(t, s, payload, &mut frame).map_err(|_| NicError::Refused)?;
-        let bytes = frame.get(..len).ok_or(NicError::Refused)?;
+        // Ethernet's minimum frame (FCS excluded): a short segment is padded
+        // with zeros; the IP length still says where the packet ends.
+        let bytes = frame
+            .get(..len.max(ETH_MIN_FRAME))
+            .ok_or(NicError::Refused)?;
         match transmit(self.handle, bytes) {
             NDIS_STATUS_SUCCESS => {
                 self.counters.frames_out.fetch_add(1, Ordering::Relaxed);
