@@ -125,16 +125,54 @@ impl ConnIndex {
     pub fn remove(&self, key: &FlowKey, id: u32) {
         let hash = key.hash();
         let want = entry(hash, id);
-        for slot in self.probe(hash) {
+        let start = (hash as usize) & self.mask;
+        for i in 0..self.slots.len() {
+            let k = (start + i) & self.mask;
+            let Some(slot) = self.slots.get(k) else {
+                return;
+            };
             let e = slot.load(Ordering::Acquire);
             if e == EMPTY {
                 return;
             }
             if e == want {
                 slot.store(TOMBSTONE, Ordering::Release);
+                self.reclaim(k);
                 return;
             }
         }
+    }
+
+    /// Turn the tombstone at `k`, and the run of tombstones before it, back
+    /// into empty slots when the slot after `k` is empty: no probe chain
+    /// can pass through them to a live entry, so a lock-free reader loses
+    /// nothing, and lookups of absent keys stay short under churn.
+    fn reclaim(&self, mut k: usize) {
+        let next = self.slots.get((k + 1) & self.mask);
+        if next.is_none_or(|n| n.load(Ordering::Acquire) != EMPTY) {
+            return;
+        }
+        for _ in 0..self.slots.len() {
+            let Some(slot) = self.slots.get(k) else {
+                return;
+            };
+            if slot.load(Ordering::Acquire) != TOMBSTONE {
+                return;
+            }
+            slot.store(EMPTY, Ordering::Release);
+            k = k.wrapping_sub(1) & self.mask;
+        }
+    }
+
+    /// (live entries, tombstones): for tests and diagnostics (a full scan).
+    pub fn occupancy(&self) -> (usize, usize) {
+        self.slots
+            .iter()
+            .fold((0, 0), |(l, t), s| match s.load(Ordering::Relaxed) {
+                EMPTY => (l, t),
+                TOMBSTONE => (l, t + 1),
+                _ => (l + 1, t),
+            })
     }
 
     /// The candidates for `key`, in probe order, until `accept` takes one.
