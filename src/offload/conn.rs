@@ -81,9 +81,6 @@ pub struct ConnTx {
     pub ts_delta: u32,
     /// Next IPv4 Identification (always within 0x8000–0xFFFF, rule 64).
     pub ip_id: u16,
-    /// Segments and payload bytes handed to the hardware.
-    pub segments_out: u64,
-    pub bytes_out: u64,
     /// Anything sent or received since the offload (until then the host's
     /// delegated values are handed back untouched).
     pub touched: bool,
@@ -212,8 +209,6 @@ impl ConnTx {
             ts_recent: 0,
             ts_delta: 0,
             ip_id: IP_ID_FIRST,
-            segments_out: 0,
-            bytes_out: 0,
             touched: false,
             ssthresh_host: 0,
             backlog: Throttle::start(0),
@@ -398,9 +393,7 @@ impl ConnTx {
             if seq_lt(self.snd_max, self.snd_nxt) {
                 self.snd_max = self.snd_nxt;
             }
-            self.segments_out += 1;
             self.touched = true;
-            self.bytes_out += u64::from(chunk.bytes);
             sent += 1;
         }
         sent
@@ -489,7 +482,6 @@ impl ConnTx {
                 .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
         };
         if nic.post(&self.template, &seg, &[]).is_ok() {
-            self.segments_out += 1;
         }
         self.state = TxState::Reset;
         self.touched = true;

@@ -177,11 +177,8 @@ pub struct Tcp {
     pub cached: TCP_OFFLOAD_STATE_CACHED,
     pub delegated: TcpDelegated,
     /// The path this connection sends on (never changes while offloaded).
+    /// (Send data taken over at offload lives in the send queue.)
     pub path: ObjRef,
-    /// Send data taken over at offload: first and last NBL (addresses), kept
-    /// in host order until sent and acknowledged or handed back at upload.
-    pub send_head: usize,
-    pub send_tail: usize,
 }
 
 #[cfg(test)]

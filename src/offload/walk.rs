@@ -609,8 +609,6 @@ impl<'a> Walk<'a> {
             cached,
             delegated: TcpDelegated::from_host(&delegated, self.now),
             path,
-            send_head,
-            send_tail,
         };
         let r = self
             .table
