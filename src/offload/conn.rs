@@ -481,8 +481,8 @@ impl ConnTx {
                 .timestamps
                 .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
         };
-        if nic.post(&self.template, &seg, &[]).is_ok() {
-        }
+        // Best effort: a lost RST is what the peer's next segment repairs.
+        let _ = nic.post(&self.template, &seg, &[]);
         self.state = TxState::Reset;
         self.touched = true;
         self.queue.fail_all(NDIS_STATUS_REQUEST_ABORTED, done);
