@@ -565,6 +565,15 @@ impl Simulator {
         lock(&self.core.phy).capture.clone()
     }
 
+    /// Forget what was recorded so far (chimney calls, the frame capture,
+    /// the peer's per-connection history) so long runs (benchmarks) keep a
+    /// bounded footprint. The peer's stream offsets restart at zero.
+    pub fn forget_history(&self) {
+        lock(&self.core.chimney).calls.clear();
+        lock(&self.core.phy).capture.clear();
+        lock(&self.core.peer).forget_history();
+    }
+
     /// The capture as a classic libpcap file (LINKTYPE_ETHERNET, microseconds).
     pub fn pcap(&self) -> Vec<u8> {
         peer::pcap::write(&lock(&self.core.phy).capture)

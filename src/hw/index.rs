@@ -33,24 +33,33 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
-    /// A 64-bit mix of the key (FNV-1a over the bytes, then a final avalanche).
+    /// A 64-bit mix of the key: the addresses as four 64-bit words and the
+    /// ports, each folded in with a multiply and rotate, then a final
+    /// avalanche (murmur3's finalizer).
     pub fn hash(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |b: u8| {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let word = |b: &[u8; 16], half: usize| -> u64 {
+            let mut w = [0u8; 8];
+            if let Some(src) = b.get(half * 8..half * 8 + 8) {
+                w.copy_from_slice(src);
+            }
+            u64::from_le_bytes(w)
         };
-        self.local
-            .iter()
-            .chain(self.remote.iter())
-            .for_each(|b| eat(*b));
-        self.local_port
-            .to_be_bytes()
-            .iter()
-            .chain(self.remote_port.to_be_bytes().iter())
-            .for_each(|b| eat(*b));
+        let ports = (u64::from(self.local_port) << 16) | u64::from(self.remote_port);
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for w in [
+            word(&self.local, 0),
+            word(&self.local, 1),
+            word(&self.remote, 0),
+            word(&self.remote, 1),
+            ports,
+        ] {
+            h = (h ^ w).wrapping_mul(K).rotate_left(29);
+        }
         h ^= h >> 33;
         h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         h ^ (h >> 33)
     }
 }

@@ -230,16 +230,21 @@ pub unsafe extern "system" fn NdisMGetOffloadHandlers(
     NDIS_STATUS_SUCCESS
 }
 
-/// Every block of a tree with the NBLs of its `NetBufferListChain`, in
-/// depth-first order (cycles and runaway chains are cut off).
+/// Every block of a tree that carries a `NetBufferListChain`, with the NBLs
+/// of that chain, in depth-first order. Cheap on large trees (no per-block
+/// bookkeeping): a cyclic tree (a test of rule 19) is cut off by a step
+/// limit, and an NBL reached twice is reported once.
 pub fn tree_chains(
     root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
 ) -> Vec<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Vec<usize>)> {
+    const MAX_STEPS: usize = 1 << 22;
     let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen_nbls = std::collections::HashSet::new();
     let mut stack = vec![root];
+    let mut steps = 0usize;
     while let Some(b) = stack.pop() {
-        if b.is_null() || seen.len() > 1 << 22 || !seen.insert(b as usize) {
+        steps += 1;
+        if b.is_null() || steps > MAX_STEPS {
             continue;
         }
         // SAFETY: the tree is the harness's own memory (the driver has
@@ -251,14 +256,16 @@ pub fn tree_chains(
                 (*b).DependentBlockList,
             )
         };
-        let mut nbls = Vec::new();
-        let mut p = chain;
-        while !p.is_null() && nbls.len() < 1 << 20 {
-            nbls.push(p as usize);
-            // SAFETY: an NBL the simulator built.
-            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
+        if !chain.is_null() {
+            let mut nbls = Vec::new();
+            let mut p = chain;
+            while !p.is_null() && nbls.len() < 1 << 20 && seen_nbls.insert(p as usize) {
+                nbls.push(p as usize);
+                // SAFETY: an NBL the simulator built.
+                p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
+            }
+            out.push((b, nbls));
         }
-        out.push((b, nbls));
         stack.push(next);
         stack.push(dep);
     }

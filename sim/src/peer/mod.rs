@@ -189,6 +189,17 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// Drop the per-connection history (stream, segments, ACK log); the
+    /// sequence state stays, so the connections carry on.
+    pub fn forget_history(&mut self) {
+        for c in self.conns.values_mut() {
+            c.rec.stream = Vec::new();
+            c.rec.segments = Vec::new();
+            c.rec.psh_ends = Vec::new();
+            c.rec.acks_sent = Vec::new();
+        }
+    }
+
     /// Register (or replace) a connection.
     pub fn connect(&mut self, c: PeerConn) -> ConnKey {
         let key = c.key();

@@ -1,0 +1,146 @@
+//! The per-NBL send kernels shared by `benches/send_path.rs` and
+//! `examples/send_path_count.rs` (callgrind instruction counts): the
+//! driver's queue and the `Mutex<VecDeque<Box<…>>>` baseline doing the same
+//! work. Not a benchmark target itself.
+
+use chimney_miniport::ffi::*;
+use chimney_miniport::ndis::SpinLock;
+use chimney_miniport::ndis::nbdata::{Cursor, account_acked};
+use chimney_miniport::ndis::sendq::{Completions, SendQueue};
+use std::collections::VecDeque;
+use std::hint::black_box;
+use std::sync::Mutex;
+
+/// Bytes per NBL and per segment.
+pub const MSS: u32 = 1448;
+
+/// The driver's structures: per NBL one locked push + segment, then one
+/// locked cumulative ACK per NBL; returns the NBLs completed.
+#[inline(never)]
+pub fn run_driver(q: &SpinLock<SendQueue>, nbls: &[PNET_BUFFER_LIST]) -> usize {
+    for &p in nbls {
+        let mut g = q.lock();
+        // SAFETY: an NBL this benchmark owns and restored; it joins one queue.
+        let _ = unsafe { g.push(p) };
+        loop {
+            let mut frags: [&[u8]; 16] = [&[]; 16];
+            let Some(chunk) = g.peek(MSS, &mut frags) else {
+                break;
+            };
+            black_box(&frags[..chunk.slices]);
+            g.commit(&chunk);
+        }
+    }
+    let mut done = Completions::new();
+    for _ in nbls {
+        q.lock().ack(u64::from(MSS), &mut done);
+    }
+    done.len()
+}
+
+/// One queued NBL of the baseline.
+struct Desc {
+    nbl: PNET_BUFFER_LIST,
+    len: u32,
+    cursor: Cursor,
+    sent: u32,
+}
+
+// SAFETY: the benchmark owns the NBLs; a descriptor is used under the mutex.
+unsafe impl Send for Desc {}
+
+/// The baseline: a mutex around a deque of boxed descriptors.
+pub struct Baseline {
+    q: VecDeque<Box<Desc>>,
+    /// Index of the first descriptor with unsent bytes.
+    next: usize,
+    head_acked: u32,
+}
+
+#[inline(never)]
+pub fn run_baseline(m: &Mutex<Baseline>, nbls: &[PNET_BUFFER_LIST]) -> usize {
+    let mut frags: [&[u8]; 16] = [&[]; 16];
+    for &p in nbls {
+        let mut g = m.lock().unwrap();
+        // SAFETY: as in `run_driver`; the cursor reads the NBL's MDLs.
+        let len = unsafe { chimney_miniport::ndis::nbdata::validate(p) }.unwrap_or(0);
+        g.q.push_back(Box::new(Desc {
+            nbl: p,
+            len,
+            // SAFETY: validated just now.
+            cursor: unsafe { Cursor::new(p) },
+            sent: 0,
+        }));
+        let b = &mut *g;
+        while let Some(d) = b.q.get_mut(b.next) {
+            let want = MSS.min(d.len - d.sent);
+            // SAFETY: a validated NBL the benchmark owns.
+            let (n, got) = unsafe { d.cursor.gather(want, &mut frags) };
+            black_box(&frags[..n]);
+            d.sent += got;
+            if d.sent == d.len {
+                b.next += 1;
+            }
+        }
+    }
+    let mut done: Vec<Box<Desc>> = Vec::new();
+    for _ in nbls {
+        let mut g = m.lock().unwrap();
+        let mut left = MSS;
+        while let Some(d) = g.q.front() {
+            let need = d.len - g.head_acked;
+            if left < need {
+                g.head_acked += left;
+                break;
+            }
+            left -= need;
+            g.head_acked = 0;
+            g.next = g.next.saturating_sub(1);
+            let d = g.q.pop_front().expect("front");
+            // SAFETY: as above: fully acknowledged, about to complete.
+            unsafe {
+                (*d.nbl).Status = NDIS_STATUS_SUCCESS;
+                account_acked(d.nbl, d.len);
+            }
+            done.push(d);
+        }
+    }
+    done.len()
+}
+
+pub fn new_baseline() -> Mutex<Baseline> {
+    Mutex::new(Baseline {
+        q: VecDeque::new(),
+        next: 0,
+        head_acked: 0,
+    })
+}
+
+pub type NbData = Vec<(PNET_BUFFER, NET_BUFFER_DATA)>;
+
+pub fn save_addrs(nbls: &[PNET_BUFFER_LIST]) -> NbData {
+    let mut v = Vec::new();
+    for &p in nbls {
+        // SAFETY: NBLs this benchmark built, owned by this thread now.
+        unsafe {
+            let mut nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
+            while !nb.is_null() {
+                v.push((nb, (*nb).NetBufferHeader.NetBufferData));
+                nb = (*nb).NetBufferHeader.NetBufferData.Next;
+            }
+        }
+    }
+    v
+}
+
+pub fn restore_addrs(nbls: &[PNET_BUFFER_LIST], saved: &NbData) {
+    for &(nb, d) in saved {
+        // SAFETY: as in `save_addrs`.
+        unsafe { (*nb).NetBufferHeader.NetBufferData = d };
+    }
+    for (i, &p) in nbls.iter().enumerate() {
+        let next = nbls.get(i + 1).copied().unwrap_or(std::ptr::null_mut());
+        // SAFETY: as above.
+        unsafe { (*p).NetBufferListHeader.NetBufferListData.Next = next };
+    }
+}
