@@ -11,6 +11,8 @@ pub struct Request {
     pub handler: &'static str,
     /// False while that handler is still running.
     pub handler_returned: bool,
+    /// The thread (processor) running that handler.
+    pub thread: std::thread::ThreadId,
 }
 
 /// Record that `object` is being handed to `handler`.
@@ -21,6 +23,7 @@ pub fn give(sim: &SimCore, object: usize, handler: &'static str) {
         Request {
             handler,
             handler_returned: false,
+            thread: std::thread::current().id(),
         },
     );
 }
@@ -43,8 +46,17 @@ pub fn complete(sim: &SimCore, object: usize, export: &'static str) -> Option<Re
     let req = lock(&sim.outstanding).remove(&object);
     match req {
         Some(r) => {
-            // Ordinary sends may complete inside MiniportSendNetBufferLists.
-            if !r.handler_returned && r.handler != "MiniportSendNetBufferLists" {
+            // Completing inside the call that delivered the request (the
+            // same processor, the handler still on its stack) is synchronous
+            // completion, which rule 14 forbids; ordinary sends may do it.
+            // Another processor completing it while that handler is still
+            // unwinding is asynchronous completion racing the return, which
+            // no driver can exclude and NDIS cannot observe
+            // (docs/decisions.md).
+            if !r.handler_returned
+                && r.handler != "MiniportSendNetBufferLists"
+                && r.thread == std::thread::current().id()
+            {
                 sim.violation(Violation::CompletedBeforeReturn { export, object });
             }
             lock(&sim.completed).insert(object, export);

@@ -115,7 +115,6 @@ pub extern "system" fn NdisSetTimerObject(
         // SAFETY: registered Timer objects are SimTimer records we wrote.
         unsafe { (*TimerObject.cast::<SimTimer>()).context = FunctionContext };
     }
-    let was = cancel_armed(&sim, TimerObject as usize);
     let now = sim.now_100ns.load(Ordering::SeqCst);
     let due = if DueTime < 0 {
         now.saturating_add(DueTime.unsigned_abs())
@@ -123,13 +122,23 @@ pub extern "system" fn NdisSetTimerObject(
         (DueTime as u64).max(now)
     };
     let seq = sim.timer_seq.fetch_add(1, Ordering::SeqCst);
-    lock(&sim.timers).insert(
-        (due, seq),
-        Armed {
-            timer: TimerObject as usize,
-            period_100ns: u64::from(MillisecondsPeriod) * 10_000,
-        },
-    );
+    // Cancel and re-arm under one lock, as KeSetTimer does atomically: a
+    // processor looking for due timers never sees the timer missing.
+    let was = {
+        let mut timers = lock(&sim.timers);
+        let before = timers.len();
+        let t = TimerObject as usize;
+        timers.retain(|_, a| a.timer != t);
+        let was = timers.len() != before;
+        timers.insert(
+            (due, seq),
+            Armed {
+                timer: t,
+                period_100ns: u64::from(MillisecondsPeriod) * 10_000,
+            },
+        );
+        was
+    };
     if was { TRUE } else { FALSE }
 }
 
