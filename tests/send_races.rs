@@ -10,7 +10,7 @@
 mod common;
 
 use chimney_miniport::ffi::*;
-use common::send::{AUTO, Conn, chain_of, completed, offload, pattern, terminate};
+use common::send::{AUTO, Conn, Mine, chain_of, completed, offload, pattern, terminate};
 use common::tree::run;
 use common::*;
 use ndis_sim::builders::NblChain;
@@ -42,18 +42,6 @@ fn fate(i: usize) -> Fate {
 struct Work {
     slot: usize,
     chains: Vec<NblChain>,
-}
-
-/// One thread's connections.
-struct Mine<'a>(&'a [Work]);
-// SAFETY: each list is read by one posting thread only; the NBLs are the
-// driver's from the send call until completion or hand-back; the main thread
-// inspects them only after the posting threads are joined.
-unsafe impl Send for Mine<'_> {}
-impl Mine<'_> {
-    fn get(&self) -> &[Work] {
-        self.0
-    }
 }
 
 #[test]

@@ -10,7 +10,7 @@
 mod common;
 
 use chimney_miniport::ffi::*;
-use common::send::{AUTO, SND_UNA, completed, peer_mac};
+use common::send::{AUTO, Mine, SND_UNA, completed, peer_mac};
 use common::tree::run;
 use common::*;
 use ndis_sim::builders::{NbSpec, NblChain, TcpSpec, Tree};
@@ -49,18 +49,6 @@ struct Work {
     key: ConnKey,
     chains: Vec<NblChain>,
     expect: Vec<u8>,
-}
-
-/// One thread's connections, handed to that thread.
-struct Mine<'a>(&'a [Work]);
-// SAFETY: a list is read by exactly one posting thread; its NBLs are the
-// driver's from the send call until their completion, and the main thread
-// looks at them only after the posting threads are joined.
-unsafe impl Send for Mine<'_> {}
-impl Mine<'_> {
-    fn get(&self) -> &[Work] {
-        self.0
-    }
 }
 
 fn random_chain(rng: &mut Rng, conn: usize, serial: &mut usize, expect: &mut Vec<u8>) -> NblChain {

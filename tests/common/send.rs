@@ -222,3 +222,16 @@ pub fn ack_all(sim: &Simulator, c: &Conn) {
 pub fn no_nagle(s: &mut TcpSpec, _: &mut Tree) {
     s.cached.Flags &= !TCP_FLAG_NAGLING_ENABLED;
 }
+
+/// One posting thread's share of a test's connections, handed to it.
+pub struct Mine<'a, T>(pub &'a [T]);
+// SAFETY: a share is read by exactly one posting thread; the NBLs in it are
+// the driver's from the send call until completed or handed back, and the
+// main thread looks at them only after the posting threads are joined.
+unsafe impl<T> Send for Mine<'_, T> {}
+impl<T> Mine<'_, T> {
+    /// The share (a method, so a closure captures the whole wrapper).
+    pub fn get(&self) -> &[T] {
+        self.0
+    }
+}
