@@ -358,12 +358,21 @@ impl DataPlane for Plane<'_> {
         }
     }
 
-    fn close(&mut self, r: ObjRef) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST) {
+    fn upload(
+        &mut self,
+        r: ObjRef,
+        d: &mut TcpDelegated,
+    ) -> Option<(PNET_BUFFER_LIST, PNET_BUFFER_LIST)> {
         let Some(mut c) = self.dp.conn_of(r) else {
-            return (core::ptr::null_mut(), core::ptr::null_mut());
+            return Some((core::ptr::null_mut(), core::ptr::null_mut()));
         };
+        if c.block_terminate() {
+            self.faults += 1;
+            return None;
+        }
+        c.sync_to(d);
         self.dp.nic.remove_connection(r.index, &c.template);
-        c.close(&mut self.done)
+        Some(c.close(&mut self.done))
     }
 
     fn refresh(&mut self, r: ObjRef, init: &TxInit) {
@@ -374,14 +383,6 @@ impl DataPlane for Plane<'_> {
 
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32> {
         self.dp.conn_of(r).map(|c| c.send_backlog())
-    }
-
-    fn terminate_blocked(&mut self, r: ObjRef) -> bool {
-        let blocked = self.dp.conn_of(r).is_some_and(|mut c| c.block_terminate());
-        if blocked {
-            self.faults += 1;
-        }
-        blocked
     }
 }
 

@@ -130,16 +130,20 @@ pub trait DataPlane {
     /// Copy the live send variables of `r` into `d` (if it has sent or
     /// received anything since the offload).
     fn sync(&mut self, r: ObjRef, d: &mut TcpDelegated);
-    /// Connection `r` is uploaded: stop it and hand back its unacknowledged
-    /// send NBLs in order as (head, tail), NULL when none.
-    fn close(&mut self, r: ObjRef) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST);
+    /// Upload connection `r` (one visit to its send state): copy its live
+    /// send variables into `d`, stop it and hand back its unacknowledged
+    /// send NBLs in order as (head, tail), NULL when none. `None`, with
+    /// nothing changed, when its hardware state is corrupt and this
+    /// terminate must fail (the corruption sequence, rule 54).
+    fn upload(
+        &mut self,
+        r: ObjRef,
+        d: &mut TcpDelegated,
+    ) -> Option<(PNET_BUFFER_LIST, PNET_BUFFER_LIST)>;
     /// The addressing, MTU or cached variables behind `r` changed.
     fn refresh(&mut self, r: ObjRef, init: &TxInit);
     /// The preferred send backlog of connection `r` (None: unsupported).
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32>;
-    /// True when connection `r`'s hardware state is corrupt and this
-    /// terminate must fail (the corruption sequence, rule 54).
-    fn terminate_blocked(&mut self, r: ObjRef) -> bool;
 }
 
 /// A data plane with no connections (a walk that never reaches TCP).
@@ -168,15 +172,16 @@ impl DataPlane for NoData {
         Ok(())
     }
     fn sync(&mut self, _: ObjRef, _: &mut TcpDelegated) {}
-    fn close(&mut self, _: ObjRef) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST) {
-        (core::ptr::null_mut(), core::ptr::null_mut())
+    fn upload(
+        &mut self,
+        _: ObjRef,
+        _: &mut TcpDelegated,
+    ) -> Option<(PNET_BUFFER_LIST, PNET_BUFFER_LIST)> {
+        Some((core::ptr::null_mut(), core::ptr::null_mut()))
     }
     fn refresh(&mut self, _: ObjRef, _: &TxInit) {}
     fn send_backlog(&mut self, _: ObjRef) -> Option<u32> {
         None
-    }
-    fn terminate_blocked(&mut self, _: ObjRef) -> bool {
-        false
     }
 }
 
@@ -678,10 +683,6 @@ impl<'a> Walk<'a> {
     // ------------------------------------------------------------ terminate
 
     fn terminate(&mut self, blk: BlockRef<'_>, r: ObjRef) -> Result<(), Fail> {
-        if r.kind == ObjKind::Tcp && self.data.terminate_blocked(r) {
-            // Nothing is written and the connection stays (rule 54).
-            return Err(Fail(NDIS_STATUS_FAILURE));
-        }
         let t = blk.state_type();
         let (has_const, has_cached, has_delegated) = classes(t);
         // Only the delegated structure is filled; skip the others if present.
@@ -721,12 +722,16 @@ impl<'a> Walk<'a> {
                     let Ok(tcp) = self.table.tcps.get_mut(r) else {
                         return Err(Fail(NDIS_STATUS_FAILURE));
                     };
-                    self.data.sync(r, &mut tcp.delegated);
+                    // Send data still held goes back in original order (rule 48);
+                    // none → NetBufferListChain NULL (rule 49). Corrupt
+                    // hardware state: nothing is written, the connection
+                    // stays (rule 54).
+                    let (head, tail) = self
+                        .data
+                        .upload(r, &mut tcp.delegated)
+                        .ok_or(Fail(NDIS_STATUS_FAILURE))?;
                     let mut v = d.get();
                     tcp.delegated.write_to(&mut v, self.now);
-                    // Send data still held goes back in original order (rule 48);
-                    // none → NetBufferListChain NULL (rule 49).
-                    let (head, tail) = self.data.close(r);
                     v.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
                         SendDataHead: head,
                         SendDataTail: tail,
@@ -737,7 +742,13 @@ impl<'a> Walk<'a> {
                 }
             }
         } else if r.kind == ObjKind::Tcp {
-            let (head, _) = self.data.close(r);
+            let Ok(tcp) = self.table.tcps.get_mut(r) else {
+                return Err(Fail(NDIS_STATUS_FAILURE));
+            };
+            let (head, _) = self
+                .data
+                .upload(r, &mut tcp.delegated)
+                .ok_or(Fail(NDIS_STATUS_FAILURE))?;
             blk.set_net_buffer_list_chain(head);
         }
         self.table.terminate(r);
