@@ -565,6 +565,13 @@ impl Simulator {
         lock(&self.core.phy).capture.clone()
     }
 
+    /// Put `frame` on the wire towards the driver as it is (delivered in
+    /// the next run_until_idle, after frames queued before it).
+    pub fn inject_frame(&self, frame: Vec<u8>) {
+        let now = self.now();
+        lock(&self.core.peer).inject(now, frame);
+    }
+
     /// Forget what was recorded so far (chimney calls, the frame capture,
     /// the peer's per-connection history) so long runs (benchmarks) keep a
     /// bounded footprint. The peer's stream offsets restart at zero.

@@ -264,8 +264,10 @@ impl Peer {
         frame
     }
 
-    /// Queue a frame for the driver, to be delivered in the next steps.
-    fn inject(&mut self, now: u64, frame: Vec<u8>) {
+    /// Deliver `frame` to the driver as it is (in the next step): the
+    /// peer's own manual frames, and forged, corrupt or foreign frames for
+    /// robustness tests.
+    pub fn inject(&mut self, now: u64, frame: Vec<u8>) {
         self.schedule(now, Event::Frame(frame));
     }
 
