@@ -834,3 +834,30 @@ fn short_frames_are_padded_to_the_ethernet_minimum() {
     );
     done(sim, &c);
 }
+
+#[test]
+fn segments_arriving_during_a_terminate_are_left_unprocessed() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let ch = chain_of(&[1000, 2000], 1);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let (term, root) = common::tree::term_connection(
+        c.tree.context(c.neighbor),
+        c.tree.context(c.path),
+        c.tree.context(c.tcp),
+    );
+    sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+    // An ACK of the first NBL arrives before the terminate is carried out.
+    sim.peer_ack(c.key, SND_UNA + 1000, 64_240);
+    sim.run_wire_only();
+    assert!(completed(&sim).is_empty(), "the ACK was not processed");
+    sim.run_until_idle();
+    assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+    // The upload reports the state before that segment and hands back
+    // both NBLs: the host's stack owns the connection and the ACK.
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(2, 0);
+    assert_eq!(d.SndUna, SND_UNA);
+    assert_eq!(term.chain(2), ch.head());
+    finish(sim);
+}

@@ -350,6 +350,17 @@ impl Simulator {
         });
     }
 
+    /// Run only the wire (frames both ways) until it is quiet, firing no
+    /// timer and running no work item: models segments that arrive while
+    /// the driver's deferred work (e.g. a terminate) has not run yet.
+    pub fn run_wire_only(&self) {
+        for _ in 0..1_000_000 {
+            if !peer::wire_step(&self.core) {
+                return;
+            }
+        }
+    }
+
     /// Advance virtual time by `ms`, firing timers at their due times.
     pub fn advance_ms(&self, ms: u64) {
         let target = self.core.now_100ns.load(Ordering::SeqCst) + ms * 10_000;

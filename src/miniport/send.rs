@@ -398,7 +398,11 @@ impl NicEvents for Events<'_> {
             return false;
         };
         let mut c = lock.lock_at_dispatch();
-        if c.state == TxState::Free || c.flow() != seg.flow {
+        // A connection being uploaded no longer processes segments: they
+        // belong to the host's stack again (rule 52; the hardware hands
+        // them to the ordinary receive path, which counts and drops them
+        // until that path exists).
+        if matches!(c.state, TxState::Free | TxState::Uploading) || c.flow() != seg.flow {
             return false;
         }
         let mut done = Completions::new();
