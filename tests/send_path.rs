@@ -148,10 +148,7 @@ fn rule_057_success_only_after_every_byte_is_acknowledged() {
     assert_eq!(lens(&sim), vec![c.mss, c.mss, 3000 - 2 * c.mss]);
     sim.peer_ack(c.key, SND_UNA + 3000, 64_240);
     sim.run_until_idle();
-    assert_eq!(
-        completed(&sim),
-        vec![(ch.head() as usize, NDIS_STATUS_SUCCESS)]
-    );
+    assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
     done(sim, &c);
 }
 
@@ -186,10 +183,7 @@ fn rule_058_completed_nbls_carry_bytes_transferred_and_advanced_net_buffers() {
     // All of the first NBL and 800 bytes of the second.
     sim.peer_ack(c.key, SND_UNA + 1200 + 800, 64_240);
     sim.run_until_idle();
-    assert_eq!(
-        completed(&sim),
-        vec![(nbls[0] as usize, NDIS_STATUS_SUCCESS)]
-    );
+    assert_completed(&sim, &[(nbls[0], NDIS_STATUS_SUCCESS)]);
     assert_eq!(bytes_transferred(nbls[0]), 1200);
     assert_eq!(net_buffer_windows(nbls[0]), vec![(510, 0), (703, 0)]);
     // The RST fails the second with its acknowledged part accounted.
@@ -256,14 +250,14 @@ fn malformed_case(break_it: impl FnOnce(PNET_BUFFER_LIST), want: NDIS_STATUS) {
     sim.run_until_idle();
     let rec = sim.peer_state(c.key);
     assert!(rec.stream == pattern(0, 700, 5), "only the NBL before");
-    assert_eq!(
-        completed(&sim),
-        vec![
-            (n[0] as usize, NDIS_STATUS_SUCCESS),
-            (n[1] as usize, want),
-            (n[2] as usize, want),
-            (later.head() as usize, want),
-        ]
+    assert_completed(
+        &sim,
+        &[
+            (n[0], NDIS_STATUS_SUCCESS),
+            (n[1], want),
+            (n[2], want),
+            (later.head(), want),
+        ],
     );
     assert_eq!(bytes_transferred(n[2]), 0);
     done(sim, &c);
@@ -323,12 +317,12 @@ fn unmapped_mdls_are_mapped_and_a_failed_mapping_fails_the_nbl() {
     send(&sim, &c, &bad);
     sim.run_until_idle();
     sim.fail_mdl_mapping(false);
-    assert_eq!(
-        completed(&sim),
-        vec![
-            (ok.head() as usize, NDIS_STATUS_SUCCESS),
-            (bad.head() as usize, NDIS_STATUS_RESOURCES)
-        ]
+    assert_completed(
+        &sim,
+        &[
+            (ok.head(), NDIS_STATUS_SUCCESS),
+            (bad.head(), NDIS_STATUS_RESOURCES),
+        ],
     );
     assert_eq!(sim.peer_state(c.key).stream.len(), 2105);
     done(sim, &c);
@@ -352,12 +346,12 @@ fn rule_061_sends_during_an_upload_complete_upload_in_progress() {
     assert_eq!(send(&sim, &c, &late), NDIS_STATUS_PENDING);
     sim.run_until_idle();
     let n = late.nbls();
-    assert_eq!(
-        completed(&sim),
-        vec![
-            (n[0] as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS),
-            (n[1] as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS)
-        ]
+    assert_completed(
+        &sim,
+        &[
+            (n[0], NDIS_STATUS_UPLOAD_IN_PROGRESS),
+            (n[1], NDIS_STATUS_UPLOAD_IN_PROGRESS),
+        ],
     );
     // The unacknowledged send is handed back in the terminate (rule 48).
     assert_eq!(term.chain(2), queued.head());
@@ -542,10 +536,7 @@ fn a_full_transmit_ring_keeps_data_queued_until_space_frees() {
         "every byte, in order"
     );
     assert_eq!(rec.retransmitted_bytes, 0);
-    assert_eq!(
-        completed(&sim),
-        vec![(ch.head() as usize, NDIS_STATUS_SUCCESS)]
-    );
+    assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
     done(sim, &c);
 }
 
@@ -778,14 +769,7 @@ fn rule_054_hardware_corruption_sequence() {
     assert!(term.chain(tcp).is_null(), "nothing handed back");
     let after = sim.chimney_calls()[before..].to_vec();
     let want: Vec<usize> = addrs(&sent).into_iter().chain(addrs(&stuck)).collect();
-    let sends: Vec<(usize, NDIS_STATUS)> = after
-        .iter()
-        .filter_map(|x| match x {
-            ChimneyCall::SendComplete(v) => Some(v.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let sends = ndis_sim::exports::chimney::sends_completed(&after);
     assert_eq!(
         sends,
         want.iter()
@@ -828,10 +812,7 @@ fn short_frames_are_padded_to_the_ethernet_minimum() {
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].len(), 60);
     assert_eq!(sim.peer_state(c.key).stream, pattern(0, 1, 1));
-    assert_eq!(
-        completed(&sim),
-        vec![(ch.head() as usize, NDIS_STATUS_SUCCESS)]
-    );
+    assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
     done(sim, &c);
 }
 

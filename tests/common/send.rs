@@ -164,7 +164,13 @@ pub fn send_completions(sim: &Simulator) -> Vec<Vec<(usize, NDIS_STATUS)>> {
 
 /// The completions flattened into one list.
 pub fn completed(sim: &Simulator) -> Vec<(usize, NDIS_STATUS)> {
-    send_completions(sim).into_iter().flatten().collect()
+    ndis_sim::exports::chimney::sends_completed(&sim.chimney_calls())
+}
+
+/// The send completions so far are exactly `want`, in order.
+pub fn assert_completed(sim: &Simulator, want: &[(PNET_BUFFER_LIST, NDIS_STATUS)]) {
+    let want: Vec<(usize, NDIS_STATUS)> = want.iter().map(|&(p, s)| (p as usize, s)).collect();
+    assert_eq!(completed(sim), want);
 }
 
 /// `TcpOffloadBytesTransferred` of an NBL.

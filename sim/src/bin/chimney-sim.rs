@@ -77,14 +77,7 @@ fn send_demo(sim: &Simulator, pcap: Option<&str>) -> bool {
     let start = sim.core.now_100ns.load(std::sync::atomic::Ordering::SeqCst);
     sim.advance_ms(2000);
     let calls = sim.chimney_calls();
-    let completions: Vec<(usize, NDIS_STATUS)> = calls
-        .iter()
-        .filter_map(|x| match x {
-            ChimneyCall::SendComplete(v) => Some(v.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let completions = ndis_sim::exports::chimney::sends_completed(&calls);
     let rec = sim.peer_state(key);
     let want: Vec<u8> = (0..NBLS).flat_map(payload).collect();
     let ok_bytes = rec.stream == want;

@@ -46,6 +46,18 @@ pub enum ChimneyCall {
     SendHandedBack(Vec<usize>),
 }
 
+/// The send completions among `calls`: every (NBL, status), in order.
+pub fn sends_completed(calls: &[ChimneyCall]) -> Vec<(usize, NDIS_STATUS)> {
+    calls
+        .iter()
+        .filter_map(|x| match x {
+            ChimneyCall::SendComplete(v) => Some(v.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 /// Chimney activity recorded by the simulator.
 #[derive(Default)]
 pub struct ChimneyLog {
