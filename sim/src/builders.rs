@@ -139,6 +139,15 @@ impl NblChain {
         p
     }
 
+    /// (address, length) of every data buffer the chain's MDLs describe,
+    /// so a test can overwrite the host's bytes from a hook.
+    pub fn data_ranges(&self) -> Vec<(usize, usize)> {
+        self.data
+            .iter()
+            .map(|d| (d.as_ptr() as usize, d.len()))
+            .collect()
+    }
+
     /// The first NBL of the chain.
     pub fn head(&self) -> PNET_BUFFER_LIST {
         self.nbls.first().map_or(std::ptr::null_mut(), |b| {

@@ -195,6 +195,8 @@ impl Simulator {
     /// Call MiniportHaltEx at PASSIVE_LEVEL; afterwards every adapter
     /// resource must be gone (leaks become violations).
     pub fn halt(&mut self) {
+        // NDIS returns every indicated NBL before it halts the miniport (rule 78).
+        crate::exports::nblpool::return_lent(&self.core, true);
         let ch = self.characteristics();
         let ctx = self.context();
         if let Some(halt) = ch.HaltHandlerEx {
@@ -642,6 +644,44 @@ impl Simulator {
         lock(&self.core.peer)
             .record(key)
             .unwrap_or_else(|| panic!("no peer connection {key:?}"))
+    }
+
+    /// How the simulated host answers chimney receive indications.
+    pub fn set_receive_mode(&self, mode: crate::exports::chimney::ReceiveMode) {
+        lock(&self.core.chimney).receive_mode = mode;
+    }
+
+    /// While `hold`, receive NBLs the driver lent stay with NDIS until
+    /// [`Simulator::return_lent`].
+    pub fn hold_lent(&self, hold: bool) {
+        lock(&self.core.rx).hold = hold;
+    }
+
+    /// Give every lent receive NBL back now (each checked unchanged).
+    pub fn return_lent(&self) -> usize {
+        crate::exports::nblpool::return_lent(&self.core, true)
+    }
+
+    /// Receive NBLs the driver has lent and NDIS still holds.
+    pub fn lent_count(&self) -> usize {
+        lock(&self.core.rx).lent.len()
+    }
+
+    /// Frames indicated on the ordinary receive path, in order.
+    pub fn ordinary_frames(&self) -> Vec<Vec<u8>> {
+        lock(&self.core.rx)
+            .ordinary
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect()
+    }
+
+    /// The host takes the `BufferedData` chain a terminate handed back: the
+    /// NBLs are lent (returned later through `MiniportTcpOffloadReceiveReturn`,
+    /// checked unchanged); returns their bytes, concatenated.
+    pub fn host_takes_buffered(&self, chain: PNET_BUFFER_LIST) -> Vec<u8> {
+        crate::exports::nblpool::lend(&self.core, chain, crate::exports::nblpool::LentTo::Chimney)
+            .concat()
     }
 
     /// Violations recorded so far (not cleared).

@@ -35,6 +35,8 @@ pub enum Kind {
     NblPool,
     /// A NET_BUFFER_LIST allocated from a pool.
     Nbl,
+    /// An MDL from `NdisAllocateMdl`.
+    Mdl,
     /// A frame-port attachment made by `ChimneyPhyAttach` (ended by `ChimneyPhyDetach`).
     PhyAttachment,
 }
@@ -154,6 +156,8 @@ pub struct SimCore {
     pub fail_mdl_mapping: std::sync::atomic::AtomicBool,
     /// ChimneyPhyTransmit reports a hardware error (the port is broken).
     pub phy_hardware_error: std::sync::atomic::AtomicBool,
+    /// Ordinary receive indications and NBLs the driver lent to NDIS.
+    pub rx: Mutex<crate::exports::nblpool::RxState>,
 }
 
 /// A callback run inside a state-operation completion (export name, root).
@@ -187,6 +191,7 @@ impl SimCore {
             peer: Mutex::new(Default::default()),
             fail_mdl_mapping: std::sync::atomic::AtomicBool::new(false),
             phy_hardware_error: std::sync::atomic::AtomicBool::new(false),
+            rx: Mutex::new(Default::default()),
         })
     }
 

@@ -136,6 +136,32 @@ unsafe extern "system" {
         FreeMdlHandler: PVOID,
     );
 
+    // Receive buffers (pools at PASSIVE_LEVEL; NBLs and MDLs at <= DISPATCH_LEVEL).
+    pub fn NdisAllocateNetBufferListPool(
+        NdisHandle: NDIS_HANDLE,
+        Parameters: *const NET_BUFFER_LIST_POOL_PARAMETERS,
+    ) -> NDIS_HANDLE;
+    pub fn NdisFreeNetBufferListPool(PoolHandle: NDIS_HANDLE);
+    pub fn NdisAllocateNetBufferAndNetBufferList(
+        PoolHandle: NDIS_HANDLE,
+        ContextSize: USHORT,
+        ContextBackFill: USHORT,
+        MdlChain: PMDL,
+        DataOffset: ULONG,
+        DataLength: SIZE_T,
+    ) -> PNET_BUFFER_LIST;
+    pub fn NdisFreeNetBufferList(NetBufferList: PNET_BUFFER_LIST);
+    pub fn NdisAllocateMdl(NdisHandle: NDIS_HANDLE, VirtualAddress: PVOID, Length: UINT) -> PMDL;
+    pub fn NdisFreeMdl(Mdl: PMDL);
+    // The ordinary (non-offload) receive path, IRQL <= DISPATCH_LEVEL.
+    pub fn NdisMIndicateReceiveNetBufferLists(
+        MiniportAdapterHandle: NDIS_HANDLE,
+        NetBufferLists: PNET_BUFFER_LIST,
+        PortNumber: NDIS_PORT_NUMBER,
+        NumberOfNetBufferLists: ULONG,
+        ReceiveFlags: ULONG,
+    );
+
     pub fn NdisMOffloadEventIndicate(
         NdisMiniportHandle: NDIS_HANDLE,
         OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,

@@ -221,6 +221,10 @@ pub const NDIS_SEND_FLAGS_DISPATCH_LEVEL: ULONG = 0x01;
 pub const NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL: ULONG = 0x01;
 pub const NDIS_RETURN_FLAGS_DISPATCH_LEVEL: ULONG = 0x01;
 pub const NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL: ULONG = 0x01;
+/// The NBLs must be reclaimed as soon as the indication returns (the
+/// protocol copies what it keeps); no `MiniportReturnNetBufferLists` follows.
+pub const NDIS_RECEIVE_FLAGS_RESOURCES: ULONG = 0x02;
+pub const NDIS_DEFAULT_PORT_NUMBER: NDIS_PORT_NUMBER = 0;
 
 const_assert_eq!(size_of::<NET_BUFFER_LIST_POOL_PARAMETERS>(), 16);
 const_assert_eq!(

@@ -59,4 +59,8 @@ pub trait NicEvents {
     fn segment(&self, id: u32, seg: &RxSegment<'_>) -> bool;
     /// Transmit-ring space freed after a [`NicError::RingFull`].
     fn tx_ready(&self);
+    /// A frame no offloaded connection took (other traffic, unparsable
+    /// frames, segments of a connection being uploaded): it belongs to the
+    /// host's own stack.
+    fn unclaimed(&self, frame: &[u8]);
 }

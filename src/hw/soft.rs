@@ -126,6 +126,7 @@ impl SoftNic {
         self.counters.frames_in.fetch_add(1, Ordering::Relaxed);
         let Ok(seg) = wire::parse_frame(frame) else {
             self.counters.frames_bad.fetch_add(1, Ordering::Relaxed);
+            events.unclaimed(frame);
             return;
         };
         // The frame travels remote → local: swap to the target's view.
@@ -153,6 +154,7 @@ impl SoftNic {
             self.counters
                 .frames_unmatched
                 .fetch_add(1, Ordering::Relaxed);
+            events.unclaimed(frame);
         }
     }
 }

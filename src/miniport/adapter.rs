@@ -23,6 +23,7 @@ pub struct RegistryConfig {
     pub ipv6_enabled: bool,
     pub capacity: ULONG,
     pub vlan_id: u16,
+    pub receive_buffers: ULONG,
 }
 
 impl Default for RegistryConfig {
@@ -32,6 +33,7 @@ impl Default for RegistryConfig {
             ipv6_enabled: true,
             capacity: hardware::DEFAULT_OFFLOAD_CAPACITY,
             vlan_id: 0,
+            receive_buffers: hardware::DEFAULT_RECEIVE_BUFFERS,
         }
     }
 }
@@ -55,6 +57,11 @@ impl RegistryConfig {
             && v < 4095
         {
             c.vlan_id = v as u16;
+        }
+        if let Some(v) = config.read_u32(kw!("*ReceiveBuffers"))
+            && (hardware::MIN_RECEIVE_BUFFERS..=hardware::MAX_RECEIVE_BUFFERS).contains(&v)
+        {
+            c.receive_buffers = v;
         }
         c
     }
@@ -335,7 +342,12 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
     if adapter.offload_handlers.is_some() {
         // The NIC that carries offloaded connections. Without one, chimney
         // is not advertised (the adapter still works as a plain NIC).
-        match super::send::DataPath::new(handle, registry.capacity as usize, ctx.cast()) {
+        match super::send::DataPath::new(
+            handle,
+            registry.capacity as usize,
+            registry.receive_buffers as usize,
+            ctx.cast(),
+        ) {
             Ok(dp) => {
                 let mac = dp.nic.mac;
                 adapter.state.get_mut().current_mac = mac;
@@ -410,6 +422,7 @@ pub unsafe extern "system" fn miniport_halt_ex(
     // No NIC upcall runs after this.
     if let Some(dp) = &adapter.data {
         dp.nic.detach();
+        dp.stop();
     }
     if let Some(t) = &adapter.completion_timer {
         t.cancel();

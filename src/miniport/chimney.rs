@@ -309,18 +309,6 @@ pub unsafe extern "system" fn miniport_tcp_offload_forward(
     queue_io(MiniportAdapterContext, NetBufferList, IoOp::Forward)
 }
 
-/// MiniportTcpOffloadReceiveReturn: synchronous, always SUCCESS (rule 77).
-/// No receive NBL has been indicated yet, so there is nothing to reclaim.
-///
-/// # Safety
-/// NDIS contract.
-pub unsafe extern "system" fn miniport_tcp_offload_receive_return(
-    _MiniportAdapterContext: NDIS_HANDLE,
-    _NetBufferList: PNET_BUFFER_LIST,
-) -> NDIS_STATUS {
-    NDIS_STATUS_SUCCESS
-}
-
 /// Deepest tree the walk follows: neighbor → path → TCP.
 const MAX_DEPTH: usize = 3;
 /// Upper bound on blocks visited in one tree (stops a cyclic NextBlock chain).
@@ -405,6 +393,13 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
         // SAFETY: NBLs we owned, statuses set, handed back once.
         unsafe { handlers.send_complete(adapter.handle, failed_sends.head()) };
     }
+    // No receive indication for a terminated connection may still be
+    // running when the terminate completes (rule 47).
+    if op == StateOp::Terminate
+        && let Some(dp) = &adapter.data
+    {
+        super::receive::wait_for_indications(dp);
+    }
     let h = adapter.handle.raw();
     // SAFETY: completing a request NDIS gave us, with the same root pointer;
     // nothing touches the tree afterwards (rule 17).
@@ -435,7 +430,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     if op == StateOp::Initiate
         && let Some(dp) = &adapter.data
     {
-        dp.service_waiting();
+        dp.service_waiting(adapter);
     }
 }
 

@@ -256,10 +256,7 @@ fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
                 Ok(params) => {
                     adapter.state.lock().tcp_params = params;
                     if let Some(dp) = &adapter.data {
-                        dp.ticks_per_second.store(
-                            params.ticks_per_second,
-                            core::sync::atomic::Ordering::Relaxed,
-                        );
+                        dp.set_params(&params);
                     }
                     s.done(
                         s.len()

@@ -56,15 +56,23 @@ pub unsafe extern "system" fn miniport_send_net_buffer_lists(
     unsafe { NdisMSendNetBufferListsComplete(adapter.handle.raw(), NetBufferLists, flags) };
 }
 
-/// MiniportReturnNetBufferLists: nothing is indicated on the ordinary path yet.
+/// MiniportReturnNetBufferLists: receive buffers indicated on the ordinary
+/// path come back (`miniport::receive`).
 ///
 /// # Safety
-/// NDIS contract.
+/// NDIS contract: our adapter context and NBLs we indicated.
 pub unsafe extern "system" fn miniport_return_net_buffer_lists(
-    _MiniportAdapterContext: NDIS_HANDLE,
-    _NetBufferLists: PNET_BUFFER_LIST,
+    MiniportAdapterContext: NDIS_HANDLE,
+    NetBufferLists: PNET_BUFFER_LIST,
     _ReturnFlags: ULONG,
 ) {
+    // SAFETY: NDIS passes our context.
+    if let Some(adapter) = unsafe { Adapter::from_context(MiniportAdapterContext.cast()) }
+        && let Some(dp) = adapter.data.as_ref()
+    {
+        // SAFETY: NDIS contract: the NBLs we indicated, handed back once.
+        unsafe { super::receive::reclaim(dp, NetBufferLists) };
+    }
 }
 
 /// MiniportCancelSend: sends complete immediately, so none can be cancelled.

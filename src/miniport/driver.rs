@@ -122,7 +122,7 @@ pub fn chimney_tcp_characteristics() -> NDIS_PROVIDER_CHIMNEY_OFFLOAD_TCP_CHARAC
         TcpOffloadReceiveHandler: Some(chimney::miniport_tcp_offload_receive),
         TcpOffloadDisconnectHandler: Some(chimney::miniport_tcp_offload_disconnect),
         TcpOffloadForwardHandler: Some(chimney::miniport_tcp_offload_forward),
-        TcpOffloadReceiveReturnHandler: Some(chimney::miniport_tcp_offload_receive_return),
+        TcpOffloadReceiveReturnHandler: Some(super::receive::miniport_tcp_offload_receive_return),
     }
 }
 

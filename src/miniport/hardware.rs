@@ -38,6 +38,11 @@ pub const TAG_TIMER: ULONG = u32::from_le_bytes(*b"CmTm");
 pub const DEFAULT_OFFLOAD_CAPACITY: ULONG = 1024;
 pub const MIN_OFFLOAD_CAPACITY: ULONG = 1;
 pub const MAX_OFFLOAD_CAPACITY: ULONG = 1 << 20;
+/// Receive buffers (`*ReceiveBuffers`), each 2 KiB with its own NBL: the
+/// ordinary receive path and the data offloaded connections hold.
+pub const DEFAULT_RECEIVE_BUFFERS: ULONG = 512;
+pub const MIN_RECEIVE_BUFFERS: ULONG = 16;
+pub const MAX_RECEIVE_BUFFERS: ULONG = 65536;
 /// Largest `InitialRcvWnd` the target accepts (bytes): 1 GiB, the RFC 7323 limit.
 pub const MAX_RCV_WINDOW: ULONG = 1 << 30;
 /// Interval of the adapter's completion timer when work is queued (ms).

@@ -13,6 +13,7 @@ pub mod ctrlpath;
 pub mod datapath;
 pub mod driver;
 pub mod hardware;
+pub mod receive;
 pub mod send;
 
 pub use adapter::Adapter;

@@ -15,13 +15,18 @@ use crate::hw::{NicEvents, OffloadNic, RxSegment};
 use crate::ndis::clock;
 use crate::ndis::nbdata;
 use crate::ndis::nbl;
+use crate::ndis::rxpool::RxPool;
 use crate::ndis::sendq::Completions;
+use crate::ndis::timer::Timer;
 use crate::ndis::{NdisHandle, SpinLock};
-use crate::offload::conn::{ConnTable, ConnTx, IdRing, RxOutcome, TxInit, TxState};
+use crate::offload::conn::{AckNeed, ConnTable, ConnTx, IdRing, RxOutcome, TxInit, TxState};
 use crate::offload::handle::{ObjKind, ObjRef};
 use crate::offload::objects::TcpDelegated;
-use crate::offload::walk::DataPlane;
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::offload::walk::{DataPlane, Uploaded};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// Pool tag of the delayed-ACK timer.
+pub const TAG_ACK_TIMER: ULONG = u32::from_le_bytes(*b"CmAk");
 
 /// Upper bound on NBLs walked in a handed-over send chain.
 const MAX_CHAIN: usize = 1 << 20;
@@ -34,29 +39,83 @@ pub struct DataPath {
     pub waiting: SpinLock<IdRing>,
     /// `TicksPerSecond` of the host's TCP parameters (the NIC clock's unit).
     pub ticks_per_second: AtomicU32,
+    /// `TcpAckFrequency` and `TcpDelayedAckTicks` of the host's parameters.
+    pub ack_frequency: AtomicU32,
+    pub delayed_ack_ticks: AtomicU32,
+    /// Receive buffers: the ordinary path and data held for connections.
+    pub rx: RxPool,
+    /// Connections owing a delayed ACK, in the order their ACKs fall due.
+    pub acks: SpinLock<IdRing>,
+    /// Fires when the oldest delayed ACK is due.
+    pub ack_timer: Timer,
+    pub ack_timer_armed: AtomicBool,
+    /// Chimney receive indications running now (a terminate waits for 0).
+    pub indicating: AtomicU32,
+    /// Frames the ordinary path dropped for want of a buffer.
+    pub rx_no_buffer: AtomicU32,
 }
 
 impl DataPath {
     /// Allocate the connection table for `capacity` connections and attach
     /// the NIC (PASSIVE_LEVEL). `ctx` is the adapter, passed back to the
     /// NIC's upcalls.
-    pub fn new(handle: NdisHandle, capacity: usize, ctx: PVOID) -> Result<Self, NDIS_STATUS> {
+    pub fn new(
+        handle: NdisHandle,
+        capacity: usize,
+        rx_buffers: usize,
+        ctx: PVOID,
+    ) -> Result<Self, NDIS_STATUS> {
         let conns = ConnTable::new(handle, capacity)?;
         // Each id is queued at most twice (a stale entry of a freed slot and
         // one of its new connection).
         let waiting = SpinLock::new(IdRing::new(handle, capacity.saturating_mul(2))?);
+        let acks = SpinLock::new(IdRing::new(handle, capacity.saturating_mul(2))?);
+        let rx = RxPool::new(handle, rx_buffers)?;
+        let ack_timer = Timer::allocate(
+            handle,
+            TAG_ACK_TIMER,
+            Some(super::receive::ack_timer_callback),
+            ctx,
+        )?;
+        let defaults = crate::offload::params::TcpParams::default();
+        // The port is attached last: its upcalls may start at once.
         let nic = SoftNic::attach(handle, capacity, ctx, Some(phy_receive), Some(phy_tx_ready))?;
         Ok(DataPath {
             conns,
             nic,
             waiting,
-            ticks_per_second: AtomicU32::new(1000),
+            ticks_per_second: AtomicU32::new(defaults.ticks_per_second),
+            ack_frequency: AtomicU32::new(u32::from(defaults.ack_frequency)),
+            delayed_ack_ticks: AtomicU32::new(u32::from(defaults.delayed_ack_ticks)),
+            rx,
+            acks,
+            ack_timer,
+            ack_timer_armed: AtomicBool::new(false),
+            indicating: AtomicU32::new(0),
+            rx_no_buffer: AtomicU32::new(0),
         })
     }
 
     /// Finish initialization once the structure sits at its final address.
     pub fn init(&self) {
         self.waiting.init();
+        self.acks.init();
+        self.rx.init();
+    }
+
+    /// The host set new global TCP parameters.
+    pub fn set_params(&self, p: &crate::offload::params::TcpParams) {
+        self.ticks_per_second
+            .store(p.ticks_per_second, Ordering::Relaxed);
+        self.ack_frequency
+            .store(u32::from(p.ack_frequency), Ordering::Relaxed);
+        self.delayed_ack_ticks
+            .store(u32::from(p.delayed_ack_ticks), Ordering::Relaxed);
+    }
+
+    /// Stop the data path's own timer (halt, before the structure goes).
+    pub fn stop(&self) {
+        self.ack_timer.cancel();
     }
 
     pub fn now(&self) -> u32 {
@@ -65,16 +124,19 @@ impl DataPath {
 
     /// Transmit what connection `c` may, and queue it for ring space if the
     /// hardware ran out. Called with the connection's lock held.
-    fn pump(&self, id: u32, c: &mut ConnTx) {
-        c.pump(&self.nic, self.now());
+    fn pump(&self, id: u32, c: &mut ConnTx) -> u32 {
+        let sent = c.pump(&self.nic, self.now());
         if c.ring_blocked && !c.waiting {
             c.waiting = true;
             self.waiting.lock().push(id);
         }
+        sent
     }
 
-    /// Give every waiting connection a turn, until the ring fills again.
-    pub fn service_waiting(&self) {
+    /// Give every waiting connection a turn, until the ring fills again;
+    /// a connection holding received data (handed over at offload) also
+    /// gets its first indication.
+    pub fn service_waiting(&self, adapter: &Adapter) {
         loop {
             let Some(id) = self.waiting.lock().pop() else {
                 return;
@@ -85,7 +147,14 @@ impl DataPath {
             let mut c = lock.lock();
             c.waiting = false;
             self.pump(id, &mut c);
-            if c.ring_blocked {
+            let blocked = c.ring_blocked;
+            let deliver = c.state == TxState::Open && !c.rx.is_empty() && !c.rx.refused;
+            drop(c);
+            if deliver {
+                // Every caller runs at DISPATCH_LEVEL (timer, port upcall).
+                super::receive::deliver(adapter, self, id);
+            }
+            if blocked {
                 return;
             }
         }
@@ -315,6 +384,7 @@ impl DataPlane for Plane<'_> {
         init: &TxInit,
         head: PNET_BUFFER_LIST,
         tail: PNET_BUFFER_LIST,
+        buffered: PNET_BUFFER_LIST,
     ) -> Result<(), NDIS_STATUS> {
         let lock = self.dp.conns.get(r.index).ok_or(NDIS_STATUS_RESOURCES)?;
         // The NIC learns the 4-tuple first: if it refuses, no NBL was touched
@@ -325,6 +395,16 @@ impl DataPlane for Plane<'_> {
             .map_err(|_| NDIS_STATUS_RESOURCES)?;
         let mut c = lock.lock();
         c.open(init);
+        // The host's buffered receive data is copied now, before the
+        // completion; its NBLs stay the host's, untouched (rules 25–27).
+        if let Err(st) = copy_buffered(&self.dp.rx, &mut c, buffered) {
+            c.rx.release(&self.dp.rx);
+            c.state = TxState::Free;
+            c.generation = 0;
+            drop(c);
+            self.dp.nic.remove_connection(r.index, &init.template);
+            return Err(st);
+        }
         let mut p = head;
         let mut n = 0usize;
         while !p.is_null() && n < MAX_CHAIN {
@@ -344,8 +424,9 @@ impl DataPlane for Plane<'_> {
         if sent != 0 {
             c.queue.seek_from_una(u64::from(sent));
         }
-        if !head.is_null() && !c.waiting {
-            // First transmission once the offload has completed.
+        if (!head.is_null() || !c.rx.is_empty()) && !c.waiting {
+            // First transmission and first indication once the offload has
+            // completed (rule 29).
             c.waiting = true;
             self.dp.waiting.lock().push(r.index);
         }
@@ -358,21 +439,34 @@ impl DataPlane for Plane<'_> {
         }
     }
 
-    fn upload(
-        &mut self,
-        r: ObjRef,
-        d: &mut TcpDelegated,
-    ) -> Option<(PNET_BUFFER_LIST, PNET_BUFFER_LIST)> {
+    fn upload(&mut self, r: ObjRef, d: &mut TcpDelegated, want_buffered: bool) -> Option<Uploaded> {
         let Some(mut c) = self.dp.conn_of(r) else {
-            return Some((core::ptr::null_mut(), core::ptr::null_mut()));
+            return Some(Uploaded::NOTHING);
         };
         if c.block_terminate() {
             self.faults += 1;
             return None;
         }
+        // A delayed ACK still owed goes out before the terminate completes
+        // (rule 51).
+        if c.ack_owed() {
+            c.send_ack(&self.dp.nic, self.dp.now());
+        }
         c.sync_to(d);
         self.dp.nic.remove_connection(r.index, &c.template);
-        Some(c.close(&mut self.done))
+        let (head, _) = c.rx.take_all();
+        let buffered = if want_buffered && !c.rx_dropped_by_reset() {
+            lend_chain(&self.dp.rx, head)
+        } else {
+            self.dp.rx.give_queue(head);
+            core::ptr::null_mut()
+        };
+        let (send_head, send_tail) = c.close(&mut self.done);
+        Some(Uploaded {
+            send_head,
+            send_tail,
+            buffered,
+        })
     }
 
     fn refresh(&mut self, r: ObjRef, init: &TxInit) {
@@ -384,6 +478,72 @@ impl DataPlane for Plane<'_> {
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32> {
         self.dp.conn_of(r).map(|c| c.send_backlog())
     }
+}
+
+/// Copy the NBL chain `head` (the host's `BufferedData`) into `c`'s receive
+/// queue. Fails, with whatever was copied left in the queue for the caller
+/// to release, when an NBL is malformed or the buffers run out.
+fn copy_buffered(pool: &RxPool, c: &mut ConnTx, head: PNET_BUFFER_LIST) -> Result<(), NDIS_STATUS> {
+    let mut p = head;
+    let mut n = 0usize;
+    while !p.is_null() {
+        n += 1;
+        if n > MAX_CHAIN {
+            return Err(NDIS_STATUS_FAILURE);
+        }
+        // SAFETY: the chain hangs off the initiate's delegated state, valid
+        // until the completion; validation only reads (and maps).
+        let len = unsafe { nbdata::validate(p) }.map_err(|_| NDIS_STATUS_FAILURE)?;
+        if u64::from(c.rx.bytes) + u64::from(len) > u64::from(c.rcv_wnd.max(1 << 20)) {
+            return Err(NDIS_STATUS_FAILURE);
+        }
+        // SAFETY: validated just above and still the host's.
+        let mut cur = unsafe { nbdata::Cursor::new(p) };
+        let mut left = len;
+        while left > 0 {
+            let mut frags: [&[u8]; 16] = [&[]; 16];
+            // SAFETY: as above; the slices are used before the NBL is released.
+            let (k, got) = unsafe { cur.gather(left.min(1 << 16), &mut frags) };
+            if got == 0 {
+                return Err(NDIS_STATUS_FAILURE);
+            }
+            for f in frags.get(..k).unwrap_or(&[]) {
+                if c.rx.append(pool, f) < f.len() {
+                    return Err(NDIS_STATUS_FAILURE);
+                }
+            }
+            left -= got;
+        }
+        // SAFETY: as above.
+        p = unsafe { nbl::next(p) };
+    }
+    Ok(())
+}
+
+/// Lend a queue of receive buffers to the host as one NBL chain.
+fn lend_chain(pool: &RxPool, mut b: u32) -> PNET_BUFFER_LIST {
+    let mut head: PNET_BUFFER_LIST = core::ptr::null_mut();
+    let mut tail: PNET_BUFFER_LIST = core::ptr::null_mut();
+    let mut guard = pool.capacity();
+    while b != crate::ndis::rxpool::NO_BUF && guard > 0 {
+        guard -= 1;
+        let next = pool.next(b);
+        if pool.pending(b) == 0 {
+            pool.give(b);
+            b = next;
+            continue;
+        }
+        let n = pool.lend(b);
+        if tail.is_null() {
+            head = n;
+        } else {
+            // SAFETY: `tail` is our NBL, lent in this same chain.
+            unsafe { nbl::set_next(tail, n) };
+        }
+        tail = n;
+        b = next;
+    }
+    head
 }
 
 /// The hardware's upcalls for one adapter.
@@ -398,20 +558,40 @@ impl NicEvents for Events<'_> {
             return false;
         };
         let mut c = lock.lock_at_dispatch();
-        // A connection being uploaded no longer processes segments: they
-        // belong to the host's stack again (rule 52; the hardware hands
-        // them to the ordinary receive path, which counts and drops them
-        // until that path exists).
-        if matches!(c.state, TxState::Free | TxState::Uploading) || c.flow() != seg.flow {
+        if c.state == TxState::Free || c.flow() != seg.flow {
             return false;
+        }
+        if c.state == TxState::Uploading {
+            // A connection being uploaded no longer processes segments: they
+            // go up the ordinary receive path unprocessed (rule 52). With
+            // SACK, data the target's cumulative ACK does not cover is
+            // dropped instead (spec §4.2 step 6).
+            let end = seg.seq.wrapping_add(seg.payload.len() as u32);
+            let beyond = end.wrapping_sub(c.rcv_nxt);
+            return c.sack && !seg.payload.is_empty() && beyond != 0 && beyond < 1 << 31;
         }
         let mut done = Completions::new();
         let outcome = c.on_segment(seg, &mut done);
-        self.dp.pump(id, &mut c);
+        let now = self.dp.now();
+        let due = now.wrapping_add(self.dp.delayed_ack_ticks.load(Ordering::Relaxed));
+        let freq = self.dp.ack_frequency.load(Ordering::Relaxed);
+        let need = if outcome == RxOutcome::Aborted {
+            AckNeed::None
+        } else {
+            c.on_data(seg, &self.dp.rx, freq, due)
+        };
+        let sent = self.dp.pump(id, &mut c);
+        if need == AckNeed::Now && sent == 0 {
+            c.send_ack(&self.dp.nic, now);
+        }
+        let deliver = c.state == TxState::Open && !c.rx.is_empty() && !c.rx.refused;
         let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
-        let backlog = c.backlog_change(self.dp.now(), tps);
+        let backlog = c.backlog_change(now, tps);
         let handle = c.offload_handle;
         drop(c);
+        if need == AckNeed::Delayed {
+            super::receive::schedule_ack(self.dp, id);
+        }
         let Some(handlers) = self.adapter.offload_handlers else {
             return true;
         };
@@ -430,11 +610,18 @@ impl NicEvents for Events<'_> {
                 bytes,
             );
         }
+        if deliver {
+            super::receive::deliver(self.adapter, self.dp, id);
+        }
         true
     }
 
     fn tx_ready(&self) {
-        self.dp.service_waiting();
+        self.dp.service_waiting(self.adapter);
+    }
+
+    fn unclaimed(&self, frame: &[u8]) {
+        super::receive::indicate_ordinary(self.adapter, self.dp, frame);
     }
 }
 
@@ -470,6 +657,6 @@ unsafe extern "system" fn phy_tx_ready(Context: PVOID) {
         return;
     };
     if let Some(dp) = adapter.data.as_ref() {
-        dp.service_waiting();
+        dp.service_waiting(adapter);
     }
 }

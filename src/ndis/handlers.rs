@@ -6,8 +6,9 @@ use super::NdisHandle;
 use crate::ffi::imports::NdisMGetOffloadHandlers;
 use crate::ffi::{
     NDIS_OBJECT_TCP_OFFLOAD_REVISION_1, NDIS_SIZEOF_TCP_OFFLOAD_EVENT_HANDLERS_REVISION_1,
-    NDIS_STATUS, NDIS_STATUS_SUCCESS, NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpChimneyOffload,
-    PNDIS_OFFLOAD_EVENT_HANDLERS, PNET_BUFFER_LIST, ULONG,
+    NDIS_STATUS, NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED, NDIS_STATUS_SUCCESS,
+    NDIS_TCP_OFFLOAD_EVENT_HANDLERS, NdisTcpChimneyOffload, PNDIS_OFFLOAD_EVENT_HANDLERS,
+    PNET_BUFFER_LIST, ULONG,
 };
 
 /// Why the table was refused (kept for diagnostics and tests).
@@ -117,6 +118,34 @@ impl TcpOffloadHandlers {
             // SAFETY: as above.
             unsafe { f(adapter.raw(), chain) }
         }
+    }
+
+    /// `NdisTcpOffloadReceiveHandler(offload_handle, nbl, SUCCESS, &consumed)`
+    /// at DISPATCH_LEVEL: returns the host's status and the bytes it consumed.
+    ///
+    /// # Safety
+    /// `nbl` must be one of our receive NBLs describing buffered data; on
+    /// SUCCESS NDIS owns it until `MiniportTcpOffloadReceiveReturn`.
+    pub unsafe fn receive_indicate(
+        &self,
+        offload_handle: NdisHandle,
+        nbl: PNET_BUFFER_LIST,
+    ) -> (NDIS_STATUS, ULONG) {
+        let mut consumed: ULONG = 0;
+        let Some(f) = self.table.NdisTcpOffloadReceiveHandler else {
+            return (NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED, 0);
+        };
+        // SAFETY: validated entry point; caller contract for the NBL; the
+        // out pointer is a local that outlives the call.
+        let st = unsafe {
+            f(
+                offload_handle.raw(),
+                nbl,
+                NDIS_STATUS_SUCCESS,
+                &mut consumed,
+            )
+        };
+        (st, consumed)
     }
 
     /// `NdisTcpOffloadEventHandler(offload_handle, event, info)` at DISPATCH_LEVEL.

@@ -10,6 +10,7 @@ pub mod nbdata;
 pub mod nbl;
 pub mod oidbuf;
 pub mod pool;
+pub mod rxpool;
 pub mod sendq;
 pub mod spinlock;
 pub mod timer;

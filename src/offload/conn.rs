@@ -7,21 +7,25 @@
 //! the congestion window (RFC 5681 slow start / congestion avoidance),
 //! cumulative ACK processing that completes NBLs only once all their bytes
 //! are acknowledged, acceptable-RST handling (RFC 5961 §3), and handing the
-//! queue back at upload. Retransmission, timers and receive arrive with the
-//! software engine.
+//! queue back at upload. In-order received data is buffered and acknowledged
+//! (delayed ACK per `TcpAckFrequency` / `TcpDelayedAckTicks`) through
+//! [`super::rx::RxQueue`]. Retransmission, reassembly and the remaining
+//! timers arrive with the software engine.
 
 use super::backlog::{self, Throttle};
 use super::handle::ObjRef;
 use super::objects::{Neighbor, Path, Tcp, TcpDelegated};
+use super::rx::RxQueue;
 use super::table::Admission;
 use crate::ffi::{
-    NDIS_STATUS, TCP_FLAG_NAGLING_ENABLED, TCP_FLAG_TIMESTAMP_ENABLED,
+    NDIS_STATUS, TCP_FLAG_NAGLING_ENABLED, TCP_FLAG_SACK_ENABLED, TCP_FLAG_TIMESTAMP_ENABLED,
     TCP_FLAG_WINDOW_SCALING_ENABLED, ULONG,
 };
 use crate::ffi::{NDIS_STATUS_REQUEST_ABORTED, NDIS_STATUS_UPLOAD_IN_PROGRESS, PNET_BUFFER_LIST};
 use crate::hw::index::FlowKey;
 use crate::hw::soft::flow_of;
 use crate::hw::{NicError, OffloadNic, RxSegment};
+use crate::ndis::rxpool::RxPool;
 use crate::ndis::sendq::{Completions, SendQueue};
 use crate::ndis::{NdisHandle, PoolSlice, SpinLock};
 use crate::wire::{self, FrameTemplate, IpPair, SegmentFields};
@@ -76,6 +80,8 @@ pub struct ConnTx {
     pub timestamps: bool,
     /// Nagle's algorithm (RFC 896) is on for this connection.
     pub nagle: bool,
+    /// SACK was negotiated (`TCP_FLAG_SACK_ENABLED`).
+    pub sack: bool,
     pub ts_recent: u32,
     /// TSval = NIC ticks + ts_delta.
     pub ts_delta: u32,
@@ -89,6 +95,8 @@ pub struct ConnTx {
     /// The send backlog the host knows and when it was last indicated.
     backlog: Throttle,
     pub fault: HwFault,
+    /// Received data held for the host, ACK and indication state.
+    pub rx: RxQueue,
 }
 
 /// A hardware fault on a connection (the NIC refused its frames): the
@@ -128,6 +136,7 @@ pub struct TxInit {
     pub rcv_wscale: u8,
     pub timestamps: bool,
     pub nagle: bool,
+    pub sack: bool,
     pub ts_recent: u32,
     pub ts_delta: u32,
     /// Seed for the IP Identification sequence (the slot index spreads them).
@@ -159,6 +168,17 @@ pub enum RxOutcome {
     None,
     /// An acceptable RST: indicate `TcpIndicateAbort`.
     Aborted,
+}
+
+/// What received data asks of the caller about acknowledging it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AckNeed {
+    /// Nothing (no data, or the ACK is already owed on the delayed timer).
+    None,
+    /// Send an ACK now (out-of-order or excess data, `TcpAckFrequency` reached).
+    Now,
+    /// A delayed ACK was started: put the connection on the ACK timer list.
+    Delayed,
 }
 
 impl Default for ConnTx {
@@ -206,6 +226,7 @@ impl ConnTx {
             rcv_wscale: 0,
             timestamps: false,
             nagle: false,
+            sack: false,
             ts_recent: 0,
             ts_delta: 0,
             ip_id: IP_ID_FIRST,
@@ -213,6 +234,7 @@ impl ConnTx {
             ssthresh_host: 0,
             backlog: Throttle::start(0),
             fault: HwFault::None,
+            rx: RxQueue::new(),
         }
     }
 
@@ -244,6 +266,7 @@ impl ConnTx {
             rcv_wscale: i.rcv_wscale.min(14),
             timestamps: i.timestamps,
             nagle: i.nagle,
+            sack: i.sack,
             ts_recent: i.ts_recent,
             ts_delta: i.ts_delta,
             ip_id: IP_ID_FIRST | (i.ip_id_seed & 0x7FFF),
@@ -251,6 +274,7 @@ impl ConnTx {
             ..ConnTx::new()
         };
         self.backlog = Throttle::start(self.send_backlog());
+        self.rx.adv_edge = self.rcv_nxt.wrapping_add(self.rcv_wnd);
     }
 
     /// The preferred send backlog now (spec §6.12; reported by query).
@@ -290,6 +314,143 @@ impl ConnTx {
         d.cwnd = self.cwnd;
         d.ssthresh = self.ssthresh_host;
         d.ts_recent = self.ts_recent;
+        d.rcv_nxt = self.rcv_nxt;
+        // RCV.WND as last advertised (the right edge never moves back).
+        d.rcv_wnd = self.rx.adv_edge.wrapping_sub(self.rcv_nxt);
+    }
+
+    /// The receive window to advertise now: the host's window less what
+    /// is buffered, never pulling the advertised right edge back
+    /// (RFC 793 / RFC 1122 §4.2.2.16).
+    pub fn window_now(&self) -> u32 {
+        let open = self.rcv_wnd.saturating_sub(self.rx.bytes);
+        let kept = self.rx.adv_edge.wrapping_sub(self.rcv_nxt);
+        if kept <= self.rcv_wnd && kept > open {
+            kept
+        } else {
+            open
+        }
+    }
+
+    /// The window field of a segment sent now, and the right edge it
+    /// advertises (record it with [`ConnTx::advertised`] once sent).
+    fn window_field(&self) -> (u16, u32) {
+        let field = (self.window_now() >> self.rcv_wscale).min(0xFFFF);
+        (
+            field as u16,
+            self.rcv_nxt.wrapping_add(field << self.rcv_wscale),
+        )
+    }
+
+    fn advertised(&mut self, edge: u32) {
+        if seq_lt(self.rx.adv_edge, edge) {
+            self.rx.adv_edge = edge;
+        }
+    }
+
+    /// An ACK went out (alone or on data): nothing is owed any more.
+    fn acked_now(&mut self) {
+        self.rx.unacked_segments = 0;
+        self.rx.ack_due = None;
+    }
+
+    /// Take in-order data of `seg` (already passed [`ConnTx::on_segment`]).
+    /// Only data starting at or before RCV.NXT is kept (no reassembly yet);
+    /// what exceeds the window or the free buffers is dropped and an ACK
+    /// tells the peer where the stream stands.
+    pub fn on_data(
+        &mut self,
+        seg: &RxSegment<'_>,
+        pool: &RxPool,
+        ack_frequency: u32,
+        ack_due: u32,
+    ) -> AckNeed {
+        if self.state != TxState::Open || seg.payload.is_empty() {
+            return AckNeed::None;
+        }
+        let len = seg.payload.len() as u32;
+        let end = seg.seq.wrapping_add(len);
+        if !seq_lt(self.rcv_nxt, end) {
+            // Entirely old (a retransmission we have): re-ACK.
+            return AckNeed::Now;
+        }
+        if seq_lt(self.rcv_nxt, seg.seq) {
+            // Out of order: RFC 5681 §4.2 asks for an immediate duplicate ACK.
+            return AckNeed::Now;
+        }
+        let skip = self.rcv_nxt.wrapping_sub(seg.seq) as usize;
+        let fresh = seg.payload.get(skip..).unwrap_or(&[]);
+        let room = self.window_now() as usize;
+        let want = fresh.len().min(room);
+        let taken = self.rx.append(pool, fresh.get(..want).unwrap_or(&[]));
+        self.rcv_nxt = self.rcv_nxt.wrapping_add(taken as u32);
+        self.touched = true;
+        if taken < fresh.len() || skip > 0 {
+            return AckNeed::Now;
+        }
+        self.rx.unacked_segments += 1;
+        if self.rx.unacked_segments >= ack_frequency.max(1) {
+            return AckNeed::Now;
+        }
+        if self.rx.ack_due.is_none() {
+            self.rx.ack_due = Some(ack_due);
+            if !self.rx.ack_listed {
+                self.rx.ack_listed = true;
+                return AckNeed::Delayed;
+            }
+        }
+        AckNeed::None
+    }
+
+    /// After an acceptable RST the connection's data is not handed back
+    /// (RFC 793: a reset flushes the receive queue).
+    pub fn rx_dropped_by_reset(&self) -> bool {
+        self.state == TxState::Reset
+    }
+
+    /// True when an ACK is owed (delayed or not yet sent).
+    pub fn ack_owed(&self) -> bool {
+        self.rx.ack_due.is_some() || self.rx.unacked_segments > 0
+    }
+
+    /// Send a pure ACK now (RCV.NXT, current window). Best effort: a full
+    /// ring leaves it owed. Returns true if it went out.
+    pub fn send_ack(&mut self, nic: &impl OffloadNic, now: u32) -> bool {
+        if !matches!(self.state, TxState::Open | TxState::Uploading) || self.halted {
+            return false;
+        }
+        let (window, edge) = self.window_field();
+        let seg = SegmentFields {
+            seq: self.snd_nxt,
+            ack: self.rcv_nxt,
+            flags: wire::tcp_flags::ACK,
+            window,
+            ip_id: match self.template.ip {
+                IpPair::V4 { .. } => self.ip_id,
+                IpPair::V6 { .. } => 0,
+            },
+            timestamps: self
+                .timestamps
+                .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
+        };
+        if nic.post(&self.template, &seg, &[]).is_err() {
+            return false;
+        }
+        self.advertised(edge);
+        if let IpPair::V4 { .. } = self.template.ip {
+            self.next_ip_id();
+        }
+        self.acked_now();
+        true
+    }
+
+    /// After data left the receive buffers: true when the window opened
+    /// enough to be worth announcing (receiver SWS avoidance, RFC 1122
+    /// §4.2.3.3: by at least min(MSS, half the window)).
+    pub fn window_update_due(&self) -> bool {
+        let edge = self.rcv_nxt.wrapping_add(self.window_now());
+        let grow = edge.wrapping_sub(self.rx.adv_edge);
+        seq_lt(self.rx.adv_edge, edge) && grow >= self.mss.min(self.rcv_wnd / 2).max(1)
     }
 
     /// The 4-tuple this connection answers to.
@@ -355,11 +516,12 @@ impl ConnTx {
             } else {
                 0
             };
+            let (window_field, edge) = self.window_field();
             let seg = SegmentFields {
                 seq: self.snd_nxt,
                 ack: self.rcv_nxt,
                 flags: wire::tcp_flags::ACK | psh,
-                window: (self.rcv_wnd >> self.rcv_wscale).min(0xFFFF) as u16,
+                window: window_field,
                 ip_id: match self.template.ip {
                     IpPair::V4 { .. } => self.ip_id,
                     IpPair::V6 { .. } => 0,
@@ -389,6 +551,8 @@ impl ConnTx {
                 self.next_ip_id();
             }
             self.queue.commit(&chunk);
+            self.acked_now();
+            self.advertised(edge);
             self.snd_nxt = self.snd_nxt.wrapping_add(chunk.bytes);
             if seq_lt(self.snd_max, self.snd_nxt) {
                 self.snd_max = self.snd_nxt;
@@ -713,6 +877,7 @@ pub fn tx_init(
         rcv_wscale: if scaling { k.RcvWindScale() } else { 0 },
         timestamps,
         nagle: tcp.cached.Flags & TCP_FLAG_NAGLING_ENABLED != 0,
+        sack: flags & TCP_FLAG_SACK_ENABLED != 0,
         ts_recent: d.ts_recent,
         ts_delta: d.ts_delta,
         ip_id_seed: (r.index as u16).wrapping_mul(2_654_435_761u32 as u16),

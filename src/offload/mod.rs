@@ -10,6 +10,7 @@ pub mod conn;
 pub mod handle;
 pub mod objects;
 pub mod params;
+pub mod rx;
 pub mod slots;
 pub mod stats;
 pub mod table;

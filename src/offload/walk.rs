@@ -119,31 +119,49 @@ pub trait DataPlane {
         need: u32,
     ) -> Result<(), NDIS_STATUS>;
     /// Connection `r` is offloaded: start its send side, taking over the
-    /// checked send data (`head` NULL when none).
+    /// checked send data (`head` NULL when none), and copy the host's
+    /// buffered receive data (`buffered`, an NBL chain, NULL when none)
+    /// before the completion (rule 26). Failing to buffer it fails the
+    /// connection with nothing taken (rule 27).
     fn open(
         &mut self,
         r: ObjRef,
         init: &TxInit,
         head: PNET_BUFFER_LIST,
         tail: PNET_BUFFER_LIST,
+        buffered: PNET_BUFFER_LIST,
     ) -> Result<(), NDIS_STATUS>;
     /// Copy the live send variables of `r` into `d` (if it has sent or
     /// received anything since the offload).
     fn sync(&mut self, r: ObjRef, d: &mut TcpDelegated);
-    /// Upload connection `r` (one visit to its send state): copy its live
-    /// send variables into `d`, stop it and hand back its unacknowledged
-    /// send NBLs in order as (head, tail), NULL when none. `None`, with
-    /// nothing changed, when its hardware state is corrupt and this
-    /// terminate must fail (the corruption sequence, rule 54).
-    fn upload(
-        &mut self,
-        r: ObjRef,
-        d: &mut TcpDelegated,
-    ) -> Option<(PNET_BUFFER_LIST, PNET_BUFFER_LIST)>;
+    /// Upload connection `r` (one visit to its state): send an owed ACK
+    /// (rule 51), copy its live variables into `d`, stop it and hand back
+    /// its unacknowledged send NBLs in order, and its undelivered receive
+    /// data as a chain of our NBLs lent to the host (rule 50; only when
+    /// `want_buffered`, else the data is dropped). `None`, with nothing
+    /// changed, when its hardware state is corrupt and this terminate must
+    /// fail (the corruption sequence, rule 54).
+    fn upload(&mut self, r: ObjRef, d: &mut TcpDelegated, want_buffered: bool) -> Option<Uploaded>;
     /// The addressing, MTU or cached variables behind `r` changed.
     fn refresh(&mut self, r: ObjRef, init: &TxInit);
     /// The preferred send backlog of connection `r` (None: unsupported).
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32>;
+}
+
+/// What an upload hands back to the host.
+#[derive(Clone, Copy, Debug)]
+pub struct Uploaded {
+    pub send_head: PNET_BUFFER_LIST,
+    pub send_tail: PNET_BUFFER_LIST,
+    pub buffered: PNET_BUFFER_LIST,
+}
+
+impl Uploaded {
+    pub const NOTHING: Uploaded = Uploaded {
+        send_head: core::ptr::null_mut(),
+        send_tail: core::ptr::null_mut(),
+        buffered: core::ptr::null_mut(),
+    };
 }
 
 /// A data plane with no connections (a walk that never reaches TCP).
@@ -168,16 +186,17 @@ impl DataPlane for NoData {
         _: &TxInit,
         _: PNET_BUFFER_LIST,
         _: PNET_BUFFER_LIST,
+        buffered: PNET_BUFFER_LIST,
     ) -> Result<(), NDIS_STATUS> {
-        Ok(())
+        if buffered.is_null() {
+            Ok(())
+        } else {
+            Err(NDIS_STATUS_FAILURE)
+        }
     }
     fn sync(&mut self, _: ObjRef, _: &mut TcpDelegated) {}
-    fn upload(
-        &mut self,
-        _: ObjRef,
-        _: &mut TcpDelegated,
-    ) -> Option<(PNET_BUFFER_LIST, PNET_BUFFER_LIST)> {
-        Some((core::ptr::null_mut(), core::ptr::null_mut()))
+    fn upload(&mut self, _: ObjRef, _: &mut TcpDelegated, _: bool) -> Option<Uploaded> {
+        Some(Uploaded::NOTHING)
     }
     fn refresh(&mut self, _: ObjRef, _: &TxInit) {}
     fn send_backlog(&mut self, _: ObjRef) -> Option<u32> {
@@ -585,12 +604,6 @@ impl<'a> Walk<'a> {
             return fail(NDIS_STATUS_OFFLOAD_TCP_RCV_WINDOW);
         }
         let (send_head, send_tail, buffered) = delegated_data(&delegated, blk);
-        if buffered != 0 {
-            // Receive buffers for data the host already acknowledged arrive
-            // with the receive path; until then such a connection is refused
-            // (rule 27's answer when the data cannot be buffered).
-            return fail(NDIS_STATUS_FAILURE);
-        }
         // Handed-over send data must cover what the host already sent
         // ([SndUna, SndMax)); it is checked before anything is taken (rule 25).
         let need = delegated.SndMax.wrapping_sub(delegated.SndUna);
@@ -627,6 +640,7 @@ impl<'a> Walk<'a> {
                 &init,
                 send_head as PNET_BUFFER_LIST,
                 send_tail as PNET_BUFFER_LIST,
+                buffered as PNET_BUFFER_LIST,
             ),
             None => Err(NDIS_STATUS_FAILURE),
         };
@@ -726,18 +740,18 @@ impl<'a> Walk<'a> {
                     // none → NetBufferListChain NULL (rule 49). Corrupt
                     // hardware state: nothing is written, the connection
                     // stays (rule 54).
-                    let (head, tail) = self
+                    let up = self
                         .data
-                        .upload(r, &mut tcp.delegated)
+                        .upload(r, &mut tcp.delegated, true)
                         .ok_or(Fail(NDIS_STATUS_FAILURE))?;
                     let mut v = d.get();
                     tcp.delegated.write_to(&mut v, self.now);
                     v.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
-                        SendDataHead: head,
-                        SendDataTail: tail,
+                        SendDataHead: up.send_head,
+                        SendDataTail: up.send_tail,
                     };
-                    v.Receive.BufferedData = core::ptr::null_mut();
-                    blk.set_net_buffer_list_chain(head);
+                    v.Receive.BufferedData = up.buffered;
+                    blk.set_net_buffer_list_chain(up.send_head);
                     d.set(v);
                 }
             }
@@ -745,11 +759,11 @@ impl<'a> Walk<'a> {
             let Ok(tcp) = self.table.tcps.get_mut(r) else {
                 return Err(Fail(NDIS_STATUS_FAILURE));
             };
-            let (head, _) = self
+            let up = self
                 .data
-                .upload(r, &mut tcp.delegated)
+                .upload(r, &mut tcp.delegated, false)
                 .ok_or(Fail(NDIS_STATUS_FAILURE))?;
-            blk.set_net_buffer_list_chain(head);
+            blk.set_net_buffer_list_chain(up.send_head);
         }
         self.table.terminate(r);
         Ok(())

@@ -44,6 +44,41 @@ pub enum ChimneyCall {
     /// Send NBLs a terminate returned in blocks' `NetBufferListChain`
     /// (recorded just before the terminate's `StateComplete`).
     SendHandedBack(Vec<usize>),
+    /// A chimney receive indication: the offload handle, the bytes the NBL
+    /// described, and the status the host answered.
+    ReceiveIndicate {
+        offload_handle: usize,
+        data: Vec<u8>,
+        status: NDIS_STATUS,
+    },
+}
+
+/// How the simulated host answers `NdisTcpOffloadReceiveHandler`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReceiveMode {
+    /// SUCCESS: the host takes the NBL and returns it later through
+    /// `MiniportTcpOffloadReceiveReturn`.
+    #[default]
+    Accept,
+    /// NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED, nothing consumed.
+    Refuse,
+    /// NDIS_STATUS_OFFLOAD_DATA_PARTIALLY_ACCEPTED, this many bytes consumed.
+    Partial(u32),
+}
+
+/// Every chimney receive indication among `calls`: (handle, bytes, status).
+pub fn receive_indications(calls: &[ChimneyCall]) -> Vec<(usize, Vec<u8>, NDIS_STATUS)> {
+    calls
+        .iter()
+        .filter_map(|x| match x {
+            ChimneyCall::ReceiveIndicate {
+                offload_handle,
+                data,
+                status,
+            } => Some((*offload_handle, data.clone(), *status)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The send completions among `calls`: every (NBL, status), in order.
@@ -62,6 +97,12 @@ pub fn sends_completed(calls: &[ChimneyCall]) -> Vec<(usize, NDIS_STATUS)> {
 #[derive(Default)]
 pub struct ChimneyLog {
     pub calls: Vec<ChimneyCall>,
+    /// How the host answers receive indications.
+    pub receive_mode: ReceiveMode,
+    /// `NdisOffloadHandle`s of objects whose initiate completion has
+    /// returned and whose terminate has not begun completing: the only
+    /// handles a receive indication may name (rules 29 and 47).
+    pub live_handles: std::collections::HashSet<usize>,
 }
 
 fn sim_for(export: &'static str, h: NDIS_HANDLE) -> Option<std::sync::Arc<SimCore>> {
@@ -173,18 +214,142 @@ unsafe extern "system" fn sim_event(
 }
 
 unsafe extern "system" fn sim_receive_indicate(
-    _NdisOffloadHandle: NDIS_HANDLE,
-    _NetBufferList: PNET_BUFFER_LIST,
-    _Status: NDIS_STATUS,
+    NdisOffloadHandle: NDIS_HANDLE,
+    NetBufferList: PNET_BUFFER_LIST,
+    Status: NDIS_STATUS,
     BytesConsumed: PULONG,
 ) -> NDIS_STATUS {
-    check_irql_dispatch("NdisTcpOffloadReceiveHandler");
-    check_no_lock_held("NdisTcpOffloadReceiveHandler");
-    if !BytesConsumed.is_null() {
-        // SAFETY: the driver passes a writable ULONG.
-        unsafe { *BytesConsumed = 0 };
+    const E: &str = "NdisTcpOffloadReceiveHandler";
+    check_irql_dispatch(E);
+    check_no_lock_held(E);
+    let consumed = |n: u32| {
+        if !BytesConsumed.is_null() {
+            // SAFETY: the driver passes a writable ULONG.
+            unsafe { *BytesConsumed = n };
+        }
+    };
+    consumed(0);
+    let Some(sim) = crate::state::current() else {
+        return NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED;
+    };
+    let handle = NdisOffloadHandle as usize;
+    let (live, mode) = {
+        let log = lock(&sim.chimney);
+        (log.live_handles.contains(&handle), log.receive_mode)
+    };
+    if !live {
+        sim.violation(Violation::BadArgument {
+            export: E,
+            detail: format!(
+                "offload handle {handle:#x} is not offloaded (its initiate completion has not \
+                 returned, or it is being terminated)"
+            ),
+        });
     }
-    NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED
+    if NetBufferList.is_null() || Status != NDIS_STATUS_SUCCESS {
+        sim.violation(Violation::BadArgument {
+            export: E,
+            detail: format!("NBL {:#x}, status {Status:#x}", NetBufferList as usize),
+        });
+        return NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED;
+    }
+    // SAFETY: the driver indicates one of its NBLs; the link is readable.
+    let (next, nb) = unsafe {
+        (
+            (*NetBufferList).NetBufferListHeader.NetBufferListData.Next,
+            (*NetBufferList)
+                .NetBufferListHeader
+                .NetBufferListData
+                .FirstNetBuffer,
+        )
+    };
+    // SAFETY: as above.
+    let multi = !nb.is_null() && !unsafe { (*nb).NetBufferHeader.NetBufferData.Next }.is_null();
+    if !next.is_null() || nb.is_null() || multi {
+        sim.violation(Violation::BadArgument {
+            export: E,
+            detail: "an indication must be one NBL with one NET_BUFFER (rule 73)".into(),
+        });
+    }
+    let status = match mode {
+        ReceiveMode::Accept => NDIS_STATUS_SUCCESS,
+        ReceiveMode::Refuse => NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED,
+        ReceiveMode::Partial(_) => NDIS_STATUS_OFFLOAD_DATA_PARTIALLY_ACCEPTED,
+    };
+    let data = if status == NDIS_STATUS_SUCCESS {
+        super::nblpool::lend(&sim, NetBufferList, super::nblpool::LentTo::Chimney)
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    } else {
+        let all = if nb.is_null() {
+            Vec::new()
+        } else {
+            // SAFETY: the NET_BUFFER of the NBL the driver indicates.
+            unsafe { crate::builders::read_net_buffer(nb) }
+        };
+        match mode {
+            ReceiveMode::Partial(n) => {
+                let n = (n as usize).min(all.len().saturating_sub(1));
+                consumed(n as u32);
+                all[..n].to_vec()
+            }
+            _ => Vec::new(),
+        }
+    };
+    lock(&sim.chimney).calls.push(ChimneyCall::ReceiveIndicate {
+        offload_handle: handle,
+        data,
+        status,
+    });
+    status
+}
+
+/// Every block of a tree (depth-first), cut off by a step limit.
+fn tree_blocks(root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) -> Vec<PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST> {
+    const MAX_STEPS: usize = 1 << 22;
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(b) = stack.pop() {
+        if b.is_null() || out.len() > MAX_STEPS {
+            continue;
+        }
+        out.push(b);
+        // SAFETY: the harness's own tree memory, valid during the completion.
+        unsafe {
+            stack.push((*b).NextBlock);
+            stack.push((*b).DependentBlockList);
+        }
+    }
+    out
+}
+
+/// Track which offload handles may be named by receive indications.
+fn track_live_handles(
+    sim: &SimCore,
+    export: &'static str,
+    root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+) {
+    let initiate = export == "NdisMInitiateOffloadComplete";
+    if !initiate && export != "NdisMTerminateOffloadComplete" {
+        return;
+    }
+    let blocks = tree_blocks(root);
+    let mut log = lock(&sim.chimney);
+    for b in blocks {
+        // SAFETY: as in tree_blocks.
+        let (h, st) = unsafe { ((*b).NdisOffloadHandle as usize, (*b).Status) };
+        if h == 0 {
+            continue;
+        }
+        if initiate {
+            if st == NDIS_STATUS_SUCCESS || st == NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS {
+                log.live_handles.insert(h);
+            }
+        } else if st == NDIS_STATUS_SUCCESS {
+            log.live_handles.remove(&h);
+        }
+    }
 }
 
 /// The table the simulated NDIS returns for a TCP chimney adapter.
@@ -322,8 +487,13 @@ fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFF
     };
     if export == "NdisMInitiateOffloadComplete" {
         settle_offloaded_send_data(&sim, root);
+        // From the completion on the driver may indicate on the new
+        // connections (rule 29): the tree is read now, before the hook may
+        // revoke it; the driver is inside this call until it returns.
+        track_live_handles(&sim, export, root);
     }
     if export == "NdisMTerminateOffloadComplete" {
+        track_live_handles(&sim, export, root);
         let back = handed_back(&sim, root);
         if !back.is_empty() {
             lock(&sim.chimney)

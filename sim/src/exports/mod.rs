@@ -12,6 +12,7 @@ pub mod chimney;
 pub mod config;
 pub mod driver;
 pub mod memory;
+pub mod nblpool;
 pub mod oid;
 pub mod phy;
 pub mod spinlock;
@@ -93,6 +94,13 @@ export_table! {
     Ndis: timer::NdisQueueIoWorkItem => "NdisQueueIoWorkItem",
     Ndis: timer::NdisFreeIoWorkItem => "NdisFreeIoWorkItem",
     Ntoskrnl: timer::KeQueryPerformanceCounter => "KeQueryPerformanceCounter",
+    Ndis: nblpool::NdisAllocateNetBufferListPool => "NdisAllocateNetBufferListPool",
+    Ndis: nblpool::NdisFreeNetBufferListPool => "NdisFreeNetBufferListPool",
+    Ndis: nblpool::NdisAllocateNetBufferAndNetBufferList => "NdisAllocateNetBufferAndNetBufferList",
+    Ndis: nblpool::NdisFreeNetBufferList => "NdisFreeNetBufferList",
+    Ndis: nblpool::NdisAllocateMdl => "NdisAllocateMdl",
+    Ndis: nblpool::NdisFreeMdl => "NdisFreeMdl",
+    Ndis: nblpool::NdisMIndicateReceiveNetBufferLists => "NdisMIndicateReceiveNetBufferLists",
     Ndis: phy::NdisAdvanceNetBufferDataStart => "NdisAdvanceNetBufferDataStart",
     Ntoskrnl: phy::MmMapLockedPagesSpecifyCache => "MmMapLockedPagesSpecifyCache",
     Phy: phy::ChimneyPhyAttach => "ChimneyPhyAttach",

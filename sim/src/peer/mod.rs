@@ -491,6 +491,11 @@ fn compare_retransmission(
 /// TxReadyHandler if a transmit was refused), or else deliver one due peer
 /// event to the driver. Returns false when there was nothing to do.
 pub fn wire_step(sim: &SimCore) -> bool {
+    // NDIS gives lent receive NBLs back at some later point: here, before
+    // the next frame moves.
+    if crate::exports::nblpool::return_lent(sim, false) > 0 {
+        return true;
+    }
     let now = sim.now_100ns.load(Ordering::SeqCst);
     if let Some((handle, frame, owed)) = phy::pop_frame(sim) {
         let mac = lock(&sim.phy).mac;

@@ -1,0 +1,129 @@
+//! The receive side of one offloaded connection: data the target has
+//! acknowledged and not yet delivered, held in the adapter's receive buffers
+//! ([`RxPool`]) as a queue of buffer indices, plus the ACK bookkeeping
+//! (delayed ACK, RFC 1122 §4.2.3.2) and the indication state (spec §6.5).
+//!
+//! Everything here runs under the connection's lock; the pool's own lock is
+//! taken inside it, never the other way round.
+
+use crate::ndis::rxpool::{NO_BUF, RxPool};
+
+/// Receive state of one connection.
+#[derive(Clone, Copy, Debug)]
+pub struct RxQueue {
+    head: u32,
+    tail: u32,
+    /// Bytes buffered (acknowledged, not delivered).
+    pub bytes: u32,
+    /// In-order data segments received since the last ACK went out.
+    pub unacked_segments: u32,
+    /// NIC tick by which the delayed ACK is due (None: no ACK owed).
+    pub ack_due: Option<u32>,
+    /// The connection sits on the adapter's delayed-ACK list.
+    pub ack_listed: bool,
+    /// Right edge of the window last advertised (RCV.NXT + RCV.WND then).
+    pub adv_edge: u32,
+    /// An indication call for this connection is running (rule 72).
+    pub indicating: bool,
+    /// The host refused an indication: none until it posts a receive (§6.5).
+    pub refused: bool,
+}
+
+impl RxQueue {
+    pub const fn new() -> Self {
+        RxQueue {
+            head: NO_BUF,
+            tail: NO_BUF,
+            bytes: 0,
+            unacked_segments: 0,
+            ack_due: None,
+            ack_listed: false,
+            adv_edge: 0,
+            indicating: false,
+            refused: false,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.head == NO_BUF
+    }
+
+    /// Append `data`, filling the last buffer first. Returns the bytes
+    /// taken: fewer than offered when the pool runs out.
+    pub fn append(&mut self, pool: &RxPool, mut data: &[u8]) -> usize {
+        let mut taken = 0;
+        while !data.is_empty() {
+            if self.tail == NO_BUF || pool.room(self.tail) == 0 {
+                let Some(b) = pool.take() else {
+                    break;
+                };
+                if self.tail == NO_BUF {
+                    self.head = b;
+                } else {
+                    pool.set_next(self.tail, b);
+                }
+                self.tail = b;
+            }
+            let n = pool.append(self.tail, data);
+            if n == 0 {
+                break;
+            }
+            data = data.get(n..).unwrap_or(&[]);
+            taken += n;
+        }
+        self.bytes = self.bytes.saturating_add(taken as u32);
+        taken
+    }
+
+    /// Detach the first buffer (for an indication). Its unconsumed bytes
+    /// no longer count as buffered until [`RxQueue::push_front`].
+    pub fn pop_front(&mut self, pool: &RxPool) -> Option<u32> {
+        if self.head == NO_BUF {
+            return None;
+        }
+        let b = self.head;
+        self.head = pool.next(b);
+        if self.head == NO_BUF {
+            self.tail = NO_BUF;
+        }
+        pool.set_next(b, NO_BUF);
+        self.bytes = self.bytes.saturating_sub(pool.pending(b));
+        Some(b)
+    }
+
+    /// Put a buffer back at the front (an indication was refused).
+    pub fn push_front(&mut self, pool: &RxPool, b: u32) {
+        if pool.pending(b) == 0 {
+            pool.give(b);
+            return;
+        }
+        pool.set_next(b, self.head);
+        if self.head == NO_BUF {
+            self.tail = b;
+        }
+        self.head = b;
+        self.bytes = self.bytes.saturating_add(pool.pending(b));
+    }
+
+    /// Detach the whole queue: (first buffer, bytes). The caller owns the
+    /// buffers, linked through the pool.
+    pub fn take_all(&mut self) -> (u32, u32) {
+        let r = (self.head, self.bytes);
+        self.head = NO_BUF;
+        self.tail = NO_BUF;
+        self.bytes = 0;
+        r
+    }
+
+    /// Give every buffer back to the pool and forget the queue.
+    pub fn release(&mut self, pool: &RxPool) {
+        let (head, _) = self.take_all();
+        pool.give_queue(head);
+    }
+}
+
+impl Default for RxQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
