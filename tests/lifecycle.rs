@@ -33,8 +33,11 @@ fn halt_leaves_zero_allocations() {
 
 #[test]
 fn initialize_fails_cleanly_when_each_allocation_fails_in_turn() {
-    // Count the allocations one successful initialization makes.
+    // Count the allocations one successful initialization makes. The
+    // fewest receive buffers (16) keep the sweep short while still failing
+    // each kind of allocation (pool memory, NBL pool, NBL, MDL, timer...).
     let mut probe = loaded();
+    probe.set_config("*ReceiveBuffers", 16);
     let before = probe.allocation_count();
     assert_eq!(probe.initialize_adapter(), NDIS_STATUS_SUCCESS);
     let n = probe.allocation_count() - before;
@@ -46,6 +49,7 @@ fn initialize_fails_cleanly_when_each_allocation_fails_in_turn() {
 
     for k in 1..=n {
         let mut sim = loaded();
+        sim.set_config("*ReceiveBuffers", 16);
         sim.fail_allocation(k);
         let st = sim.initialize_adapter();
         assert!(

@@ -2,7 +2,7 @@
 //! Segments become Ethernet frames (built by `wire`), received frames are
 //! parsed and steered to their connection through the lock-free
 //! [`ConnIndex`]. Frames that belong to no offloaded connection are counted
-//! and dropped (the ordinary receive path does not exist yet).
+//! and handed to [`NicEvents::unclaimed`] (the ordinary receive path).
 
 use super::index::{ConnIndex, FlowKey};
 use super::{NicError, NicEvents, OffloadNic, RxSegment};

@@ -5,7 +5,8 @@
 //! State operations are queued by the handler and carried out from the
 //! completion timer by the `offload` walk, then completed with the same root;
 //! terminated objects are released only after that completion returns.
-//! Sends run through `send.rs`. Until the receive path exists, receives,
+//! Sends run through `send.rs`; received data is held and indicated by
+//! `receive.rs`. Until posted receive buffers are filled, receive requests,
 //! forwards and disconnects return PENDING and complete with
 //! `NDIS_STATUS_REQUEST_ABORTED`. Nothing is ever completed inside the call
 //! that received it.
