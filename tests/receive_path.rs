@@ -386,12 +386,7 @@ fn rule_052_data_arriving_during_a_terminate_goes_up_the_ordinary_path_unprocess
     sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
     sim.peer_send(c.key, b"arrives during the terminate", true);
     sim.run_wire_only();
-    let from_peer: Vec<Vec<u8>> = sim
-        .captured_frames()
-        .into_iter()
-        .filter(|f| f.1 == ndis_sim::Direction::FromPeer)
-        .map(|f| f.2)
-        .collect();
+    let from_peer = frames_from_peer(&sim);
     assert_eq!(from_peer.len(), 1);
     // The frame went up whole, as received; nothing was ACKed or indicated.
     assert_eq!(sim.ordinary_frames(), from_peer);
@@ -429,12 +424,7 @@ fn rule_052_with_sack_data_beyond_the_cumulative_ack_is_dropped_during_a_termina
     sim.run_wire_only();
     let frames = sim.ordinary_frames();
     assert_eq!(frames.len(), 1, "only the pure ACK went up");
-    let from_peer: Vec<Vec<u8>> = sim
-        .captured_frames()
-        .into_iter()
-        .filter(|f| f.1 == ndis_sim::Direction::FromPeer)
-        .map(|f| f.2)
-        .collect();
+    let from_peer = frames_from_peer(&sim);
     assert_eq!(frames[0], from_peer[1]);
     sim.run_until_idle();
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);

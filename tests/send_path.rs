@@ -834,12 +834,7 @@ fn rule_052_segments_arriving_during_a_terminate_are_left_unprocessed() {
     sim.run_wire_only();
     assert!(completed(&sim).is_empty(), "the ACK was not processed");
     // It went up the ordinary receive path, as received.
-    let from_peer: Vec<Vec<u8>> = sim
-        .captured_frames()
-        .into_iter()
-        .filter(|f| f.1 == ndis_sim::Direction::FromPeer)
-        .map(|f| f.2)
-        .collect();
+    let from_peer = frames_from_peer(&sim);
     assert_eq!(sim.ordinary_frames(), from_peer);
     sim.run_until_idle();
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);

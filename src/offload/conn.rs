@@ -342,6 +342,27 @@ impl ConnTx {
         )
     }
 
+    /// The fields of a segment starting at SND.NXT with `flags`, carrying
+    /// the current ACK, window, IP-ID and timestamps; and the right edge its
+    /// window advertises (record it once the segment is posted).
+    fn segment_at_snd_nxt(&self, flags: u8, now: u32) -> (SegmentFields, u32) {
+        let (window, edge) = self.window_field();
+        let seg = SegmentFields {
+            seq: self.snd_nxt,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            ip_id: match self.template.ip {
+                IpPair::V4 { .. } => self.ip_id,
+                IpPair::V6 { .. } => 0,
+            },
+            timestamps: self
+                .timestamps
+                .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
+        };
+        (seg, edge)
+    }
+
     fn advertised(&mut self, edge: u32) {
         if seq_lt(self.rx.adv_edge, edge) {
             self.rx.adv_edge = edge;
@@ -419,20 +440,7 @@ impl ConnTx {
         if !matches!(self.state, TxState::Open | TxState::Uploading) || self.halted {
             return false;
         }
-        let (window, edge) = self.window_field();
-        let seg = SegmentFields {
-            seq: self.snd_nxt,
-            ack: self.rcv_nxt,
-            flags: wire::tcp_flags::ACK,
-            window,
-            ip_id: match self.template.ip {
-                IpPair::V4 { .. } => self.ip_id,
-                IpPair::V6 { .. } => 0,
-            },
-            timestamps: self
-                .timestamps
-                .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
-        };
+        let (seg, edge) = self.segment_at_snd_nxt(wire::tcp_flags::ACK, now);
         if nic.post(&self.template, &seg, &[]).is_err() {
             return false;
         }
@@ -516,20 +524,7 @@ impl ConnTx {
             } else {
                 0
             };
-            let (window_field, edge) = self.window_field();
-            let seg = SegmentFields {
-                seq: self.snd_nxt,
-                ack: self.rcv_nxt,
-                flags: wire::tcp_flags::ACK | psh,
-                window: window_field,
-                ip_id: match self.template.ip {
-                    IpPair::V4 { .. } => self.ip_id,
-                    IpPair::V6 { .. } => 0,
-                },
-                timestamps: self
-                    .timestamps
-                    .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
-            };
+            let (seg, edge) = self.segment_at_snd_nxt(wire::tcp_flags::ACK | psh, now);
             let payload = frags.get(..chunk.slices).unwrap_or(&[]);
             match nic.post(&self.template, &seg, payload) {
                 Ok(()) => {}

@@ -241,3 +241,12 @@ impl<T> Mine<'_, T> {
         self.0
     }
 }
+
+/// Every frame the peer put on the wire, in order.
+pub fn frames_from_peer(sim: &Simulator) -> Vec<Vec<u8>> {
+    sim.captured_frames()
+        .into_iter()
+        .filter(|f| f.1 == ndis_sim::Direction::FromPeer)
+        .map(|f| f.2)
+        .collect()
+}
