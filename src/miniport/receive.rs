@@ -149,15 +149,20 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
     }
 }
 
-/// Put connection `id` on the delayed-ACK list and make sure the timer runs.
-pub fn schedule_ack(dp: &DataPath, id: u32) {
-    dp.acks.lock_at_dispatch().push(id);
+/// Put connection `id` on the delayed-ACK list and make sure the timer
+/// runs. False if the list is full (stale entries of recycled slots fill it
+/// only under extreme churn): the caller then ACKs at once.
+pub fn schedule_ack(dp: &DataPath, id: u32) -> bool {
+    if !dp.acks.lock_at_dispatch().push(id) {
+        return false;
+    }
     if !dp.ack_timer_armed.swap(true, Ordering::AcqRel) {
         dp.ack_timer.set_ms(ticks_to_ms(
             dp,
             dp.delayed_ack_ticks.load(Ordering::Relaxed),
         ));
     }
+    true
 }
 
 fn ticks_to_ms(dp: &DataPath, ticks: u32) -> u32 {

@@ -493,10 +493,8 @@ fn copy_buffered(pool: &RxPool, c: &mut ConnTx, head: PNET_BUFFER_LIST) -> Resul
         }
         // SAFETY: the chain hangs off the initiate's delegated state, valid
         // until the completion; validation only reads (and maps).
+        // The free buffers bound how much is taken (append fails below).
         let len = unsafe { nbdata::validate(p) }.map_err(|_| NDIS_STATUS_FAILURE)?;
-        if u64::from(c.rx.bytes) + u64::from(len) > u64::from(c.rcv_wnd.max(1 << 20)) {
-            return Err(NDIS_STATUS_FAILURE);
-        }
         // SAFETY: validated just above and still the host's.
         let mut cur = unsafe { nbdata::Cursor::new(p) };
         let mut left = len;
@@ -589,8 +587,13 @@ impl NicEvents for Events<'_> {
         let backlog = c.backlog_change(now, tps);
         let handle = c.offload_handle;
         drop(c);
-        if need == AckNeed::Delayed {
-            super::receive::schedule_ack(self.dp, id);
+        if need == AckNeed::Delayed && !super::receive::schedule_ack(self.dp, id) {
+            // No room on the list: acknowledge now rather than never.
+            let mut c = lock.lock_at_dispatch();
+            c.rx.ack_listed = false;
+            if c.ack_owed() {
+                c.send_ack(&self.dp.nic, now);
+            }
         }
         let Some(handlers) = self.adapter.offload_handlers else {
             return true;
