@@ -907,8 +907,8 @@ fn rule_028_038_invalidate_requests_upload_through_the_stored_offload_handle() {
     t.next(a, b);
     t.dependent(p2, c);
     run(&sim, Initiate, &t, n);
-    // The handles NDIS put in the TCP blocks (the builder numbers them per block).
-    let handle = |id: usize| 0x0FF1_0000 + id;
+    // The handles NDIS put in the TCP blocks.
+    let handle = |id: usize| t.offload_handle(id);
     // Invalidate path 1: its two connections are asked to upload, the third is not.
     let mut inv = Tree::new();
     let ib = inv.reference(0, t.context(p1), &[]);

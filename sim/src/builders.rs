@@ -233,6 +233,10 @@ pub type BlockId = usize;
 
 /// An offload state tree: each block list is followed in memory by its state
 /// structures (copied in as given), and owns a context slot.
+/// The next `NdisOffloadHandle` a built block gets.
+static NEXT_OFFLOAD_HANDLE: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0x0FF1_0000);
+
 pub struct Tree {
     blocks: Vec<Box<[u64]>>,
     slots: Vec<Box<PVOID>>,
@@ -300,11 +304,20 @@ impl Tree {
             } else {
                 &mut *slot
             };
-            (*b).NdisOffloadHandle = (0x0FF1_0000 + self.blocks.len()) as NDIS_HANDLE;
+            // Unique across every tree of the process, as NDIS's own handles are.
+            (*b).NdisOffloadHandle = NEXT_OFFLOAD_HANDLE
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                as NDIS_HANDLE;
         }
         self.blocks.push(mem);
         self.slots.push(slot);
         self.blocks.len() - 1
+    }
+
+    /// The `NdisOffloadHandle` the host put in block `id`.
+    pub fn offload_handle(&self, id: BlockId) -> usize {
+        // SAFETY: our own block.
+        unsafe { (*self.ptr(id)).NdisOffloadHandle as usize }
     }
 
     /// The block list of `id`.

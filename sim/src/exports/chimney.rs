@@ -102,7 +102,10 @@ pub struct ChimneyLog {
     /// `NdisOffloadHandle`s of objects whose initiate completion has
     /// returned and whose terminate has not begun completing: the only
     /// handles a receive indication may name (rules 29 and 47).
-    pub live_handles: std::collections::HashSet<usize>,
+    pub live_handles: HandleSet,
+    /// Context value → offload handle of every live object.
+    pub live_objects:
+        std::collections::HashMap<usize, usize, std::hash::BuildHasherDefault<HandleHasher>>,
 }
 
 fn sim_for(export: &'static str, h: NDIS_HANDLE) -> Option<std::sync::Arc<SimCore>> {
@@ -305,52 +308,60 @@ unsafe extern "system" fn sim_receive_indicate(
     status
 }
 
-/// Every block of a tree (depth-first), cut off by a step limit.
-fn tree_blocks(root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) -> Vec<PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST> {
-    const MAX_STEPS: usize = 1 << 22;
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(b) = stack.pop() {
-        if b.is_null() || out.len() > MAX_STEPS {
-            continue;
-        }
-        out.push(b);
-        // SAFETY: the harness's own tree memory, valid during the completion.
-        unsafe {
-            stack.push((*b).NextBlock);
-            stack.push((*b).DependentBlockList);
-        }
-    }
-    out
-}
-
-/// Track which offload handles may be named by receive indications.
-fn track_live_handles(
-    sim: &SimCore,
-    export: &'static str,
-    root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
-) {
-    let initiate = export == "NdisMInitiateOffloadComplete";
-    if !initiate && export != "NdisMTerminateOffloadComplete" {
-        return;
-    }
-    let blocks = tree_blocks(root);
+/// Track which offload handles receive indications may name. At an
+/// initiate, every block that succeeded with a new context maps that
+/// context value to the block's handle; at a terminate, the context in
+/// each block's slot names the object whose handle dies.
+fn track_live_handles(sim: &SimCore, initiate: bool, blocks: &[ScannedBlock]) {
     let mut log = lock(&sim.chimney);
+    let log = &mut *log;
     for b in blocks {
-        // SAFETY: as in tree_blocks.
-        let (h, st) = unsafe { ((*b).NdisOffloadHandle as usize, (*b).Status) };
-        if h == 0 {
+        let ok = b.status == NDIS_STATUS_SUCCESS || b.status == NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS;
+        if b.context == 0 || !ok {
             continue;
         }
         if initiate {
-            if st == NDIS_STATUS_SUCCESS || st == NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS {
-                log.live_handles.insert(h);
+            if b.handle != 0 {
+                log.live_objects.insert(b.context, b.handle);
+                log.live_handles.insert(b.handle);
             }
-        } else if st == NDIS_STATUS_SUCCESS {
+        } else if let Some(h) = log.live_objects.remove(&b.context) {
             log.live_handles.remove(&h);
         }
     }
 }
+
+/// What [`scan_tree`] records of each block.
+struct ScannedBlock {
+    handle: usize,
+    status: NDIS_STATUS,
+    /// The value in `*MiniportOffloadContext` (0 for a placeholder).
+    context: usize,
+}
+
+/// A cheap hasher for handle values (addresses and small tags): one
+/// multiply, no per-process keys.
+#[derive(Default, Clone, Copy)]
+pub struct HandleHasher(u64);
+
+impl std::hash::Hasher for HandleHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.0 = (v as u64 ^ self.0)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
+/// The set type of [`ChimneyLog::live_handles`].
+pub type HandleSet = std::collections::HashSet<usize, std::hash::BuildHasherDefault<HandleHasher>>;
 
 /// The table the simulated NDIS returns for a TCP chimney adapter.
 pub fn tcp_event_handlers() -> NDIS_TCP_OFFLOAD_EVENT_HANDLERS {
@@ -414,6 +425,15 @@ pub unsafe extern "system" fn NdisMGetOffloadHandlers(
 pub fn tree_chains(
     root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
 ) -> Vec<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Vec<usize>)> {
+    scan_tree(root, None)
+}
+
+/// As [`tree_chains`], also collecting every block's (`NdisOffloadHandle`,
+/// `Status`) into `handles` when given: one pass over the tree's memory.
+fn scan_tree(
+    root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    mut handles: Option<&mut Vec<ScannedBlock>>,
+) -> Vec<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Vec<usize>)> {
     const MAX_STEPS: usize = 1 << 22;
     let mut out = Vec::new();
     let mut seen_nbls = std::collections::HashSet::new();
@@ -433,6 +453,18 @@ pub fn tree_chains(
                 (*b).DependentBlockList,
             )
         };
+        if let Some(h) = handles.as_deref_mut() {
+            // SAFETY: as above; a non-NULL context pointer points at the
+            // host's slot.
+            h.push(unsafe {
+                let slot = (*b).MiniportOffloadContext;
+                ScannedBlock {
+                    handle: (*b).NdisOffloadHandle as usize,
+                    status: (*b).Status,
+                    context: if slot.is_null() { 0 } else { *slot as usize },
+                }
+            });
+        }
         if !chain.is_null() {
             let mut nbls = Vec::new();
             let mut p = chain;
@@ -452,8 +484,11 @@ pub fn tree_chains(
 /// Send data handed over with an initiate: the host lends the chain's NBLs
 /// to the driver for each block that succeeds; a failed block's data stays
 /// the host's (rule 25), so it is released from tracking here.
-fn settle_offloaded_send_data(sim: &SimCore, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
-    for (b, nbls) in tree_chains(root) {
+fn settle_offloaded_send_data(
+    sim: &SimCore,
+    chains: Vec<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Vec<usize>)>,
+) {
+    for (b, nbls) in chains {
         // SAFETY: as in `tree_chains`.
         if unsafe { (*b).Status } != NDIS_STATUS_SUCCESS {
             for p in nbls {
@@ -467,10 +502,13 @@ fn settle_offloaded_send_data(sim: &SimCore, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_
 /// of every block goes back to the host. Each must be one the driver still
 /// owned (not completed, not handed back twice); the tracker reports
 /// anything else.
-fn handed_back(sim: &SimCore, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) -> Vec<usize> {
+fn handed_back(
+    sim: &SimCore,
+    chains: Vec<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Vec<usize>)>,
+) -> Vec<usize> {
     const EXPORT: &str = "NdisMTerminateOffloadComplete (NetBufferListChain)";
     let mut out = Vec::new();
-    for (_, nbls) in tree_chains(root) {
+    for (_, nbls) in chains {
         for p in nbls {
             tracker::complete(sim, p, EXPORT);
             out.push(p);
@@ -485,20 +523,25 @@ fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFF
     let Some(sim) = sim_for(export, h) else {
         return;
     };
-    if export == "NdisMInitiateOffloadComplete" {
-        settle_offloaded_send_data(&sim, root);
-        // From the completion on the driver may indicate on the new
-        // connections (rule 29): the tree is read now, before the hook may
-        // revoke it; the driver is inside this call until it returns.
-        track_live_handles(&sim, export, root);
-    }
-    if export == "NdisMTerminateOffloadComplete" {
-        track_live_handles(&sim, export, root);
-        let back = handed_back(&sim, root);
-        if !back.is_empty() {
-            lock(&sim.chimney)
-                .calls
-                .push(ChimneyCall::SendHandedBack(back));
+    let initiate = export == "NdisMInitiateOffloadComplete";
+    if initiate || export == "NdisMTerminateOffloadComplete" {
+        // One pass over the tree (read now, before the hook may revoke it):
+        // its send chains and its blocks' offload handles. From an
+        // initiate's completion on, the driver may indicate on the new
+        // connections (rule 29; it is inside this call until it returns);
+        // a terminated connection's handle is dead from its completion on.
+        let mut handles = Vec::new();
+        let chains = scan_tree(root, Some(&mut handles));
+        track_live_handles(&sim, initiate, &handles);
+        if initiate {
+            settle_offloaded_send_data(&sim, chains);
+        } else {
+            let back = handed_back(&sim, chains);
+            if !back.is_empty() {
+                lock(&sim.chimney)
+                    .calls
+                    .push(ChimneyCall::SendHandedBack(back));
+            }
         }
     }
     tracker::complete(&sim, root as usize, export);
