@@ -750,14 +750,77 @@ fn cycles_and_excess_depth_fail() {
     t.next(b, c);
     t.next(c, b); // b → c → b …
     run(&sim, Initiate, &t, a);
-    for id in [a, b, c] {
-        assert_eq!(
-            t.status(id),
-            NDIS_STATUS_FAILURE,
-            "block {id} of a cyclic chain"
-        );
-    }
+    // Each block is processed once: c, whose NextBlock closes the cycle,
+    // fails; the chain ends there. a and b were offloaded before the cycle
+    // showed, and keep their status and context.
+    assert_eq!(t.status(a), NDIS_STATUS_SUCCESS);
+    assert_eq!(t.status(b), NDIS_STATUS_SUCCESS);
+    assert_eq!(
+        t.status(c),
+        NDIS_STATUS_FAILURE,
+        "the block closing the cycle"
+    );
+    assert_eq!(t.context(c), 0, "no context for a failed block");
+    assert_eq!(live(&sim), (2, 0, 0));
+    let mut term = Tree::new();
+    let ta = term_neighbor(&mut term, t.context(a));
+    let tb = term_neighbor(&mut term, t.context(b));
+    term.next(ta, tb);
+    run(&sim, Terminate, &term, ta);
+    assert_eq!(term.status(ta), NDIS_STATUS_SUCCESS);
+    assert_eq!(term.status(tb), NDIS_STATUS_SUCCESS);
     assert_eq!(live(&sim), (0, 0, 0));
+
+    // A block whose NextBlock is itself: it fails, nothing is offloaded.
+    let mut s = Tree::new();
+    let x = neighbor(&mut s, 4);
+    s.next(x, x);
+    run(&sim, Initiate, &s, x);
+    assert_eq!(s.status(x), NDIS_STATUS_FAILURE);
+    assert_eq!(live(&sim), (0, 0, 0));
+
+    // A dependent list that leads back up to its own neighbor: the neighbor
+    // keeps the one status it got; p2 reports its dependents' failure.
+    let mut u = Tree::new();
+    let n = neighbor(&mut u, 5);
+    let p1 = path(&mut u, 5);
+    let p2 = path(&mut u, 6);
+    u.dependent(n, p1);
+    u.next(p1, p2);
+    u.dependent(p2, n); // TCP layer → back to the neighbor
+    run(&sim, Initiate, &u, n);
+    assert_eq!(u.status(n), NDIS_STATUS_SUCCESS);
+    assert_eq!(u.status(p1), NDIS_STATUS_SUCCESS);
+    assert_eq!(u.status(p2), NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS);
+    assert_eq!(live(&sim), (1, 2, 0));
+
+    // A path chain that runs into the neighbor after its parent: the
+    // neighbor is reached first as a path (wrong layer: FAILURE) and is not
+    // visited again as the root chain's second block.
+    let mut v = Tree::new();
+    let n1 = neighbor(&mut v, 7);
+    let n2 = neighbor(&mut v, 8);
+    let q = path(&mut v, 7);
+    v.next(n1, n2);
+    v.dependent(n1, q);
+    v.next(q, n2);
+    run(&sim, Initiate, &v, n1);
+    assert_eq!(v.status(n1), NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS);
+    assert_eq!(v.status(q), NDIS_STATUS_SUCCESS);
+    assert_eq!(v.status(n2), NDIS_STATUS_FAILURE);
+    assert_eq!(live(&sim), (2, 3, 0));
+    let mut term = Tree::new();
+    let tq = term_path(&mut term, v.context(q));
+    let tn = term_neighbor(&mut term, v.context(n1));
+    term.dependent(tn, tq);
+    run(&sim, Terminate, &term, tn);
+    assert_eq!(term.status(tn), NDIS_STATUS_SUCCESS);
+    finish_offloaded(sim, &u, &[n, p1, p2]);
+}
+
+#[test]
+fn excess_depth_fails() {
+    let sim = with_adapter();
     // Four layers: the fourth is failed, never followed.
     let mut d = Tree::new();
     let n = neighbor(&mut d, 1);

@@ -158,6 +158,10 @@ pub struct SimCore {
     pub phy_hardware_error: std::sync::atomic::AtomicBool,
     /// Ordinary receive indications and NBLs the driver lent to NDIS.
     pub rx: Mutex<crate::exports::nblpool::RxState>,
+    /// Wall time (ns) the simulator spent in its own bookkeeping of state
+    /// trees (hand-over scan, completion scan and checks), so benchmarks can
+    /// report the driver's time without it. Only measured, never acted on.
+    pub tree_bookkeeping_ns: AtomicU64,
 }
 
 /// A callback run inside a state-operation completion (export name, root).
@@ -192,6 +196,7 @@ impl SimCore {
             fail_mdl_mapping: std::sync::atomic::AtomicBool::new(false),
             phy_hardware_error: std::sync::atomic::AtomicBool::new(false),
             rx: Mutex::new(Default::default()),
+            tree_bookkeeping_ns: AtomicU64::new(0),
         })
     }
 

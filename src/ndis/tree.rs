@@ -144,6 +144,19 @@ impl<'t> BlockRef<'t> {
         unsafe { (*self.raw()).Status = status };
     }
 
+    /// Record that the walk marked `mark` has reached this block, in
+    /// `Scratch[0]` (the target's while it holds the tree).
+    pub fn set_mark(self, mark: usize) {
+        // SAFETY: valid block; Scratch is ours to write while we hold the tree.
+        unsafe { (*self.raw()).Scratch[0] = mark as PVOID };
+    }
+
+    /// Whether the walk marked `mark` has reached this block already.
+    pub fn marked(self, mark: usize) -> bool {
+        // SAFETY: valid block.
+        unsafe { (*self.raw()).Scratch[0] as usize == mark }
+    }
+
     /// The status written so far (the walk reads back what it wrote).
     pub fn status(self) -> NDIS_STATUS {
         // SAFETY: valid block.

@@ -41,6 +41,9 @@ pub struct OffloadTable {
     pending: PoolSlice<Option<ObjRef>>,
     pending_len: usize,
     pub admission: Admission,
+    /// Walks started so far: each walk marks the blocks it reaches with a
+    /// value derived from this, so no two walks share a mark.
+    walks: usize,
 }
 
 impl OffloadTable {
@@ -75,10 +78,18 @@ impl OffloadTable {
             pending,
             pending_len: 0,
             admission,
+            walks: 0,
         })
     }
 
     /// The next context generation.
+    /// A mark no earlier walk used (and not a small value or a pointer a
+    /// zero-filled or reused block is likely to hold).
+    pub fn next_walk_mark(&mut self) -> usize {
+        self.walks = self.walks.wrapping_add(1);
+        (self.walks << 1 | 1) ^ (0xC4A3_5EED_u32 as usize).rotate_right(8)
+    }
+
     pub fn next_generation(&mut self) -> u32 {
         self.seq = match self.seq.wrapping_add(1) {
             0 => 1,

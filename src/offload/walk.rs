@@ -211,13 +211,17 @@ pub struct Walk<'a> {
     /// NIC time in host ticks.
     now: u32,
     visits: usize,
+    /// This walk's block mark (see [`Walk::chain`]).
+    mark: usize,
     /// Set when the root block of an initiate failed: nothing more is attempted.
     stop: bool,
 }
 
 impl<'a> Walk<'a> {
     pub fn new(table: &'a mut OffloadTable, data: &'a mut dyn DataPlane, op: Op, now: u32) -> Self {
+        let mark = table.next_walk_mark();
         Walk {
+            mark,
             table,
             data,
             op,
@@ -262,44 +266,15 @@ impl<'a> Walk<'a> {
         None
     }
 
-    /// Length of a NextBlock chain, or `Err(distinct blocks)` if it loops
-    /// (Brent's cycle detection: constant memory, linear time).
-    fn chain_len(first: BlockRef<'_>) -> Result<usize, usize> {
-        let (mut power, mut lam) = (1usize, 1usize);
-        let mut tortoise = first;
-        let mut hare = first.next();
-        let mut len = 1usize;
-        while let Some(h) = hare {
-            if h == tortoise {
-                let mut ahead = Some(first);
-                for _ in 0..lam {
-                    ahead = ahead.and_then(BlockRef::next);
-                }
-                let (mut a, mut b) = (Some(first), ahead);
-                let mut mu = 0usize;
-                while a != b && mu <= len {
-                    a = a.and_then(BlockRef::next);
-                    b = b.and_then(BlockRef::next);
-                    mu += 1;
-                }
-                return Err(mu + lam);
-            }
-            if power == lam {
-                tortoise = h;
-                power = power.saturating_mul(2);
-                lam = 0;
-            }
-            hare = h.next();
-            lam += 1;
-            len += 1;
-            if len > VISIT_BUDGET {
-                return Err(VISIT_BUDGET);
-            }
-        }
-        Ok(len)
-    }
-
     /// Walk one chain at `layer` under `parent`; true if any block failed.
+    ///
+    /// Every block is marked as the walk reaches it (`Scratch[0]`), so no
+    /// block is processed twice, whatever the links: a block whose
+    /// `NextBlock` leads back to a block this walk has reached closes a
+    /// cycle, so it fails (with its dependents) and the chain ends there; a
+    /// chain that runs into a block reached through another link ends
+    /// before it (that block has its status already). One pass, no
+    /// separate cycle check: the mark sits in memory the walk reads anyway.
     fn chain(
         &mut self,
         first: BlockRef<'_>,
@@ -307,32 +282,36 @@ impl<'a> Walk<'a> {
         parent: Option<ObjRef>,
         depth: usize,
     ) -> bool {
-        let n = match Self::chain_len(first) {
-            Ok(n) => n,
-            Err(n) => {
-                self.fail_chain(first, n, depth);
-                return true;
-            }
-        };
         let mut any_failed = false;
         let mut b = Some(first);
-        for i in 0..n {
-            let Some(blk) = b else { break };
-            b = blk.next();
+        let mut first_block = true;
+        while let Some(blk) = b {
+            if blk.marked(self.mark) {
+                any_failed = true;
+                break;
+            }
+            blk.set_mark(self.mark);
+            let next = blk.next();
             self.visits += 1;
-            if self.stop || self.visits > VISIT_BUDGET {
+            let closes_cycle = next.is_some_and(|n| n.marked(self.mark));
+            if self.stop || closes_cycle || self.visits > VISIT_BUDGET {
                 self.fail_block(blk, depth);
                 any_failed = true;
-                continue;
-            }
-            let status = self.block(blk, layer, parent, depth);
-            blk.set_status(status);
-            if failed(status) {
-                any_failed = true;
-                if self.op == Op::Initiate && depth == 0 && i == 0 {
-                    self.stop = true;
+            } else {
+                let status = self.block(blk, layer, parent, depth);
+                blk.set_status(status);
+                if failed(status) {
+                    any_failed = true;
+                    if self.op == Op::Initiate && depth == 0 && first_block {
+                        self.stop = true;
+                    }
                 }
             }
+            if closes_cycle {
+                break;
+            }
+            b = next;
+            first_block = false;
         }
         any_failed
     }
@@ -376,7 +355,7 @@ impl<'a> Walk<'a> {
                 match (descend, next, depth + 1 < MAX_DEPTH) {
                     (true, Some(l), true) => self.chain(dep, l, below, depth + 1),
                     _ => {
-                        self.fail_subtree(dep, depth + 1);
+                        self.fail_chain(dep, depth + 1);
                         true
                     }
                 }
@@ -391,41 +370,33 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// FAILURE for a block already marked and every block below it.
     fn fail_block(&mut self, blk: BlockRef<'_>, depth: usize) {
         blk.set_status(NDIS_STATUS_FAILURE);
         if let Some(dep) = blk.dependent() {
-            self.fail_subtree(dep, depth + 1);
+            self.fail_chain(dep, depth + 1);
         }
     }
 
-    fn fail_chain(&mut self, first: BlockRef<'_>, n: usize, depth: usize) {
+    /// Give FAILURE to every block of a chain that is not attempted, and to
+    /// their dependents down to the deepest legal level (below it nothing is
+    /// followed). Blocks this walk reached before keep their status.
+    fn fail_chain(&mut self, first: BlockRef<'_>, depth: usize) {
         let mut b = Some(first);
-        for _ in 0..n {
-            let Some(blk) = b else { break };
-            b = blk.next();
-            self.visits += 1;
-            if self.visits > VISIT_BUDGET {
+        while let Some(blk) = b {
+            if blk.marked(self.mark) || self.visits > VISIT_BUDGET {
                 return;
             }
-            self.fail_block(blk, depth);
-        }
-    }
-
-    /// Give FAILURE to every block of a subtree that is not attempted.
-    fn fail_subtree(&mut self, first: BlockRef<'_>, depth: usize) {
-        if depth >= MAX_DEPTH {
-            // Deeper than any legal tree: fail this chain, follow nothing further.
-            let n = Self::chain_len(first).unwrap_or_else(|n| n);
-            let mut b = Some(first);
-            for _ in 0..n {
-                let Some(blk) = b else { break };
-                blk.set_status(NDIS_STATUS_FAILURE);
-                b = blk.next();
+            blk.set_mark(self.mark);
+            self.visits += 1;
+            blk.set_status(NDIS_STATUS_FAILURE);
+            if depth < MAX_DEPTH
+                && let Some(dep) = blk.dependent()
+            {
+                self.fail_chain(dep, depth + 1);
             }
-            return;
+            b = blk.next();
         }
-        let n = Self::chain_len(first).unwrap_or_else(|n| n);
-        self.fail_chain(first, n, depth);
     }
 
     /// The operation on one non-placeholder block. `Ok(obj)`: the object

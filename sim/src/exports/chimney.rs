@@ -518,6 +518,7 @@ fn handed_back(
 }
 
 fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    let started = std::time::Instant::now();
     check_irql_max(export, DISPATCH_LEVEL);
     check_no_lock_held(export);
     let Some(sim) = sim_for(export, h) else {
@@ -549,6 +550,10 @@ fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFF
         export,
         root: root as usize,
     });
+    sim.tree_bookkeeping_ns.fetch_add(
+        started.elapsed().as_nanos() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     // The tree is the host's again: the harness's hook inspects it now.
     let hook = lock(&sim.on_state_complete).take();
     if let Some(mut f) = hook {
