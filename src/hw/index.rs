@@ -104,6 +104,15 @@ impl ConnIndex {
         (0..n).filter_map(move |i| self.slots.get((start + i) & self.mask))
     }
 
+    /// Start fetching the slot where `key`'s probe begins, ahead of an
+    /// insert or remove (offload and upload touch one random slot each).
+    pub fn prefetch(&self, key: &FlowKey) {
+        let start = (key.hash() as usize) & self.mask;
+        if let Some(slot) = self.slots.get(start) {
+            crate::ndis::cpu::prefetch(slot.as_ptr());
+        }
+    }
+
     /// Add `id` under `key`. Writers must be serialized by the caller.
     pub fn insert(&self, key: &FlowKey, id: u32) -> Result<(), IndexFull> {
         if id > MAX_ID {

@@ -45,6 +45,12 @@ pub trait OffloadNic {
     fn add_connection(&self, id: u32, t: &FrameTemplate) -> Result<(), NicError>;
     /// Stop steering `t`'s 4-tuple to `id`.
     fn remove_connection(&self, id: u32, t: &FrameTemplate);
+    /// A hint: `add_connection` or `remove_connection` for `key` follows
+    /// shortly, so the hardware may start fetching what it will touch.
+    /// Changes nothing observable; doing nothing is correct.
+    fn expect_connection(&self, key: &index::FlowKey) {
+        let _ = key;
+    }
     /// Transmit one segment of the connection `t` describes; `payload` is
     /// gathered in order. The data is copied before this returns.
     fn post(&self, t: &FrameTemplate, s: &SegmentFields, payload: &[&[u8]])

@@ -170,6 +170,10 @@ impl OffloadNic for SoftNic {
         self.index.remove(&flow_of(t), id);
     }
 
+    fn expect_connection(&self, key: &FlowKey) {
+        self.index.prefetch(key);
+    }
+
     fn post(
         &self,
         t: &FrameTemplate,

@@ -10,6 +10,7 @@
 
 use super::adapter::Adapter;
 use crate::ffi::*;
+use crate::hw::index::FlowKey;
 use crate::hw::soft::SoftNic;
 use crate::hw::{NicEvents, OffloadNic, RxSegment};
 use crate::ndis::clock;
@@ -431,6 +432,10 @@ impl DataPlane for Plane<'_> {
             self.dp.waiting.lock().push(r.index);
         }
         Ok(())
+    }
+
+    fn expect_flow(&mut self, key: &FlowKey) {
+        self.dp.nic.expect_connection(key);
     }
 
     fn sync(&mut self, r: ObjRef, d: &mut TcpDelegated) {

@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod cpu;
 pub mod handle;
 pub mod handlers;
 pub mod nbdata;

@@ -6,11 +6,12 @@
 // State-type constants keep their C enum names.
 #![allow(non_upper_case_globals)]
 
-use super::conn::{TxInit, tx_init};
+use super::conn::{TxInit, flow_key, tx_init};
 use super::handle::{ObjKind, ObjRef};
 use super::objects::{Common, Neighbor, Path, Tcp, TcpDelegated};
 use super::table::OffloadTable;
 use crate::ffi::*;
+use crate::hw::index::FlowKey;
 use crate::ndis::tree::{BlockRef, Malformed, Role, StateCursor};
 
 /// Which state operation is being carried out.
@@ -146,6 +147,12 @@ pub trait DataPlane {
     fn refresh(&mut self, r: ObjRef, init: &TxInit);
     /// The preferred send backlog of connection `r` (None: unsupported).
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32>;
+    /// A hint: the connection with this 4-tuple is opened or uploaded next,
+    /// so the hardware may start fetching its lookup entry. No effect on
+    /// any result; the default does nothing.
+    fn expect_flow(&mut self, key: &FlowKey) {
+        let _ = key;
+    }
 }
 
 /// What an upload hands back to the host.
@@ -553,6 +560,7 @@ impl<'a> Walk<'a> {
             .filter(|p| p.kind == ObjKind::Path && self.table.usable(*p))
             .ok_or(Fail(NDIS_STATUS_FAILURE))?;
         let konst = states.take::<TCP_OFFLOAD_STATE_CONST>()?.get();
+        self.expect_flow(path, &konst);
         let cached = states.take::<TCP_OFFLOAD_STATE_CACHED>()?.get();
         let delegated = states.take::<TCP_OFFLOAD_STATE_DELEGATED>()?.get();
         let fail = |s| Err(Fail(s));
@@ -624,6 +632,15 @@ impl<'a> Walk<'a> {
     }
 
     /// The send-side description of connection `r` from its objects.
+    /// Tell the data plane which 4-tuple comes next (a prefetch hint: the
+    /// lookup entry's memory arrives while the rest of the block is done).
+    fn expect_flow(&mut self, path: ObjRef, konst: &TCP_OFFLOAD_STATE_CONST) {
+        if let Ok(p) = self.table.paths.get(path) {
+            let key = flow_key(p, konst);
+            self.data.expect_flow(&key);
+        }
+    }
+
     fn tx_init_of(&self, r: ObjRef) -> Option<TxInit> {
         let tcp = self.table.tcps.get(r).ok()?;
         let path = self.table.paths.get(tcp.path).ok()?;
@@ -668,6 +685,10 @@ impl<'a> Walk<'a> {
     // ------------------------------------------------------------ terminate
 
     fn terminate(&mut self, blk: BlockRef<'_>, r: ObjRef) -> Result<(), Fail> {
+        if let Ok(tcp) = self.table.tcps.get(r) {
+            let (path, konst) = (tcp.path, tcp.konst);
+            self.expect_flow(path, &konst);
+        }
         let t = blk.state_type();
         let (has_const, has_cached, has_delegated) = classes(t);
         // Only the delegated structure is filled; skip the others if present.
