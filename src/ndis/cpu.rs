@@ -14,3 +14,15 @@ pub fn prefetch<T>(p: *const T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
 }
+
+/// [`prefetch`] every cache line of the `bytes` bytes at `p`.
+#[inline(always)]
+pub fn prefetch_range<T>(p: *const T, bytes: usize) {
+    const LINE: usize = 64;
+    let start = p.cast::<u8>();
+    let mut off = 0;
+    while off < bytes {
+        prefetch(start.wrapping_add(off));
+        off += LINE;
+    }
+}

@@ -7,22 +7,72 @@ use crate::irql;
 use crate::state::report;
 use crate::verifier::Violation;
 use chimney_miniport::ffi::{DISPATCH_LEVEL, NDIS_SPIN_LOCK, PNDIS_SPIN_LOCK};
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// More spin locks than any driver needs at once (nesting depth).
+const MAX_HELD: usize = 32;
+
+/// The locks one "processor" holds, innermost last. No destructor, so the
+/// thread-local is a plain per-thread slot (the exports are on every
+/// driver's hot path, so their own cost should stay small).
+struct Held {
+    len: Cell<usize>,
+    locks: [Cell<usize>; MAX_HELD],
+}
+
 thread_local! {
-    /// Locks held by this "processor", innermost last.
-    static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-    /// A non-zero token identifying this thread as a lock owner.
-    static TOKEN: usize = {
-        static NEXT: AtomicUsize = AtomicUsize::new(1);
-        NEXT.fetch_add(1, Ordering::Relaxed)
+    static HELD: Held = const {
+        Held {
+            len: Cell::new(0),
+            locks: [const { Cell::new(0) }; MAX_HELD],
+        }
     };
+}
+
+/// A non-zero token identifying this thread as a lock owner: the address
+/// of its `HELD`, distinct for every live thread.
+fn token() -> usize {
+    HELD.with(|h| h as *const Held as usize)
 }
 
 /// Number of driver spin locks the current thread holds.
 pub fn held_count() -> usize {
-    HELD.with(|h| h.borrow().len())
+    HELD.with(|h| h.len.get())
+}
+
+fn push_held(lock: usize) {
+    HELD.with(|h| {
+        let n = h.len.get();
+        match h.locks.get(n) {
+            Some(slot) => {
+                slot.set(lock);
+                h.len.set(n + 1);
+            }
+            None => report(Violation::BadArgument {
+                export: "NdisAcquireSpinLock",
+                detail: format!("more than {MAX_HELD} spin locks held at once"),
+            }),
+        }
+    });
+}
+
+fn pop_held(lock: usize) {
+    HELD.with(|h| {
+        let n = h.len.get();
+        // Usually the innermost lock goes first.
+        if n > 0 && h.locks[n - 1].get() == lock {
+            h.len.set(n - 1);
+            return;
+        }
+        let Some(i) = (0..n).rev().find(|&i| h.locks[i].get() == lock) else {
+            return;
+        };
+        for j in i..n - 1 {
+            h.locks[j].set(h.locks[j + 1].get());
+        }
+        h.len.set(n - 1);
+    });
 }
 
 /// Record a violation if the caller holds a spin lock while calling `export`,
@@ -49,7 +99,7 @@ fn word(lock: PNDIS_SPIN_LOCK) -> Option<&'static AtomicUsize> {
 
 fn acquire(lock: PNDIS_SPIN_LOCK) -> bool {
     let Some(w) = word(lock) else { return false };
-    let me = TOKEN.with(|t| *t);
+    let me = token();
     if w.load(Ordering::Relaxed) == me {
         report(Violation::SpinLockDoubleAcquire {
             lock: lock as usize,
@@ -62,25 +112,20 @@ fn acquire(lock: PNDIS_SPIN_LOCK) -> bool {
     {
         std::thread::yield_now();
     }
-    HELD.with(|h| h.borrow_mut().push(lock as usize));
+    push_held(lock as usize);
     true
 }
 
 fn release(lock: PNDIS_SPIN_LOCK) -> bool {
     let Some(w) = word(lock) else { return false };
-    let me = TOKEN.with(|t| *t);
+    let me = token();
     if w.load(Ordering::Relaxed) != me {
         report(Violation::SpinLockNotHeld {
             lock: lock as usize,
         });
         return false;
     }
-    HELD.with(|h| {
-        let mut h = h.borrow_mut();
-        if let Some(i) = h.iter().rposition(|&l| l == lock as usize) {
-            h.remove(i);
-        }
-    });
+    pop_held(lock as usize);
     w.store(0, Ordering::Release);
     true
 }
