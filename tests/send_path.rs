@@ -361,6 +361,61 @@ fn rule_061_sends_during_an_upload_complete_upload_in_progress() {
     finish(sim);
 }
 
+/// The terminate handler flags its connections without locking them; a
+/// context the host kept from an earlier connection in the same slot
+/// flags nothing: the live connection keeps sending, and the stale block
+/// alone fails.
+#[test]
+fn rule_061_a_stale_context_in_a_terminate_leaves_the_live_connection_sending() {
+    let sim = with_adapter();
+    let a = offload(&sim, 1, 4000, AUTO);
+    let stale = a.tree.context(a.tcp);
+    terminate(&sim, &a);
+    let b = offload(&sim, 1, 4001, AUTO);
+    let live = b.tree.context(b.tcp);
+    assert_eq!(
+        stale & 0x0FFF_FFFF,
+        live & 0x0FFF_FFFF,
+        "the same slot again"
+    );
+    assert_ne!(stale, live, "with a new generation");
+    // SAFETY: an all-zero delegated structure with its Length set.
+    let mut d: TCP_OFFLOAD_STATE_DELEGATED = unsafe { std::mem::zeroed() };
+    d.Header.Length = size_of::<TCP_OFFLOAD_STATE_DELEGATED>() as u32;
+    let mut term = ndis_sim::builders::Tree::new();
+    let root = term.reference(
+        TcpOffloadDelegatedState,
+        stale,
+        &[&ndis_sim::builders::bytes_of(&d)],
+    );
+    sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+    let ch = chain_of(&[700], 3);
+    assert_eq!(send(&sim, &b, &ch), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    assert_eq!(term.status(root), NDIS_STATUS_FAILURE);
+    assert_completed(&sim, &[(ch.nbls()[0], NDIS_STATUS_SUCCESS)]);
+    assert_eq!(sim.peer_state(b.key).rcv_nxt, SND_UNA + 700);
+    // Now a real terminate of b, then the stale one again, both pending:
+    // the stale context does not undo b's mark.
+    let (real, real_root) =
+        common::tree::term_connection(b.tree.context(b.neighbor), b.tree.context(b.path), live);
+    sim.call_state_op(StateOpKind::Terminate, real.ptr(real_root));
+    sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+    let late = chain_of(&[10], 4);
+    assert_eq!(send(&sim, &b, &late), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    assert_completed(
+        &sim,
+        &[
+            (ch.nbls()[0], NDIS_STATUS_SUCCESS),
+            (late.nbls()[0], NDIS_STATUS_UPLOAD_IN_PROGRESS),
+        ],
+    );
+    assert_eq!(real.status(real_root), NDIS_STATUS_SUCCESS);
+    assert_eq!(term.status(root), NDIS_STATUS_FAILURE);
+    finish(sim);
+}
+
 #[test]
 fn rule_062_an_acceptable_rst_aborts_outstanding_sends_and_indicates_abort() {
     let sim = with_adapter();

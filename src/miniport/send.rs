@@ -315,10 +315,8 @@ pub fn begin_upload(adapter: &Adapter, root: crate::ndis::tree::BlockRef<'_>) {
         return;
     };
     root.for_each_reference(|v| {
-        if let Some(r) = ObjRef::from_context(v).filter(|r| r.kind == ObjKind::Tcp)
-            && let Some(mut c) = dp.conn_of(r)
-        {
-            c.begin_upload();
+        if let Some(r) = ObjRef::from_context(v).filter(|r| r.kind == ObjKind::Tcp) {
+            dp.conns.request_upload(r.index, r.generation);
         }
     });
 }
@@ -396,12 +394,14 @@ impl DataPlane for Plane<'_> {
             .map_err(|_| NDIS_STATUS_RESOURCES)?;
         let mut c = lock.lock();
         c.open(init);
+        lock.set_open(init.generation);
         // The host's buffered receive data is copied now, before the
         // completion; its NBLs stay the host's, untouched (rules 25–27).
         if let Err(st) = copy_buffered(&self.dp.rx, &mut c, buffered) {
             c.rx.release(&self.dp.rx);
             c.state = TxState::Free;
             c.generation = 0;
+            lock.set_closed();
             drop(c);
             self.dp.nic.remove_connection(r.index, &init.template);
             return Err(st);
@@ -467,6 +467,9 @@ impl DataPlane for Plane<'_> {
             core::ptr::null_mut()
         };
         let (send_head, send_tail) = c.close(&mut self.done);
+        if let Some(slot) = self.dp.conns.get(r.index) {
+            slot.set_closed();
+        }
         Some(Uploaded {
             send_head,
             send_tail,

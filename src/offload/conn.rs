@@ -27,8 +27,10 @@ use crate::hw::soft::flow_of;
 use crate::hw::{NicError, OffloadNic, RxSegment};
 use crate::ndis::rxpool::RxPool;
 use crate::ndis::sendq::{Completions, SendQueue};
+use crate::ndis::spinlock::SpinGuard;
 use crate::ndis::{NdisHandle, PoolSlice, SpinLock};
 use crate::wire::{self, FrameTemplate, IpPair, SegmentFields};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Where a connection stands, as far as sending goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -709,9 +711,18 @@ impl ConnTx {
 pub const TAG_CONNS: ULONG = u32::from_le_bytes(*b"CmCx");
 pub const TAG_RING: ULONG = u32::from_le_bytes(*b"CmRq");
 
-/// One [`ConnTx`] per TCP pool slot, each under its own spin lock.
+pub const TAG_MARKS: ULONG = u32::from_le_bytes(*b"CmUm");
+
+/// One [`ConnTx`] per TCP pool slot, each under its own spin lock, and
+/// beside it a lock-free upload mark, so a terminate handler can flag its
+/// connections without touching (or locking) their state.
 pub struct ConnTable {
     slots: PoolSlice<SpinLock<ConnTx>>,
+    /// Per slot: the generation of the connection open there in the high
+    /// half (0: none), and in the low half the generation a pending
+    /// terminate named (0: none). The mark takes effect the next time the
+    /// connection is locked (see [`ConnSlot::lock`]).
+    marks: PoolSlice<AtomicU64>,
 }
 
 impl ConnTable {
@@ -724,16 +735,86 @@ impl ConnTable {
                 |_| SpinLock::new(ConnTx::new()),
             )?;
         slots.iter().for_each(SpinLock::init);
-        Ok(ConnTable { slots })
+        let marks = PoolSlice::try_new_with(handle, TAG_MARKS, capacity, |_| AtomicU64::new(0))?;
+        Ok(ConnTable { slots, marks })
     }
 
     /// The connection slot `index` (the TCP pool index of its context).
-    pub fn get(&self, index: u32) -> Option<&SpinLock<ConnTx>> {
-        self.slots.get(index as usize)
+    pub fn get(&self, index: u32) -> Option<ConnSlot<'_>> {
+        Some(ConnSlot {
+            lock: self.slots.get(index as usize)?,
+            mark: self.marks.get(index as usize)?,
+        })
     }
 
     pub fn capacity(&self) -> usize {
         self.slots.len()
+    }
+
+    /// A terminate names connection `index` of `generation` (rule 61: from
+    /// now on its sends are refused and its segments go up unprocessed).
+    /// No lock and no access to the connection's state: the mark is kept
+    /// only if that connection is the one open in the slot, and a stale or
+    /// forged context changes nothing.
+    pub fn request_upload(&self, index: u32, generation: u32) {
+        let Some(m) = self.marks.get(index as usize) else {
+            return;
+        };
+        let mut v = m.load(Ordering::Acquire);
+        loop {
+            let open = (v >> 32) as u32;
+            if generation == 0 || open != generation || v as u32 == generation {
+                return;
+            }
+            let marked = (v & !0xFFFF_FFFF) | u64::from(generation);
+            match m.compare_exchange_weak(v, marked, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(now) => v = now,
+            }
+        }
+    }
+}
+
+/// A connection slot: its locked state and its upload mark.
+#[derive(Clone, Copy)]
+pub struct ConnSlot<'a> {
+    lock: &'a SpinLock<ConnTx>,
+    mark: &'a AtomicU64,
+}
+
+impl<'a> ConnSlot<'a> {
+    /// Lock the connection (from PASSIVE or DISPATCH level), applying a
+    /// pending upload mark first.
+    pub fn lock(self) -> SpinGuard<'a, ConnTx> {
+        let mut c = self.lock.lock();
+        self.apply(&mut c);
+        c
+    }
+
+    /// As [`ConnSlot::lock`], for callers already at DISPATCH_LEVEL.
+    pub fn lock_at_dispatch(self) -> SpinGuard<'a, ConnTx> {
+        let mut c = self.lock.lock_at_dispatch();
+        self.apply(&mut c);
+        c
+    }
+
+    fn apply(self, c: &mut ConnTx) {
+        let marked = self.mark.load(Ordering::Acquire) as u32;
+        if marked != 0 && marked == c.generation {
+            c.begin_upload();
+        }
+    }
+
+    /// The connection of `generation` is open in this slot now (called
+    /// with its lock held).
+    pub fn set_open(self, generation: u32) {
+        self.mark
+            .store(u64::from(generation) << 32, Ordering::Release);
+    }
+
+    /// The slot is free again (called with its lock held).
+    pub fn set_closed(self) {
+        self.mark.store(0, Ordering::Release);
     }
 }
 
