@@ -933,7 +933,7 @@ fn context_memory_per_connection_state_at_most_384_bytes_all_at_most_700() {
     // Offload state (objects, links, terminate bookkeeping) plus the send
     // path's per-connection state (send queue and TCB, wait ring, flow index).
     let state = pools(&[*b"CmTc", *b"CmPa", *b"CmNb", *b"CmPe"]);
-    let send = pools(&[*b"CmCx", *b"CmRq", *b"CmIx"]);
+    let send = pools(&[*b"CmCx", *b"CmUm", *b"CmRq", *b"CmIx"]);
     let bytes = state + send;
     let per_state = state as f64 / f64::from(N);
     let per = bytes as f64 / f64::from(N);
