@@ -416,6 +416,72 @@ fn rule_061_a_stale_context_in_a_terminate_leaves_the_live_connection_sending() 
     finish(sim);
 }
 
+/// Overwrite a completed tree's links with an unmapped address, so a driver
+/// that still read it would fault.
+fn poison(t: &ndis_sim::builders::Tree) {
+    for id in 0..t.len() {
+        // SAFETY: the test's own blocks; the tree was completed (it is the
+        // host's again).
+        unsafe {
+            let b = t.ptr(id);
+            (*b).NextBlock = 0x10 as _;
+            (*b).DependentBlockList = 0x10 as _;
+            (*b).MiniportOffloadContext = 0x10 as _;
+        }
+    }
+}
+
+/// The terminate handler only queues its tree; the first data-path call
+/// while terminates are pending marks the connections of all of them, and
+/// once a terminate has completed nothing reads its tree again, whether it
+/// was marked or walked unraced.
+#[test]
+fn rule_061_pending_terminates_are_marked_on_first_use_and_forgotten_after_completion() {
+    let sim = with_adapter();
+    let a = offload(&sim, 1, 4000, AUTO);
+    let b = offload(&sim, 2, 4001, AUTO);
+    let ta = common::tree::term_connection(
+        a.tree.context(a.neighbor),
+        a.tree.context(a.path),
+        a.tree.context(a.tcp),
+    );
+    let tb = common::tree::term_connection(
+        b.tree.context(b.neighbor),
+        b.tree.context(b.path),
+        b.tree.context(b.tcp),
+    );
+    sim.call_state_op(StateOpKind::Terminate, ta.0.ptr(ta.1));
+    sim.call_state_op(StateOpKind::Terminate, tb.0.ptr(tb.1));
+    let on_b = chain_of(&[10], 1);
+    let on_a = chain_of(&[10], 2);
+    assert_eq!(send(&sim, &b, &on_b), NDIS_STATUS_PENDING);
+    assert_eq!(send(&sim, &a, &on_a), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    assert_completed(
+        &sim,
+        &[
+            (on_b.nbls()[0], NDIS_STATUS_UPLOAD_IN_PROGRESS),
+            (on_a.nbls()[0], NDIS_STATUS_UPLOAD_IN_PROGRESS),
+        ],
+    );
+    assert_eq!(ta.0.status(ta.1), NDIS_STATUS_SUCCESS);
+    assert_eq!(tb.0.status(tb.1), NDIS_STATUS_SUCCESS);
+    poison(&ta.0);
+    poison(&tb.0);
+    // A terminate nobody raced: walked without a marking pass.
+    let d = offload(&sim, 3, 4002, AUTO);
+    let (td, _) = terminate(&sim, &d);
+    poison(&td);
+    // Later data-path work reads none of the completed trees.
+    let c = offload(&sim, 4, 4003, AUTO);
+    let ch = chain_of(&[500], 3);
+    assert_eq!(send(&sim, &c, &ch), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    assert_eq!(sim.peer_state(c.key).rcv_nxt, SND_UNA + 500);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
 #[test]
 fn rule_062_an_acceptable_rst_aborts_outstanding_sends_and_indicates_abort() {
     let sim = with_adapter();

@@ -111,6 +111,10 @@ pub struct Adapter {
     pub stats: OffloadStats,
     /// Requests waiting for the completion timer.
     pub deferred: SpinLock<Deferred>,
+    /// Terminate trees queued (or being walked) whose connections are not
+    /// yet marked as uploading: the data path marks them the first time it
+    /// runs while this is non-zero (rules 52, 61); see `chimney::mark_pending_terminates`.
+    pub unmarked_terminates: core::sync::atomic::AtomicU32,
     /// The offloaded objects (present whenever chimney is advertised).
     pub offload: Option<SpinLock<OffloadTable>>,
     /// Connections' send side and the NIC (present whenever chimney is advertised).
@@ -328,6 +332,7 @@ fn initialize(handle: NdisHandle) -> Result<(), NDIS_STATUS> {
             }),
             stats: OffloadStats::default(),
             deferred: SpinLock::new(Deferred::new()),
+            unmarked_terminates: core::sync::atomic::AtomicU32::new(0),
             offload,
             data: None,
             completion_timer: None,

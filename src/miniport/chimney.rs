@@ -22,6 +22,7 @@ use crate::ndis::clock;
 use crate::ndis::nbl::{self, NblQueue};
 use crate::ndis::tree::BlockRef;
 use crate::offload::walk::{Op, Walk};
+use core::sync::atomic::Ordering;
 
 /// Which state operation a queued block list belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,9 +35,12 @@ pub enum StateOp {
     Query = 5,
 }
 
+/// Tag bit of a queued terminate whose connections are marked uploading.
+const MARKED: usize = 1 << 8;
+
 impl StateOp {
     fn from_tag(t: usize) -> Option<Self> {
-        Some(match t {
+        Some(match t & !MARKED {
             1 => StateOp::Initiate,
             2 => StateOp::Terminate,
             3 => StateOp::Update,
@@ -95,7 +99,8 @@ impl BlockQueue {
         self.tail = root;
     }
 
-    fn pop(&mut self) -> Option<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Option<StateOp>)> {
+    /// The first root, its operation and whether it is a marked terminate.
+    fn pop(&mut self) -> Option<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Option<StateOp>, bool)> {
         if self.head.is_null() {
             return None;
         }
@@ -111,7 +116,48 @@ impl BlockQueue {
         if self.head.is_null() {
             self.tail = core::ptr::null_mut();
         }
-        Some((root, StateOp::from_tag(tag)))
+        Some((root, StateOp::from_tag(tag), tag & MARKED != 0))
+    }
+
+    /// Move everything in `other` to the end of this queue.
+    fn append(&mut self, mut other: BlockQueue) {
+        while let Some((root, op, marked)) = other.pop() {
+            let tag = op.map_or(0, |o| o as usize) | if marked { MARKED } else { 0 };
+            // SAFETY: a root we own, moved from one queue to the other.
+            unsafe {
+                (*root).MiniportReserved = [core::ptr::null_mut(), tag as PVOID];
+                if self.tail.is_null() {
+                    self.head = root;
+                } else {
+                    (*self.tail).MiniportReserved[0] = root.cast();
+                }
+            }
+            self.tail = root;
+        }
+    }
+
+    /// Call `mark` on every queued terminate not yet marked, and tag it
+    /// marked; returns how many.
+    fn mark_terminates(&mut self, mut mark: impl FnMut(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST)) -> u32 {
+        let mut n = 0;
+        let mut p = self.head;
+        while !p.is_null() {
+            // SAFETY: queued roots are ours until completed.
+            let (next, tag) = unsafe {
+                (
+                    (*p).MiniportReserved[0].cast(),
+                    (*p).MiniportReserved[1] as usize,
+                )
+            };
+            if tag == StateOp::Terminate as usize {
+                mark(p);
+                // SAFETY: as above.
+                unsafe { (*p).MiniportReserved[1] = (tag | MARKED) as PVOID };
+                n += 1;
+            }
+            p = next;
+        }
+        n
     }
 }
 
@@ -119,6 +165,11 @@ impl BlockQueue {
 pub struct Deferred {
     blocks: BlockQueue,
     nbls: NblQueue,
+    /// Roots a drain has taken and not yet carried out, in order (still
+    /// visible, so their terminates can be marked).
+    draining: BlockQueue,
+    /// The unmarked terminate being walked right now (NULL: none).
+    walking: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
 }
 
 impl Deferred {
@@ -126,6 +177,8 @@ impl Deferred {
         Deferred {
             blocks: BlockQueue::new(),
             nbls: NblQueue::new(),
+            draining: BlockQueue::new(),
+            walking: core::ptr::null_mut(),
         }
     }
 }
@@ -144,9 +197,51 @@ fn queue_state_op(ctx: NDIS_HANDLE, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op:
     if root.is_null() {
         return;
     }
-    // SAFETY: NDIS handed us this root; it is ours until we complete it.
-    unsafe { adapter.deferred.lock().blocks.push(root, op) };
+    {
+        let mut d = adapter.deferred.lock();
+        // SAFETY: NDIS handed us this root; it is ours until we complete it.
+        unsafe { d.blocks.push(root, op) };
+        if op == StateOp::Terminate {
+            adapter.unmarked_terminates.fetch_add(1, Ordering::AcqRel);
+        }
+    }
     adapter.kick_completions();
+}
+
+/// Mark the connections of every terminate that is queued or being walked
+/// and not yet marked (rules 52, 61: from the terminate call on, their sends
+/// are refused with `NDIS_STATUS_UPLOAD_IN_PROGRESS`, their segments go up
+/// unprocessed, and nothing more is transmitted or indicated on them).
+///
+/// Called on entry to every data-path path that acts on a connection
+/// (sends, received frames, transmit-ready, the ACK timer, indications,
+/// the transmit-wait list), with no driver lock held. Costs one atomic load
+/// when nothing is pending; the terminate handler itself only queues the
+/// tree, so an upload nobody races pays for no extra pass over the tree.
+pub fn mark_pending_terminates(adapter: &Adapter) {
+    if adapter.unmarked_terminates.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    let Some(dp) = adapter.data.as_ref() else {
+        return;
+    };
+    let mark = |root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST| {
+        // SAFETY: a queued (or being walked) terminate root is ours until
+        // completed; the walk does not write the links or context slots
+        // this pass reads.
+        if let Some(b) = unsafe { BlockRef::new(root) } {
+            super::send::begin_upload(dp, b);
+        }
+    };
+    let mut d = adapter.deferred.lock();
+    let mut n = d.blocks.mark_terminates(mark);
+    n += d.draining.mark_terminates(mark);
+    if !d.walking.is_null() {
+        mark(d.walking);
+        d.walking = core::ptr::null_mut();
+        n += 1;
+    }
+    adapter.unmarked_terminates.fetch_sub(n, Ordering::AcqRel);
 }
 
 macro_rules! state_handler {
@@ -167,24 +262,13 @@ macro_rules! state_handler {
 state_handler!(
     /// MiniportInitiateOffload: queue the tree; completion comes from the timer.
     miniport_initiate_offload, StateOp::Initiate);
-/// MiniportTerminateOffload: the connections it names stop accepting sends
-/// at once (rule 61); the upload itself runs from the completion timer.
-///
-/// # Safety
-/// NDIS contract: live adapter context, a block list valid until completion.
-pub unsafe extern "system" fn miniport_terminate_offload(
-    MiniportAdapterContext: NDIS_HANDLE,
-    OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
-) {
-    // SAFETY: NDIS passes our live context.
-    if let Some(adapter) = unsafe { Adapter::from_context(MiniportAdapterContext) }
-        // SAFETY: the tree is ours until completed; this only reads it.
-        && let Some(root) = unsafe { BlockRef::new(OffloadBlockList) }
-    {
-        super::send::begin_upload(adapter, root);
-    }
-    queue_state_op(MiniportAdapterContext, OffloadBlockList, StateOp::Terminate);
-}
+state_handler!(
+    /// MiniportTerminateOffload: queue the tree. Its connections count as
+    /// uploading from now on (rules 52, 61): the data path marks them the
+    /// first time it acts while the terminate is pending
+    /// ([`mark_pending_terminates`]); the upload itself runs from the
+    /// completion timer.
+    miniport_terminate_offload, StateOp::Terminate);
 state_handler!(
     /// MiniportUpdateOffload.
     miniport_update_offload, StateOp::Update);
@@ -387,6 +471,11 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
         // SAFETY: as above.
         _ => unsafe { fail_tree(root, op) },
     }
+    // Walked (or failed): nothing needs to mark this tree any more, and
+    // nothing may read it after the completion below.
+    if op == StateOp::Terminate {
+        walked(adapter, root);
+    }
     // Sends that fail at upload go up before the terminate completes (rule 46).
     if !failed_sends.is_empty()
         && let Some(handlers) = adapter.offload_handlers
@@ -465,12 +554,40 @@ fn request_upload_of_invalidated(adapter: &Adapter) {
 
 /// Complete everything queued: called from the timer (DISPATCH_LEVEL) and at
 /// halt. Data-path requests go first, so a terminate never completes while
-/// I/O queued before it is still outstanding (rule 46).
-fn drain(adapter: &Adapter, mut blocks: BlockQueue, nbls: NblQueue) {
+/// I/O queued before it is still outstanding (rule 46). The state operations
+/// taken stay visible in `draining` until carried out, one at a time.
+fn drain(adapter: &Adapter, nbls: NblQueue) {
     complete_io(adapter, nbls);
-    while let Some((root, op)) = blocks.pop() {
+    loop {
+        let next = {
+            let mut d = adapter.deferred.lock();
+            let next = d.draining.pop();
+            if let Some((root, Some(StateOp::Terminate), false)) = next {
+                d.walking = root;
+            }
+            next
+        };
+        let Some((root, op, _)) = next else {
+            return;
+        };
         // An unknown tag cannot happen (we wrote it); treat as a query-shaped failure.
         complete_state_op(adapter, root, op.unwrap_or(StateOp::Query));
+    }
+}
+
+/// Move the queued state operations to `draining` and take the queued I/O.
+fn take_for_drain(d: &mut Deferred) -> NblQueue {
+    let blocks = core::mem::replace(&mut d.blocks, BlockQueue::new());
+    d.draining.append(blocks);
+    d.nbls.take()
+}
+
+/// The walk of terminate `root` is over: it needs no marking any more.
+fn walked(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) {
+    let mut d = adapter.deferred.lock();
+    if d.walking == root {
+        d.walking = core::ptr::null_mut();
+        adapter.unmarked_terminates.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -542,25 +659,13 @@ pub unsafe extern "system" fn completion_timer_callback(
     let Some(adapter) = (unsafe { Adapter::from_context(FunctionContext) }) else {
         return;
     };
-    let (blocks, nbls) = {
-        let mut d = adapter.deferred.lock_at_dispatch();
-        (
-            core::mem::replace(&mut d.blocks, BlockQueue::new()),
-            d.nbls.take(),
-        )
-    };
+    let nbls = take_for_drain(&mut adapter.deferred.lock_at_dispatch());
     // No driver lock is held from here on: completions may call back into us.
-    drain(adapter, blocks, nbls);
+    drain(adapter, nbls);
 }
 
 /// At halt: complete whatever is still queued.
 pub fn fail_all_deferred(adapter: &Adapter) {
-    let (blocks, nbls) = {
-        let mut d = adapter.deferred.lock();
-        (
-            core::mem::replace(&mut d.blocks, BlockQueue::new()),
-            d.nbls.take(),
-        )
-    };
-    drain(adapter, blocks, nbls);
+    let nbls = take_for_drain(&mut adapter.deferred.lock());
+    drain(adapter, nbls);
 }

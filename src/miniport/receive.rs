@@ -94,6 +94,7 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
     let Some(handlers) = adapter.offload_handlers else {
         return;
     };
+    super::chimney::mark_pending_terminates(adapter);
     let Some(lock) = dp.conns.get(id) else {
         return;
     };
@@ -191,6 +192,7 @@ pub unsafe extern "system" fn ack_timer_callback(
         return;
     };
     dp.ack_timer_armed.store(false, Ordering::Release);
+    super::chimney::mark_pending_terminates(adapter);
     service_acks(dp);
 }
 

@@ -138,6 +138,7 @@ impl DataPath {
     /// a connection holding received data (handed over at offload) also
     /// gets its first indication.
     pub fn service_waiting(&self, adapter: &Adapter) {
+        super::chimney::mark_pending_terminates(adapter);
         loop {
             let Some(id) = self.waiting.lock().pop() else {
                 return;
@@ -216,6 +217,7 @@ pub unsafe extern "system" fn miniport_tcp_offload_send(
     let Some(dp) = adapter.data.as_ref() else {
         return NDIS_STATUS_NOT_SUPPORTED;
     };
+    super::chimney::mark_pending_terminates(adapter);
     // SAFETY: NDIS passes the address of the slot we wrote at offload.
     let conn = unsafe { dp.conn_by_slot(MiniportOffloadContext) };
     let mut done = Completions::new();
@@ -307,13 +309,9 @@ pub fn indicate_hardware_faults(adapter: &Adapter) {
     }
 }
 
-/// Mark every connection a terminate names as uploading, from inside the
-/// terminate handler: sends arriving from now on complete with
-/// `NDIS_STATUS_UPLOAD_IN_PROGRESS` (rule 61).
-pub fn begin_upload(adapter: &Adapter, root: crate::ndis::tree::BlockRef<'_>) {
-    let Some(dp) = adapter.data.as_ref() else {
-        return;
-    };
+/// Mark every connection a terminate tree names as uploading (a read-only
+/// pass over the tree; one compare-and-swap per connection, no lock).
+pub fn begin_upload(dp: &DataPath, root: crate::ndis::tree::BlockRef<'_>) {
     root.for_each_reference(|v| {
         if let Some(r) = ObjRef::from_context(v).filter(|r| r.kind == ObjKind::Tcp) {
             dp.conns.request_upload(r.index, r.generation);
@@ -653,6 +651,7 @@ unsafe extern "system" fn phy_receive(Context: PVOID, Frame: *const UCHAR, Lengt
     if Frame.is_null() {
         return;
     }
+    super::chimney::mark_pending_terminates(adapter);
     // SAFETY: the port guarantees `Length` readable bytes during the call.
     let frame = unsafe { core::slice::from_raw_parts(Frame, Length as usize) };
     dp.nic.receive(frame, &Events { adapter, dp });
