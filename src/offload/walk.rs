@@ -103,6 +103,10 @@ type Step = Result<Option<ObjRef>, Fail>;
 /// Chains nested below the root chain: three layers plus one placeholder level.
 const MAX_DEPTH: usize = 4;
 
+/// How far ahead of the walk, in blocks of a TCP chain, connections are
+/// announced to the data plane ([`DataPlane::expect_flow`]).
+const HINT_AHEAD: usize = 16;
+
 /// Upper bound on blocks examined in one tree, whatever its shape.
 const VISIT_BUDGET: usize = 1 << 24;
 
@@ -292,7 +296,21 @@ impl<'a> Walk<'a> {
         let mut any_failed = false;
         let mut b = Some(first);
         let mut first_block = true;
+        // Connections `HINT_AHEAD` blocks down the chain are announced to the
+        // data plane, so their flow-index slots are fetched in parallel.
+        let hinting = layer == Layer::Tcp && matches!(self.op, Op::Initiate | Op::Terminate);
+        let mut ahead = if hinting { Some(first) } else { None };
+        for _ in 1..HINT_AHEAD {
+            ahead = ahead.and_then(|a| {
+                self.hint(a, parent);
+                a.next()
+            });
+        }
         while let Some(blk) = b {
+            ahead = ahead.and_then(|a| {
+                self.hint(a, parent);
+                a.next()
+            });
             if blk.marked(self.mark) {
                 any_failed = true;
                 break;
@@ -560,7 +578,6 @@ impl<'a> Walk<'a> {
             .filter(|p| p.kind == ObjKind::Path && self.table.usable(*p))
             .ok_or(Fail(NDIS_STATUS_FAILURE))?;
         let konst = states.take::<TCP_OFFLOAD_STATE_CONST>()?.get();
-        self.expect_flow(path, &konst);
         let cached = states.take::<TCP_OFFLOAD_STATE_CACHED>()?.get();
         let delegated = states.take::<TCP_OFFLOAD_STATE_DELEGATED>()?.get();
         let fail = |s| Err(Fail(s));
@@ -632,8 +649,40 @@ impl<'a> Walk<'a> {
     }
 
     /// The send-side description of connection `r` from its objects.
-    /// Tell the data plane which 4-tuple comes next (a prefetch hint: the
-    /// lookup entry's memory arrives while the rest of the block is done).
+    /// Announce the connection block `blk` offloads or uploads (a prefetch
+    /// hint, read-only; nothing if the block is not one).
+    fn hint(&mut self, blk: BlockRef<'_>, parent: Option<ObjRef>) {
+        match (self.op, blk.role()) {
+            (Op::Initiate, Role::New) => {
+                let t = blk.state_type();
+                let is_tcp = layer_of_type(t).is_some_and(|(l, _)| l == Layer::Tcp);
+                if !is_tcp || !classes(t).0 {
+                    return;
+                }
+                let Some(path) = parent.filter(|p| p.kind == ObjKind::Path) else {
+                    return;
+                };
+                // The type promises the const structure first.
+                if let Ok(mut states) = blk.states()
+                    && let Ok(k) = states.take::<TCP_OFFLOAD_STATE_CONST>()
+                {
+                    self.expect_flow(path, &k.get());
+                }
+            }
+            (Op::Terminate, Role::Reference(v)) => {
+                if let Some(r) = ObjRef::from_context(v).filter(|r| r.kind == ObjKind::Tcp)
+                    && let Ok(tcp) = self.table.tcps.get(r)
+                {
+                    let (path, konst) = (tcp.path, tcp.konst);
+                    self.expect_flow(path, &konst);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Tell the data plane which 4-tuple comes (a prefetch hint: the lookup
+    /// entry's memory arrives while other blocks are done).
     fn expect_flow(&mut self, path: ObjRef, konst: &TCP_OFFLOAD_STATE_CONST) {
         if let Ok(p) = self.table.paths.get(path) {
             let key = flow_key(p, konst);
@@ -685,10 +734,6 @@ impl<'a> Walk<'a> {
     // ------------------------------------------------------------ terminate
 
     fn terminate(&mut self, blk: BlockRef<'_>, r: ObjRef) -> Result<(), Fail> {
-        if let Ok(tcp) = self.table.tcps.get(r) {
-            let (path, konst) = (tcp.path, tcp.konst);
-            self.expect_flow(path, &konst);
-        }
         let t = blk.state_type();
         let (has_const, has_cached, has_delegated) = classes(t);
         // Only the delegated structure is filled; skip the others if present.
