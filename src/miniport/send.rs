@@ -432,8 +432,11 @@ impl DataPlane for Plane<'_> {
         Ok(())
     }
 
-    fn expect_flow(&mut self, key: &FlowKey) {
+    fn expect_flow(&mut self, key: &FlowKey, slot: Option<u32>) {
         self.dp.nic.expect_connection(key);
+        if let Some(i) = slot {
+            self.dp.conns.prefetch(i);
+        }
     }
 
     fn sync(&mut self, r: ObjRef, d: &mut TcpDelegated) {

@@ -751,6 +751,16 @@ impl ConnTable {
         self.slots.len()
     }
 
+    /// Start fetching connection `index`'s state (it is about to be used).
+    pub fn prefetch(&self, index: u32) {
+        if let Some(slot) = self.slots.get(index as usize) {
+            crate::ndis::cpu::prefetch_range(
+                core::ptr::from_ref(slot),
+                size_of::<SpinLock<ConnTx>>(),
+            );
+        }
+    }
+
     /// A terminate names connection `index` of `generation` (rule 61: from
     /// now on its sends are refused and its segments go up unprocessed).
     /// No lock and no access to the connection's state: the mark is kept

@@ -151,11 +151,12 @@ pub trait DataPlane {
     fn refresh(&mut self, r: ObjRef, init: &TxInit);
     /// The preferred send backlog of connection `r` (None: unsupported).
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32>;
-    /// A hint: the connection with this 4-tuple is opened or uploaded next,
-    /// so the hardware may start fetching its lookup entry. No effect on
-    /// any result; the default does nothing.
-    fn expect_flow(&mut self, key: &FlowKey) {
-        let _ = key;
+    /// A hint: the connection with this 4-tuple (and, when it is already
+    /// offloaded, this slot) is opened or uploaded soon, so its lookup entry
+    /// and state may be fetched ahead. No effect on any result; the default
+    /// does nothing.
+    fn expect_flow(&mut self, key: &FlowKey, slot: Option<u32>) {
+        let _ = (key, slot);
     }
 }
 
@@ -666,7 +667,7 @@ impl<'a> Walk<'a> {
                 if let Ok(mut states) = blk.states()
                     && let Ok(k) = states.take::<TCP_OFFLOAD_STATE_CONST>()
                 {
-                    self.expect_flow(path, &k.get());
+                    self.expect_flow(path, &k.get(), None);
                 }
             }
             (Op::Terminate, Role::Reference(v)) => {
@@ -674,7 +675,7 @@ impl<'a> Walk<'a> {
                     && let Ok(tcp) = self.table.tcps.get(r)
                 {
                     let (path, konst) = (tcp.path, tcp.konst);
-                    self.expect_flow(path, &konst);
+                    self.expect_flow(path, &konst, Some(r.index));
                 }
             }
             _ => {}
@@ -683,10 +684,10 @@ impl<'a> Walk<'a> {
 
     /// Tell the data plane which 4-tuple comes (a prefetch hint: the lookup
     /// entry's memory arrives while other blocks are done).
-    fn expect_flow(&mut self, path: ObjRef, konst: &TCP_OFFLOAD_STATE_CONST) {
+    fn expect_flow(&mut self, path: ObjRef, konst: &TCP_OFFLOAD_STATE_CONST, slot: Option<u32>) {
         if let Ok(p) = self.table.paths.get(path) {
             let key = flow_key(p, konst);
-            self.data.expect_flow(&key);
+            self.data.expect_flow(&key, slot);
         }
     }
 
