@@ -432,6 +432,10 @@ impl DataPlane for Plane<'_> {
         Ok(())
     }
 
+    fn expect_slot(&mut self, slot: u32) {
+        self.dp.conns.prefetch(slot);
+    }
+
     fn expect_flow(&mut self, key: &FlowKey, slot: Option<u32>) {
         self.dp.nic.expect_connection(key);
         if let Some(i) = slot {

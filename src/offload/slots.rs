@@ -75,6 +75,11 @@ where
         self.live
     }
 
+    /// The slot the next insert will take, if any.
+    pub fn next_free(&self) -> Option<u32> {
+        (self.free_head != NONE).then_some(self.free_head)
+    }
+
     /// Store `value` in a free slot under `generation` (never 0: the caller
     /// draws it from a sequence, so a context value is never issued twice);
     /// `Err(value)` when the pool is exhausted.
@@ -87,11 +92,16 @@ where
         slot.next_free = NONE;
         slot.value = Some(value);
         slot.generation = generation.max(1);
+        let generation = slot.generation;
         self.live += 1;
+        // The next insert writes the new free head: fetch it now.
+        if let Some(next) = self.slots.get(self.free_head as usize) {
+            crate::ndis::cpu::prefetch_range(core::ptr::from_ref(next), size_of::<Slot<T>>());
+        }
         Ok(ObjRef {
             kind: self.kind,
             index: idx,
-            generation: slot.generation,
+            generation,
         })
     }
 

@@ -158,6 +158,10 @@ pub trait DataPlane {
     fn expect_flow(&mut self, key: &FlowKey, slot: Option<u32>) {
         let _ = (key, slot);
     }
+    /// A hint: the next connection offloaded will use `slot`.
+    fn expect_slot(&mut self, slot: u32) {
+        let _ = slot;
+    }
 }
 
 /// What an upload hands back to the host.
@@ -630,6 +634,9 @@ impl<'a> Walk<'a> {
             .tcps
             .insert(t, generation)
             .map_err(|_| Fail(NDIS_STATUS_RESOURCES))?;
+        if let Some(next) = self.table.tcps.next_free() {
+            self.data.expect_slot(next);
+        }
         let init = self.tx_init_of(r);
         let opened = match init {
             Some(init) => self.data.open(
