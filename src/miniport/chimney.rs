@@ -214,8 +214,8 @@ fn queue_state_op(ctx: NDIS_HANDLE, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, op:
 /// unprocessed, and nothing more is transmitted or indicated on them).
 ///
 /// Called on entry to every data-path path that acts on a connection
-/// (sends, received frames, transmit-ready, the ACK timer, indications,
-/// the transmit-wait list), with no driver lock held. Costs one atomic load
+/// (sends, abortive disconnects, received frames, transmit-ready, the ACK
+/// timer, indications, the transmit-wait list), with no driver lock held. Costs one atomic load
 /// when nothing is pending; the terminate handler itself only queues the
 /// tree, so an upload nobody races pays for no extra pass over the tree.
 pub fn mark_pending_terminates(adapter: &Adapter) {

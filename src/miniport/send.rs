@@ -273,6 +273,7 @@ pub unsafe fn abortive_disconnect(
     let Some(dp) = adapter.data.as_ref() else {
         return false;
     };
+    super::chimney::mark_pending_terminates(adapter);
     let mut done = Completions::new();
     // SAFETY: caller contract.
     let Some((_, mut c)) = (unsafe { dp.conn_by_slot(slot) }) else {
