@@ -833,6 +833,47 @@ fn rule_062_an_abortive_disconnect_aborts_outstanding_sends() {
     done(sim, &c);
 }
 
+/// An abortive disconnect that arrives while the connection's terminate is
+/// pending sends no RST: the connection counts as uploading from the
+/// terminate call on (the request fails; the upload proceeds).
+#[test]
+fn abortive_disconnect_while_an_upload_is_pending_sends_nothing() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let ch = chain_of(&[500], 2);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let segments = sim.peer_state(c.key).segments.len();
+    let (term, root) = common::tree::term_connection(
+        c.tree.context(c.neighbor),
+        c.tree.context(c.path),
+        c.tree.context(c.tcp),
+    );
+    sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+    let req = NblChain::single(&[]);
+    let st = sim.call_tcp_io(
+        ndis_sim::TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+        c.slot_ptr(),
+        req.head(),
+    );
+    assert_eq!(st, NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    let rec = sim.peer_state(c.key);
+    assert!(!rec.rst_received, "no RST for a connection being uploaded");
+    assert_eq!(rec.segments.len(), segments);
+    assert!(
+        sim.chimney_calls()
+            .contains(&ChimneyCall::DisconnectComplete(
+                req.head() as usize,
+                NDIS_STATUS_REQUEST_ABORTED
+            ))
+    );
+    assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+    // The unacknowledged send goes back with the upload (rule 48).
+    assert_eq!(term.chain(2), ch.head());
+    finish(sim);
+}
+
 #[test]
 fn rule_054_hardware_corruption_sequence() {
     let sim = with_adapter();
