@@ -393,11 +393,7 @@ fn delayed_ack_fires_after_tcp_delayed_ack_ticks_and_every_second_segment_is_ack
 fn rule_052_data_arriving_during_a_terminate_goes_up_the_ordinary_path_unprocessed() {
     let sim = with_adapter();
     let c = offload(&sim, 1, 4000, MANUAL);
-    let (term, root) = common::tree::term_connection(
-        c.tree.context(c.neighbor),
-        c.tree.context(c.path),
-        c.tree.context(c.tcp),
-    );
+    let (term, root) = terminate_tree(&c);
     sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
     sim.peer_send(c.key, b"arrives during the terminate", true);
     sim.run_wire_only();
@@ -427,11 +423,7 @@ fn rule_052_with_sack_data_beyond_the_cumulative_ack_is_dropped_during_a_termina
         |s, _| s.konst.Flags |= TCP_FLAG_SACK_ENABLED,
         |s| s.delegated.SndUna,
     );
-    let (term, root) = common::tree::term_connection(
-        c.tree.context(c.neighbor),
-        c.tree.context(c.path),
-        c.tree.context(c.tcp),
-    );
+    let (term, root) = terminate_tree(&c);
     sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
     sim.peer_send(c.key, b"new data", true);
     // A pure ACK (nothing beyond the cumulative ACK) still goes up.

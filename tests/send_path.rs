@@ -335,11 +335,7 @@ fn rule_061_sends_during_an_upload_complete_upload_in_progress() {
     let queued = chain_of(&[1000], 1);
     send(&sim, &c, &queued);
     sim.run_until_idle();
-    let (term, root) = common::tree::term_connection(
-        c.tree.context(c.neighbor),
-        c.tree.context(c.path),
-        c.tree.context(c.tcp),
-    );
+    let (term, root) = terminate_tree(&c);
     sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
     // The upload is pending: a send now is refused with the upload status.
     let late = chain_of(&[10, 20], 2);
@@ -440,16 +436,8 @@ fn rule_061_pending_terminates_are_marked_on_first_use_and_forgotten_after_compl
     let sim = with_adapter();
     let a = offload(&sim, 1, 4000, AUTO);
     let b = offload(&sim, 2, 4001, AUTO);
-    let ta = common::tree::term_connection(
-        a.tree.context(a.neighbor),
-        a.tree.context(a.path),
-        a.tree.context(a.tcp),
-    );
-    let tb = common::tree::term_connection(
-        b.tree.context(b.neighbor),
-        b.tree.context(b.path),
-        b.tree.context(b.tcp),
-    );
+    let ta = terminate_tree(&a);
+    let tb = terminate_tree(&b);
     sim.call_state_op(StateOpKind::Terminate, ta.0.ptr(ta.1));
     sim.call_state_op(StateOpKind::Terminate, tb.0.ptr(tb.1));
     let on_b = chain_of(&[10], 1);
@@ -844,11 +832,7 @@ fn abortive_disconnect_while_an_upload_is_pending_sends_nothing() {
     send(&sim, &c, &ch);
     sim.run_until_idle();
     let segments = sim.peer_state(c.key).segments.len();
-    let (term, root) = common::tree::term_connection(
-        c.tree.context(c.neighbor),
-        c.tree.context(c.path),
-        c.tree.context(c.tcp),
-    );
+    let (term, root) = terminate_tree(&c);
     sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
     let req = NblChain::single(&[]);
     let st = sim.call_tcp_io(
@@ -985,11 +969,7 @@ fn rule_052_segments_arriving_during_a_terminate_are_left_unprocessed() {
     let ch = chain_of(&[1000, 2000], 1);
     send(&sim, &c, &ch);
     sim.run_until_idle();
-    let (term, root) = common::tree::term_connection(
-        c.tree.context(c.neighbor),
-        c.tree.context(c.path),
-        c.tree.context(c.tcp),
-    );
+    let (term, root) = terminate_tree(&c);
     sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
     // An ACK of the first NBL arrives before the terminate is carried out.
     sim.peer_ack(c.key, SND_UNA + 1000, 64_240);

@@ -194,14 +194,20 @@ pub fn net_buffer_windows(nbl: PNET_BUFFER_LIST) -> Vec<(u32, u32)> {
     out
 }
 
-/// Terminate (upload) the connection and its path and neighbor; returns
-/// the terminate tree and the TCP block in it.
-pub fn terminate(sim: &Simulator, c: &Conn) -> (Tree, BlockId) {
-    let (term, root) = term_connection(
+/// The terminate tree for the connection and its path and neighbor, and
+/// its root (the TCP block is block 2).
+pub fn terminate_tree(c: &Conn) -> (Tree, BlockId) {
+    term_connection(
         c.tree.context(c.neighbor),
         c.tree.context(c.path),
         c.tree.context(c.tcp),
-    );
+    )
+}
+
+/// Terminate (upload) the connection and its path and neighbor; returns
+/// the terminate tree and the TCP block in it.
+pub fn terminate(sim: &Simulator, c: &Conn) -> (Tree, BlockId) {
+    let (term, root) = terminate_tree(c);
     run(sim, StateOpKind::Terminate, &term, root);
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
     // neighbor → path → tcp: the TCP block is the third block built.
