@@ -393,8 +393,7 @@ fn rule_061_a_stale_context_in_a_terminate_leaves_the_live_connection_sending() 
     assert_eq!(sim.peer_state(b.key).rcv_nxt, SND_UNA + 700);
     // Now a real terminate of b, then the stale one again, both pending:
     // the stale context does not undo b's mark.
-    let (real, real_root) =
-        common::tree::term_connection(b.tree.context(b.neighbor), b.tree.context(b.path), live);
+    let (real, real_root) = terminate_tree(&b);
     sim.call_state_op(StateOpKind::Terminate, real.ptr(real_root));
     sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
     let late = chain_of(&[10], 4);
