@@ -35,9 +35,15 @@ use chimney_miniport::ndis::SpinLock;
 use chimney_miniport::ndis::sendq::SendQueue;
 use common::send::{AUTO, chain_of, no_nagle, offload_with};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kernels::{MSS, new_baseline, restore_addrs, run_baseline, run_driver, save_addrs};
+use kernels::{
+    MSS, new_baseline, restore_addrs, run_baseline, run_baseline_unlocked, run_driver,
+    run_driver_unlocked, save_addrs,
+};
 use ndis_sim::Simulator;
 use ndis_sim::builders::NblChain;
+use ndis_sim::state::SimCore;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// NBLs per iteration, one MSS each.
 const N: usize = 64;
@@ -76,6 +82,34 @@ impl Saved {
     }
 }
 
+/// One thread's share of a `queue` benchmark: `iters` rounds of `kind` on
+/// its own connection and NBLs; returns the time spent in the kernel.
+fn run_thread(core: Arc<SimCore>, addrs: &[usize], kind: u8, iters: u64) -> Duration {
+    ndis_sim::state::set_current(Some(core));
+    let nbls: Vec<PNET_BUFFER_LIST> = addrs.iter().map(|&a| a as PNET_BUFFER_LIST).collect();
+    let q = Box::new(SpinLock::new(SendQueue::new()));
+    q.init();
+    let m = new_baseline();
+    let mut unlocked = SendQueue::new();
+    let mut unlocked_base = new_baseline().into_inner().expect("fresh mutex");
+    let saved = save_addrs(&nbls);
+    let mut spent = Duration::ZERO;
+    for _ in 0..iters {
+        restore_addrs(&nbls, &saved);
+        let t = Instant::now();
+        let n = match kind {
+            0 => run_driver(&q, &nbls),
+            1 => run_baseline(&m, &nbls),
+            2 => run_driver_unlocked(&mut unlocked, &nbls),
+            _ => run_baseline_unlocked(&mut unlocked_base, &nbls),
+        };
+        spent += t.elapsed();
+        assert_eq!(n, N);
+    }
+    ndis_sim::state::set_current(None);
+    spent
+}
+
 fn queue_benches(c: &mut Criterion) {
     let sim = Simulator::new();
     let mut g = c.benchmark_group("send_path/queue");
@@ -90,41 +124,40 @@ fn queue_benches(c: &mut Criterion) {
         .map(|c| c.nbls().iter().map(|p| *p as usize).collect())
         .collect();
     let core = sim.core.clone();
-    for threads in [1usize, 2] {
+    // (name, threads, kernel): 0 driver, 1 baseline, 2 driver without its
+    // locks, 3 baseline without its mutex (what the locks cost).
+    let cases = [
+        ("driver_1t", 1, 0),
+        ("baseline_1t", 1, 1),
+        ("driver_2t", 2, 0),
+        ("baseline_2t", 2, 1),
+        ("driver_unlocked_1t", 1, 2),
+        ("baseline_unlocked_1t", 1, 3),
+    ];
+    for (name, threads, kind) in cases {
         g.throughput(Throughput::Elements((threads * N) as u64));
-        for driver in [true, false] {
-            let name = format!("{}_{threads}t", if driver { "driver" } else { "baseline" });
-            g.bench_function(name, |b| {
-                b.iter_custom(|iters| {
-                    let start = std::time::Instant::now();
-                    std::thread::scope(|s| {
-                        for l in addrs.iter().take(threads) {
+        g.bench_function(name, |b| {
+            // Only the kernels are timed: putting the NBLs back between
+            // iterations is harness work. With two threads running at once,
+            // the slower thread's time is the iteration time.
+            b.iter_custom(|iters| {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = addrs
+                        .iter()
+                        .take(threads)
+                        .map(|l| {
                             let core = core.clone();
-                            s.spawn(move || {
-                                ndis_sim::state::set_current(Some(core));
-                                let nbls: Vec<PNET_BUFFER_LIST> =
-                                    l.iter().map(|&a| a as PNET_BUFFER_LIST).collect();
-                                let q = Box::new(SpinLock::new(SendQueue::new()));
-                                q.init();
-                                let m = new_baseline();
-                                let saved_here = save_addrs(&nbls);
-                                for _ in 0..iters {
-                                    restore_addrs(&nbls, &saved_here);
-                                    let n = if driver {
-                                        run_driver(&q, &nbls)
-                                    } else {
-                                        run_baseline(&m, &nbls)
-                                    };
-                                    assert_eq!(n, N);
-                                }
-                                ndis_sim::state::set_current(None);
-                            });
-                        }
-                    });
-                    start.elapsed()
+                            s.spawn(move || run_thread(core, l, kind, iters))
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("bench thread"))
+                        .max()
+                        .unwrap_or_default()
                 })
-            });
-        }
+            })
+        });
     }
     g.finish();
 }

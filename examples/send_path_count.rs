@@ -42,13 +42,19 @@ fn main() {
     let q = Box::new(SpinLock::new(SendQueue::new()));
     q.init();
     let m = new_baseline();
+    let mut qn = SendQueue::new();
+    let mut mn = new_baseline().into_inner().expect("fresh mutex");
     let mut completed = 0usize;
     for _ in 0..rounds {
         restore_addrs(&nbls, &saved);
         completed += match variant.as_str() {
             "driver" => run_driver(&q, &nbls),
             "baseline" => run_baseline(&m, &nbls),
-            other => panic!("unknown variant {other} (driver | baseline)"),
+            "driver_unlocked" => kernels::run_driver_unlocked(&mut qn, &nbls),
+            "baseline_unlocked" => kernels::run_baseline_unlocked(&mut mn, &nbls),
+            other => panic!(
+                "unknown variant {other} (driver | baseline | driver_unlocked | baseline_unlocked)"
+            ),
         };
     }
     assert_eq!(completed, rounds * N);

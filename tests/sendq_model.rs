@@ -7,7 +7,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
 
 use chimney_miniport::ffi::*;
-use chimney_miniport::ndis::sendq::{Completions, SendQueue};
+use chimney_miniport::ndis::sendq::{Completions, Segment, SendQueue};
 use ndis_sim::Simulator;
 use ndis_sim::builders::{NbSpec, NblChain};
 use proptest::prelude::*;
@@ -125,6 +125,19 @@ fn run(ops: Vec<Op>) {
                         (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength += 1;
                         true
                     },
+                    // A well-formed NBL that carries no data: every
+                    // NET_BUFFER's DataLength is 0. It completes with
+                    // SUCCESS (0 bytes) as soon as it reaches the head.
+                    // SAFETY: as above.
+                    2 => unsafe {
+                        let mut nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
+                        while !nb.is_null() {
+                            (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength = 0;
+                            nb = (*nb).NetBufferHeader.NetBufferData.Next;
+                        }
+                        bytes.clear();
+                        false
+                    },
                     _ => false,
                 };
                 let was_ok = m.sticky == NDIS_STATUS_SUCCESS;
@@ -158,13 +171,14 @@ fn run(ops: Vec<Op>) {
             }
             Op::Pump { max, times } => {
                 for _ in 0..times {
-                    let mut out: [&[u8]; 64] = [&[]; 64];
-                    let Some(chunk) = q.peek(max, &mut out) else {
+                    let mut seg = Segment::new();
+                    let Some(chunk) = q.peek(max, &mut seg) else {
                         assert_eq!(m.sent, m.stream.len(), "nothing left to send");
                         break;
                     };
                     assert!(chunk.bytes > 0 && chunk.bytes <= max);
-                    let got: Vec<u8> = out[..chunk.slices].concat();
+                    assert_eq!(seg.payload().len(), chunk.slices);
+                    let got: Vec<u8> = seg.payload().concat();
                     assert_eq!(got.len(), chunk.bytes as usize);
                     // The chunk lies inside one NBL; PSH marks its end.
                     let e =

@@ -6,7 +6,7 @@
 use chimney_miniport::ffi::*;
 use chimney_miniport::ndis::SpinLock;
 use chimney_miniport::ndis::nbdata::{Cursor, account_acked};
-use chimney_miniport::ndis::sendq::{Completions, SendQueue};
+use chimney_miniport::ndis::sendq::{Completions, Segment, SendQueue};
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -14,28 +14,52 @@ use std::sync::Mutex;
 /// Bytes per NBL and per segment.
 pub const MSS: u32 = 1448;
 
-/// The driver's structures: per NBL one locked push + segment, then one
-/// locked cumulative ACK per NBL; returns the NBLs completed.
+/// The driver's structures: per NBL one locked push + segment (as the send
+/// handler does it), then one locked cumulative ACK per NBL (as the receive
+/// DPC does it); returns the NBLs completed.
 #[inline(never)]
 pub fn run_driver(q: &SpinLock<SendQueue>, nbls: &[PNET_BUFFER_LIST]) -> usize {
     for &p in nbls {
-        let mut g = q.lock();
-        // SAFETY: an NBL this benchmark owns and restored; it joins one queue.
-        let _ = unsafe { g.push(p) };
-        loop {
-            let mut frags: [&[u8]; 16] = [&[]; 16];
-            let Some(chunk) = g.peek(MSS, &mut frags) else {
-                break;
-            };
-            black_box(&frags[..chunk.slices]);
-            g.commit(&chunk);
+        send_one(&mut q.lock(), p);
+    }
+    // Acknowledgements arrive in the receive DPC: at DISPATCH_LEVEL, where
+    // the driver takes connection locks with NdisDprAcquireSpinLock
+    // (`miniport::receive`).
+    let mut done = Completions::new();
+    ndis_sim::irql::at_dispatch(|| {
+        for _ in nbls {
+            q.lock_at_dispatch().ack(u64::from(MSS), &mut done);
         }
+    });
+    done.len()
+}
+
+/// `run_driver` without the spin lock: the queue work alone.
+#[inline(never)]
+pub fn run_driver_unlocked(q: &mut SendQueue, nbls: &[PNET_BUFFER_LIST]) -> usize {
+    for &p in nbls {
+        send_one(q, p);
     }
     let mut done = Completions::new();
     for _ in nbls {
-        q.lock().ack(u64::from(MSS), &mut done);
+        q.ack(u64::from(MSS), &mut done);
     }
     done.len()
+}
+
+/// Queue one NBL and cut its segments (the send handler's work per NBL).
+#[inline(always)]
+fn send_one(q: &mut SendQueue, p: PNET_BUFFER_LIST) {
+    // SAFETY: an NBL this benchmark owns and restored; it joins one queue.
+    let _ = unsafe { q.push(p) };
+    loop {
+        let mut seg = Segment::new();
+        let Some(chunk) = q.peek(MSS, &mut seg) else {
+            break;
+        };
+        black_box(seg.payload());
+        q.commit(&chunk);
+    }
 }
 
 /// One queued NBL of the baseline.
@@ -61,51 +85,75 @@ pub struct Baseline {
 pub fn run_baseline(m: &Mutex<Baseline>, nbls: &[PNET_BUFFER_LIST]) -> usize {
     let mut frags: [&[u8]; 16] = [&[]; 16];
     for &p in nbls {
-        let mut g = m.lock().unwrap();
-        // SAFETY: as in `run_driver`; the cursor reads the NBL's MDLs.
-        let len = unsafe { chimney_miniport::ndis::nbdata::validate(p) }.unwrap_or(0);
-        g.q.push_back(Box::new(Desc {
-            nbl: p,
-            len,
-            // SAFETY: validated just now.
-            cursor: unsafe { Cursor::new(p) },
-            sent: 0,
-        }));
-        let b = &mut *g;
-        while let Some(d) = b.q.get_mut(b.next) {
-            let want = MSS.min(d.len - d.sent);
-            // SAFETY: a validated NBL the benchmark owns.
-            let (n, got) = unsafe { d.cursor.gather(want, &mut frags) };
-            black_box(&frags[..n]);
-            d.sent += got;
-            if d.sent == d.len {
-                b.next += 1;
-            }
-        }
+        baseline_send_one(&mut m.lock().unwrap(), p, &mut frags);
     }
     let mut done: Vec<Box<Desc>> = Vec::new();
     for _ in nbls {
-        let mut g = m.lock().unwrap();
-        let mut left = MSS;
-        while let Some(d) = g.q.front() {
-            let need = d.len - g.head_acked;
-            if left < need {
-                g.head_acked += left;
-                break;
-            }
-            left -= need;
-            g.head_acked = 0;
-            g.next = g.next.saturating_sub(1);
-            let d = g.q.pop_front().expect("front");
-            // SAFETY: as above: fully acknowledged, about to complete.
-            unsafe {
-                (*d.nbl).Status = NDIS_STATUS_SUCCESS;
-                account_acked(d.nbl, d.len);
-            }
-            done.push(d);
-        }
+        baseline_ack(&mut m.lock().unwrap(), &mut done);
     }
     done.len()
+}
+
+/// `run_baseline` without the mutex: the queue work alone.
+#[inline(never)]
+pub fn run_baseline_unlocked(b: &mut Baseline, nbls: &[PNET_BUFFER_LIST]) -> usize {
+    let mut frags: [&[u8]; 16] = [&[]; 16];
+    for &p in nbls {
+        baseline_send_one(b, p, &mut frags);
+    }
+    let mut done: Vec<Box<Desc>> = Vec::new();
+    for _ in nbls {
+        baseline_ack(b, &mut done);
+    }
+    done.len()
+}
+
+#[inline(always)]
+fn baseline_send_one(b: &mut Baseline, p: PNET_BUFFER_LIST, frags: &mut [&[u8]; 16]) {
+    // SAFETY: as in `run_driver`; the cursor reads the NBL's MDLs.
+    let len = unsafe { chimney_miniport::ndis::nbdata::validate(p) }.unwrap_or(0);
+    b.q.push_back(Box::new(Desc {
+        nbl: p,
+        len,
+        // SAFETY: validated just now.
+        cursor: unsafe { Cursor::new(p) },
+        sent: 0,
+    }));
+    while let Some(d) = b.q.get_mut(b.next) {
+        let want = MSS.min(d.len - d.sent);
+        // SAFETY: a validated NBL the benchmark owns.
+        let (n, got) = unsafe { d.cursor.gather(want, frags) };
+        black_box(&frags[..n]);
+        d.sent += got;
+        if d.sent == d.len {
+            b.next += 1;
+        }
+    }
+}
+
+/// One cumulative ACK of one MSS. The completed descriptors keep their
+/// boxes (the baseline's allocation per NBL is what it is measured with).
+#[allow(clippy::vec_box)]
+#[inline(always)]
+fn baseline_ack(b: &mut Baseline, done: &mut Vec<Box<Desc>>) {
+    let mut left = MSS;
+    while let Some(d) = b.q.front() {
+        let need = d.len - b.head_acked;
+        if left < need {
+            b.head_acked += left;
+            break;
+        }
+        left -= need;
+        b.head_acked = 0;
+        b.next = b.next.saturating_sub(1);
+        let d = b.q.pop_front().expect("front");
+        // SAFETY: as above: fully acknowledged, about to complete.
+        unsafe {
+            (*d.nbl).Status = NDIS_STATUS_SUCCESS;
+            account_acked(d.nbl, d.len);
+        }
+        done.push(d);
+    }
 }
 
 pub fn new_baseline() -> Mutex<Baseline> {

@@ -1,4 +1,5 @@
-//! Per-thread IRQL, as the simulated kernel sees it.
+//! Per-thread IRQL, as the simulated kernel sees it, and the spin locks the
+//! thread holds.
 //!
 //! Each host thread stands for one processor. Spin-lock acquires raise it to
 //! DISPATCH_LEVEL, releases restore it; the harness sets it before calling a
@@ -7,18 +8,40 @@
 use chimney_miniport::ffi::{DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL};
 use std::cell::Cell;
 
+/// One simulated processor's state. No destructor, so the thread-local is a
+/// plain per-thread slot: the spin-lock exports, on every driver's hot path,
+/// reach the IRQL and the held-lock count through one address.
+pub(crate) struct Processor {
+    pub(crate) irql: Cell<KIRQL>,
+    /// Driver spin locks this processor holds. Which ones is recorded in the
+    /// locks themselves (their word holds the owner's token), so a count is
+    /// all the processor needs.
+    pub(crate) held: Cell<usize>,
+}
+
 thread_local! {
-    static IRQL: Cell<KIRQL> = const { Cell::new(PASSIVE_LEVEL) };
+    static CPU: Processor = const {
+        Processor {
+            irql: Cell::new(PASSIVE_LEVEL),
+            held: Cell::new(0),
+        }
+    };
+}
+
+/// Run `f` with this thread's processor state.
+#[inline(always)]
+pub(crate) fn with_cpu<R>(f: impl FnOnce(&Processor) -> R) -> R {
+    CPU.with(f)
 }
 
 /// The current thread's IRQL.
 pub fn current() -> KIRQL {
-    IRQL.with(|c| c.get())
+    CPU.with(|c| c.irql.get())
 }
 
 /// Set the current thread's IRQL, returning the previous value.
 pub fn set(level: KIRQL) -> KIRQL {
-    IRQL.with(|c| c.replace(level))
+    CPU.with(|c| c.irql.replace(level))
 }
 
 /// Run `f` at `level`, restoring the previous IRQL afterwards.

@@ -10,6 +10,7 @@
 
 use crate::ffi::imports::{MmMapLockedPagesSpecifyCache, NdisAdvanceNetBufferDataStart};
 use crate::ffi::*;
+use core::mem::MaybeUninit;
 use core::ptr::null_mut;
 
 /// Upper bound on MDLs walked in one NET_BUFFER (a cyclic `Next` chain in a
@@ -138,14 +139,23 @@ unsafe fn validate_mdls(mut mdl: PMDL, offset: u32, len: u32) -> Result<(), Malf
 }
 
 /// A read position inside a validated NBL: the next unread byte.
+///
+/// The cursor keeps the mapped address of the next byte and the length of
+/// the contiguous run there, so reading a segment out of one MDL (the common
+/// case) is pointer arithmetic; the MDL and NET_BUFFER chains are only
+/// walked when a run is used up.
 #[derive(Clone, Copy, Debug)]
 pub struct Cursor {
-    nb: PNET_BUFFER,
-    mdl: PMDL,
-    /// Offset inside `mdl`.
-    offset: u32,
-    /// Bytes of `nb` not yet read.
+    /// The next byte (mapped system address); meaningful while `run > 0`.
+    ptr: *const u8,
+    /// Contiguous bytes at `ptr` that belong to `nb` (never more than
+    /// `nb_left`).
+    run: u32,
+    /// Bytes of `nb` not yet read, `run` included.
     nb_left: u32,
+    /// The MDL `ptr` points into.
+    mdl: PMDL,
+    nb: PNET_BUFFER,
 }
 
 // SAFETY: a cursor is plain position data into NBLs the driver owns; it is
@@ -155,10 +165,11 @@ unsafe impl Send for Cursor {}
 impl Cursor {
     /// A cursor that reads nothing.
     pub const EMPTY: Cursor = Cursor {
-        nb: null_mut(),
-        mdl: null_mut(),
-        offset: 0,
+        ptr: core::ptr::null(),
+        run: 0,
         nb_left: 0,
+        mdl: null_mut(),
+        nb: null_mut(),
     };
 
     /// A cursor at the first data byte of `nbl`.
@@ -168,30 +179,104 @@ impl Cursor {
     pub unsafe fn new(nbl: PNET_BUFFER_LIST) -> Cursor {
         // SAFETY: caller contract.
         let nb = unsafe { (*nbl).NetBufferListHeader.NetBufferListData.FirstNetBuffer };
-        // SAFETY: validated, so `nb` is non-NULL.
+        // SAFETY: validated, so `nb` is a NET_BUFFER of a validated NBL.
         unsafe { Cursor::at_nb(nb) }
     }
 
+    /// A cursor at the first data byte of `nb` (an exhausted cursor when
+    /// `nb` is NULL).
+    ///
     /// # Safety
     /// `nb` must be NULL or a NET_BUFFER of a validated NBL.
     unsafe fn at_nb(nb: PNET_BUFFER) -> Cursor {
         if nb.is_null() {
-            return Cursor {
-                nb,
-                mdl: null_mut(),
-                offset: 0,
-                nb_left: 0,
-            };
+            return Cursor::EMPTY;
         }
         // SAFETY: caller contract.
         let d = unsafe { (*nb).NetBufferHeader.NetBufferData };
-        Cursor {
-            nb,
-            mdl: d.CurrentMdl,
-            offset: d.CurrentMdlOffset,
+        let mut c = Cursor {
+            ptr: core::ptr::null(),
+            run: 0,
             // SAFETY: the ULONG member of the length union.
             nb_left: unsafe { d.NbDataLength.DataLength },
+            mdl: d.CurrentMdl,
+            nb,
+        };
+        // SAFETY: caller contract (validated chain).
+        unsafe { c.map_run(d.CurrentMdlOffset) };
+        c
+    }
+
+    /// Set up the run at `offset` into `self.mdl`, stepping over MDLs that
+    /// end before it. Leaves `run` 0 when `nb` has no bytes left (or, on a
+    /// chain that validation would have refused, when the MDLs run out).
+    ///
+    /// # Safety
+    /// `self.mdl` must be NULL or an MDL of a validated NET_BUFFER's chain.
+    unsafe fn map_run(&mut self, mut offset: u32) {
+        self.run = 0;
+        if self.nb_left == 0 {
+            return;
         }
+        for _ in 0..MAX_MDLS {
+            if self.mdl.is_null() {
+                return;
+            }
+            // SAFETY: a non-NULL MDL of the validated chain.
+            let count = unsafe { (*self.mdl).ByteCount };
+            if offset < count {
+                // SAFETY: validate mapped every MDL holding data of this NB.
+                let base = unsafe { system_address(self.mdl) };
+                if base.is_null() {
+                    return;
+                }
+                // SAFETY: offset < ByteCount, inside the mapped buffer.
+                self.ptr = unsafe { base.add(offset as usize) };
+                self.run = (count - offset).min(self.nb_left);
+                return;
+            }
+            offset -= count;
+            // SAFETY: as above.
+            self.mdl = unsafe { (*self.mdl).Next };
+        }
+    }
+
+    /// Make `run` non-zero, moving to the next MDL or NET_BUFFER as needed.
+    /// Returns false at the end of the NBL.
+    ///
+    /// # Safety
+    /// As for [`Cursor::gather`].
+    #[cold]
+    unsafe fn refill(&mut self) -> bool {
+        for _ in 0..MAX_NBS {
+            if self.run > 0 {
+                return true;
+            }
+            if self.nb.is_null() {
+                return false;
+            }
+            if self.nb_left == 0 {
+                // SAFETY: validated NET_BUFFER chain.
+                let next = unsafe { (*self.nb).NetBufferHeader.NetBufferData.Next };
+                // SAFETY: as above.
+                *self = unsafe { Cursor::at_nb(next) };
+                continue;
+            }
+            if self.mdl.is_null() {
+                return false;
+            }
+            // The current MDL is used up: the run continues at the start of
+            // the next one.
+            // SAFETY: validated MDL chain.
+            self.mdl = unsafe { (*self.mdl).Next };
+            // SAFETY: as above.
+            unsafe { self.map_run(0) };
+            if self.run == 0 {
+                // Unmappable or missing MDL: validation would have refused it.
+                return false;
+            }
+        }
+        false
     }
 
     /// Fill `out` with slices of the next bytes, at most `max` in total, and
@@ -202,83 +287,87 @@ impl Cursor {
     /// The NBL this cursor reads must have passed [`validate`] and still be
     /// owned by the caller; the slices are valid until the NBL is completed
     /// and must not be kept beyond the caller's critical section.
-    pub unsafe fn gather(&mut self, max: u32, out: &mut [&[u8]]) -> (usize, u32) {
+    #[inline]
+    pub unsafe fn gather<'a>(&mut self, max: u32, out: &mut [&'a [u8]]) -> (usize, u32) {
+        // SAFETY: `MaybeUninit<T>` has `T`'s layout, and only initialised
+        // values are written through the view, so `out` stays initialised.
+        let out = unsafe { &mut *(out as *mut [&'a [u8]] as *mut [MaybeUninit<&'a [u8]>]) };
+        // SAFETY: caller contract.
+        unsafe { self.gather_into(max, out) }
+    }
+
+    /// As [`Cursor::gather`], into slots that need not be initialised: the
+    /// first (returned) count of them are written.
+    ///
+    /// # Safety
+    /// As for [`Cursor::gather`].
+    #[inline]
+    pub unsafe fn gather_into(&mut self, max: u32, out: &mut [MaybeUninit<&[u8]>]) -> (usize, u32) {
         let mut n = 0usize;
         let mut got = 0u32;
-        while got < max && n < out.len() {
+        while got < max {
             // SAFETY: caller contract (validated chain).
-            let Some((ptr, avail)) = (unsafe { self.current() }) else {
+            if self.run == 0 && !unsafe { self.refill() } {
+                break;
+            }
+            let Some(slot) = out.get_mut(n) else {
                 break;
             };
-            let take = avail.min(max - got);
-            // SAFETY: `ptr` points at `avail` >= `take` mapped bytes of an
+            let take = self.run.min(max - got);
+            // SAFETY: `ptr` points at `run` >= `take` mapped bytes of an
             // owned MDL (validate checked the chain covers DataLength).
-            let s = unsafe { core::slice::from_raw_parts(ptr, take as usize) };
-            if let Some(slot) = out.get_mut(n) {
-                *slot = s;
-            }
+            slot.write(unsafe { core::slice::from_raw_parts(self.ptr, take as usize) });
+            // SAFETY: take <= run: stays inside (or one past) the run.
+            unsafe { self.consume(take) };
             n += 1;
             got += take;
-            // SAFETY: as above.
-            unsafe { self.skip(take) };
         }
         (n, got)
+    }
+
+    /// The next `len` bytes as one slice, when they are contiguous at the
+    /// cursor (the common case: a segment inside one MDL); the cursor does
+    /// not move. Reads the position field by field, so a cursor just stored
+    /// is not reloaded as a whole.
+    ///
+    /// # Safety
+    /// As for [`Cursor::gather`].
+    #[inline(always)]
+    pub unsafe fn contiguous<'a>(&self, len: u32) -> Option<&'a [u8]> {
+        if len == 0 || self.run < len {
+            return None;
+        }
+        // SAFETY: `ptr` points at `run` >= `len` mapped bytes of an owned MDL.
+        Some(unsafe { core::slice::from_raw_parts(self.ptr, len as usize) })
     }
 
     /// Move forward `bytes` without reading them (across NET_BUFFERs).
     ///
     /// # Safety
     /// As for [`Cursor::gather`].
+    #[inline]
     pub unsafe fn skip(&mut self, mut bytes: u32) {
         while bytes > 0 {
             // SAFETY: caller contract.
-            let Some((_, avail)) = (unsafe { self.current() }) else {
+            if self.run == 0 && !unsafe { self.refill() } {
                 return;
-            };
-            let take = avail.min(bytes);
-            self.offset += take;
-            self.nb_left -= take;
+            }
+            let take = self.run.min(bytes);
+            // SAFETY: take <= run.
+            unsafe { self.consume(take) };
             bytes -= take;
         }
     }
 
-    /// The contiguous run at the cursor (address, length), stepping over
-    /// exhausted MDLs and NET_BUFFERs; `None` at the end of the NBL.
-    ///
     /// # Safety
-    /// As for [`Cursor::gather`].
-    unsafe fn current(&mut self) -> Option<(*const u8, u32)> {
-        loop {
-            if self.nb.is_null() {
-                return None;
-            }
-            if self.nb_left == 0 {
-                // SAFETY: validated NET_BUFFER chain.
-                let next = unsafe { (*self.nb).NetBufferHeader.NetBufferData.Next };
-                // SAFETY: as above.
-                *self = unsafe { Cursor::at_nb(next) };
-                continue;
-            }
-            if self.mdl.is_null() {
-                return None;
-            }
-            // SAFETY: validated MDL chain.
-            let count = unsafe { (*self.mdl).ByteCount };
-            if self.offset >= count {
-                self.offset -= count;
-                // SAFETY: as above.
-                self.mdl = unsafe { (*self.mdl).Next };
-                continue;
-            }
-            // SAFETY: validate mapped every MDL holding data of this NB.
-            let base = unsafe { system_address(self.mdl) };
-            if base.is_null() {
-                return None;
-            }
-            let avail = (count - self.offset).min(self.nb_left);
-            // SAFETY: offset < ByteCount, inside the mapped buffer.
-            return Some((unsafe { base.add(self.offset as usize) }, avail));
-        }
+    /// `take` must be at most `self.run`.
+    #[inline(always)]
+    unsafe fn consume(&mut self, take: u32) {
+        // SAFETY: caller contract: the result stays inside the mapped run or
+        // one past its end.
+        self.ptr = unsafe { self.ptr.add(take as usize) };
+        self.run -= take;
+        self.nb_left -= take;
     }
 }
 

@@ -13,6 +13,7 @@
 use super::nbdata::{self, Cursor, Malformed};
 use super::nbl::{self, NblQueue};
 use crate::ffi::*;
+use core::mem::MaybeUninit;
 use core::ptr::null_mut;
 
 // Each entry's tag packs its byte length (low 32 bits) and, for an NBL that
@@ -131,21 +132,60 @@ impl Completions {
     }
 }
 
-/// The next bytes to transmit, as borrowed slices.
+/// Most buffer pieces one segment is gathered from; a segment whose bytes
+/// are spread over more MDLs is cut short there.
+pub const MAX_FRAGMENTS: usize = 16;
+
+/// What the next segment carries: how many pieces, how many bytes, and
+/// whether it ends an NBL. Commit it with [`SendQueue::commit`].
+#[derive(Clone, Copy, Debug)]
 pub struct Chunk {
     pub slices: usize,
     pub bytes: u32,
     /// These bytes end an NBL (PSH goes on this segment).
     pub ends_nbl: bool,
-    /// The cursor position after these bytes (commit with [`SendQueue::commit`]).
-    next: Position,
+}
+
+/// The next bytes to transmit, as slices borrowed from the queued NBLs
+/// (filled by [`SendQueue::peek`]). The slice array is not initialised
+/// beyond the pieces in use, and the caller keeps it in its own frame, so a
+/// segment costs nothing for the slots it does not need.
+pub struct Segment<'a> {
+    slices: usize,
+    frags: [MaybeUninit<&'a [u8]>; MAX_FRAGMENTS],
+}
+
+impl Default for Segment<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Segment<'a> {
+    /// An empty segment to peek into.
+    #[inline(always)]
+    pub const fn new() -> Self {
+        Segment {
+            slices: 0,
+            frags: [const { MaybeUninit::uninit() }; MAX_FRAGMENTS],
+        }
+    }
+
+    /// The payload pieces, in order.
+    #[inline(always)]
+    pub fn payload(&self) -> &[&'a [u8]] {
+        let written = self.frags.get(..self.slices).unwrap_or(&[]);
+        // SAFETY: `peek` wrote the first `slices` slots before setting
+        // `slices`; `MaybeUninit<T>` has `T`'s layout.
+        unsafe { &*(written as *const [MaybeUninit<&'a [u8]>] as *const [&'a [u8]]) }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Position {
     nbl: PNET_BUFFER_LIST,
     cursor: Cursor,
-    /// Bytes of `nbl` not yet read.
+    /// Bytes of `nbl` not yet read; 0 exactly when nothing is positioned.
     left: u32,
 }
 
@@ -171,6 +211,9 @@ pub struct SendQueue {
     unsent: u64,
     /// Once one NBL failed, everything queued after it fails too.
     failed: NDIS_STATUS,
+    /// Queued entries that carry no bytes (failed or zero-length): they
+    /// complete as soon as they reach the head, without an ACK of their own.
+    empty: usize,
 }
 
 // SAFETY: holds NBLs the driver owns; used under the connection's spin lock.
@@ -191,6 +234,7 @@ impl SendQueue {
             unacked: 0,
             unsent: 0,
             failed: NDIS_STATUS_SUCCESS,
+            empty: 0,
         }
     }
 
@@ -225,8 +269,8 @@ impl SendQueue {
     /// `p` must be an NBL the driver now owns (until it is completed or
     /// handed back), in no other list.
     pub unsafe fn push(&mut self, p: PNET_BUFFER_LIST) -> Result<u32, Malformed> {
-        // SAFETY: caller contract.
-        unsafe { nbl::set_next(p, null_mut()) };
+        // (The NBL's own `Next` is left as it is: the queue links through
+        // MiniportReserved, and completion relinks `Next`.)
         let checked = if self.failed != NDIS_STATUS_SUCCESS {
             Ok(0)
         } else {
@@ -243,6 +287,9 @@ impl SendQueue {
         };
         // SAFETY: caller contract.
         unsafe { self.q.push(p, tag(len, fail)) };
+        if len == 0 {
+            self.empty += 1;
+        }
         self.unacked += u64::from(len);
         self.unsent += u64::from(len);
         if self.pos.nbl.is_null() && fail == NDIS_STATUS_SUCCESS && len > 0 {
@@ -292,39 +339,63 @@ impl SendQueue {
     }
 
     /// The next bytes to transmit: at most `max`, never across an NBL
-    /// boundary, gathered into `out`. `None` when nothing is ready.
-    pub fn peek<'a>(&'a self, max: u32, out: &mut [&'a [u8]]) -> Option<Chunk> {
-        let mut pos = self.pos;
-        if pos.nbl.is_null() || pos.left == 0 || max == 0 {
+    /// boundary, gathered into `seg`. `None` when nothing is ready. Nothing
+    /// moves until [`SendQueue::commit`].
+    #[inline(always)]
+    pub fn peek<'a>(&'a self, max: u32, seg: &mut Segment<'a>) -> Option<Chunk> {
+        seg.slices = 0;
+        let left = self.pos.left;
+        // Nothing positioned has `left` 0 (see `Position::NONE`).
+        if left == 0 || max == 0 {
             return None;
         }
-        let want = max.min(pos.left);
-        // SAFETY: `pos` reads a validated NBL this queue owns; the slices
-        // borrow `self`, so they cannot outlive the caller's lock.
-        let (slices, bytes) = unsafe { pos.cursor.gather(want, out) };
+        let want = max.min(left);
+        // SAFETY: the cursor reads a validated NBL this queue owns; the
+        // slices borrow `self`, so they cannot outlive the caller's lock.
+        let run = unsafe { self.pos.cursor.contiguous(want) };
+        let (slices, bytes) = match run {
+            Some(run) => {
+                seg.frags[0].write(run);
+                (1, want)
+            }
+            None => {
+                let mut cursor = self.pos.cursor;
+                // SAFETY: as above.
+                unsafe { cursor.gather_into(want, &mut seg.frags) }
+            }
+        };
+        seg.slices = slices;
         if bytes == 0 {
             return None;
-        }
-        pos.left -= bytes;
-        let ends_nbl = pos.left == 0;
-        if ends_nbl {
-            pos = self.position_after(pos.nbl);
         }
         Some(Chunk {
             slices,
             bytes,
-            ends_nbl,
-            next: pos,
+            ends_nbl: bytes == left,
         })
     }
 
-    /// The bytes of `chunk` were handed to the hardware.
+    /// The bytes of `chunk`, the last [`SendQueue::peek`], were handed to the
+    /// hardware: move the transmit position past them.
+    #[inline]
     pub fn commit(&mut self, chunk: &Chunk) {
-        self.pos = chunk.next;
-        self.unsent = self.unsent.saturating_sub(u64::from(chunk.bytes));
+        let bytes = chunk.bytes.min(self.pos.left);
+        if bytes == 0 {
+            return;
+        }
+        self.pos.left -= bytes;
+        if self.pos.left == 0 {
+            self.pos = self.position_after(self.pos.nbl);
+        } else {
+            // SAFETY: the cursor reads a validated NBL this queue owns, and
+            // `bytes` < the bytes it has left.
+            unsafe { self.pos.cursor.skip(bytes) };
+        }
+        self.unsent = self.unsent.saturating_sub(u64::from(bytes));
     }
 
     /// Start of the next good NBL after `p` (none if a failed one comes first).
+    #[inline]
     fn position_after(&self, p: PNET_BUFFER_LIST) -> Position {
         // SAFETY: `p` and the entries after it belong to this queue.
         let mut next = unsafe { NblQueue::next_of(p) };
@@ -355,9 +426,22 @@ impl SendQueue {
     pub fn ack(&mut self, bytes: u64, done: &mut Completions) {
         let mut left = bytes.min(self.unacked);
         self.unacked -= left;
-        while let Some((p, t)) = self.q.peek() {
+        loop {
+            // With every byte of this ACK used, only an entry without bytes
+            // could still complete now; without any, the head stays as it is.
+            if left == 0 && self.empty == 0 {
+                return;
+            }
+            let Some((p, t)) = self.q.peek() else {
+                return;
+            };
             let len = tag_len(t);
             let fail = tag_fail(t);
+            if len == 0 {
+                // An entry without bytes always leaves below (a failed one
+                // at once; a zero-length one needs nothing acknowledged).
+                self.empty = self.empty.saturating_sub(1);
+            }
             if fail != NDIS_STATUS_SUCCESS {
                 // Everything before it is acknowledged: it fails now (rule 60).
                 self.q.pop();
@@ -427,6 +511,7 @@ impl SendQueue {
 
     fn reset(&mut self) {
         self.head_acked = 0;
+        self.empty = 0;
         self.pos = Position::NONE;
         self.unacked = 0;
         self.unsent = 0;

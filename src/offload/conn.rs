@@ -26,7 +26,7 @@ use crate::hw::index::FlowKey;
 use crate::hw::soft::flow_of;
 use crate::hw::{NicError, OffloadNic, RxSegment};
 use crate::ndis::rxpool::RxPool;
-use crate::ndis::sendq::{Completions, SendQueue};
+use crate::ndis::sendq::{Completions, Segment, SendQueue};
 use crate::ndis::spinlock::SpinGuard;
 use crate::ndis::{NdisHandle, PoolSlice, SpinLock};
 use crate::wire::{self, FrameTemplate, IpPair, SegmentFields};
@@ -44,9 +44,6 @@ pub enum TxState {
     /// An acceptable RST arrived: everything completes REQUEST_ABORTED.
     Reset,
 }
-
-/// Largest number of buffer pieces gathered into one segment.
-pub const MAX_FRAGMENTS: usize = 16;
 
 /// Send variables and queue of one connection.
 pub struct ConnTx {
@@ -499,8 +496,8 @@ impl ConnTx {
                 break;
             }
             let max = self.mss.min(usable);
-            let mut frags: [&[u8]; MAX_FRAGMENTS] = [&[]; MAX_FRAGMENTS];
-            let Some(chunk) = self.queue.peek(max, &mut frags) else {
+            let mut segment = Segment::new();
+            let Some(chunk) = self.queue.peek(max, &mut segment) else {
                 break;
             };
             // Sender-side silly-window avoidance (RFC 1122 4.2.3.4): a
@@ -527,8 +524,7 @@ impl ConnTx {
                 0
             };
             let (seg, edge) = self.segment_at_snd_nxt(wire::tcp_flags::ACK | psh, now);
-            let payload = frags.get(..chunk.slices).unwrap_or(&[]);
-            match nic.post(&self.template, &seg, payload) {
+            match nic.post(&self.template, &seg, segment.payload()) {
                 Ok(()) => {}
                 Err(NicError::RingFull) => {
                     self.ring_blocked = true;

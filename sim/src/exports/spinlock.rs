@@ -2,77 +2,76 @@
 //! IRQL raising, and misuse detection (double acquire, release of a lock not
 //! held, a lock held across a call into NDIS).
 
-use super::{check_irql_dispatch, check_irql_max};
-use crate::irql;
+use crate::irql::{Processor, with_cpu};
 use crate::state::report;
 use crate::verifier::Violation;
-use chimney_miniport::ffi::{DISPATCH_LEVEL, NDIS_SPIN_LOCK, PNDIS_SPIN_LOCK};
-use std::cell::Cell;
+use chimney_miniport::ffi::{DISPATCH_LEVEL, KIRQL, NDIS_SPIN_LOCK, PNDIS_SPIN_LOCK};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// More spin locks than any driver needs at once (nesting depth).
-const MAX_HELD: usize = 32;
-
-/// The locks one "processor" holds, innermost last. No destructor, so the
-/// thread-local is a plain per-thread slot (the exports are on every
-/// driver's hot path, so their own cost should stay small).
-struct Held {
-    len: Cell<usize>,
-    locks: [Cell<usize>; MAX_HELD],
-}
-
-thread_local! {
-    static HELD: Held = const {
-        Held {
-            len: Cell::new(0),
-            locks: [const { Cell::new(0) }; MAX_HELD],
-        }
-    };
-}
-
-/// A non-zero token identifying this thread as a lock owner: the address
-/// of its `HELD`, distinct for every live thread.
-fn token() -> usize {
-    HELD.with(|h| h as *const Held as usize)
+/// A non-zero token identifying a processor (host thread) as a lock owner:
+/// the address of its processor state, distinct for every live thread.
+fn token(cpu: &Processor) -> usize {
+    cpu as *const Processor as usize
 }
 
 /// Number of driver spin locks the current thread holds.
 pub fn held_count() -> usize {
-    HELD.with(|h| h.len.get())
+    with_cpu(|c| c.held.get())
 }
 
-fn push_held(lock: usize) {
-    HELD.with(|h| {
-        let n = h.len.get();
-        match h.locks.get(n) {
-            Some(slot) => {
-                slot.set(lock);
-                h.len.set(n + 1);
-            }
-            None => report(Violation::BadArgument {
-                export: "NdisAcquireSpinLock",
-                detail: format!("more than {MAX_HELD} spin locks held at once"),
-            }),
-        }
+// The misuse reports are out of line, so the checks on the hot path are a
+// compare and a not-taken branch each.
+
+#[cold]
+#[inline(never)]
+fn bad_lock_pointer(lock: PNDIS_SPIN_LOCK) {
+    report(Violation::BadArgument {
+        export: "NdisAcquireSpinLock",
+        detail: format!("bad spin lock pointer {lock:p}"),
     });
 }
 
-fn pop_held(lock: usize) {
-    HELD.with(|h| {
-        let n = h.len.get();
-        // Usually the innermost lock goes first.
-        if n > 0 && h.locks[n - 1].get() == lock {
-            h.len.set(n - 1);
-            return;
-        }
-        let Some(i) = (0..n).rev().find(|&i| h.locks[i].get() == lock) else {
-            return;
-        };
-        for j in i..n - 1 {
-            h.locks[j].set(h.locks[j + 1].get());
-        }
-        h.len.set(n - 1);
+#[cold]
+#[inline(never)]
+fn irql_too_high(export: &'static str, irql: KIRQL) {
+    report(Violation::IrqlTooHigh {
+        export,
+        irql,
+        max: DISPATCH_LEVEL,
     });
+}
+
+#[cold]
+#[inline(never)]
+fn irql_not_dispatch(export: &'static str, irql: KIRQL) {
+    report(Violation::IrqlNotDispatch { export, irql });
+}
+
+#[cold]
+#[inline(never)]
+fn double_acquire(lock: PNDIS_SPIN_LOCK) {
+    report(Violation::SpinLockDoubleAcquire {
+        lock: lock as usize,
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn not_held(lock: PNDIS_SPIN_LOCK) {
+    report(Violation::SpinLockNotHeld {
+        lock: lock as usize,
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn contended(w: &AtomicUsize, me: usize) {
+    while w
+        .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        std::thread::yield_now();
+    }
 }
 
 /// Record a violation if the caller holds a spin lock while calling `export`,
@@ -86,10 +85,7 @@ pub(crate) fn check_no_lock_held(export: &'static str) {
 
 fn word(lock: PNDIS_SPIN_LOCK) -> Option<&'static AtomicUsize> {
     if lock.is_null() || !(lock as usize).is_multiple_of(align_of::<usize>()) {
-        report(Violation::BadArgument {
-            export: "NdisAcquireSpinLock",
-            detail: format!("bad spin lock pointer {lock:p}"),
-        });
+        bad_lock_pointer(lock);
         return None;
     }
     // SAFETY: the driver passes a pointer to an NDIS_SPIN_LOCK it owns, live while
@@ -97,35 +93,31 @@ fn word(lock: PNDIS_SPIN_LOCK) -> Option<&'static AtomicUsize> {
     Some(unsafe { AtomicUsize::from_ptr(&raw mut (*lock).SpinLock) })
 }
 
-fn acquire(lock: PNDIS_SPIN_LOCK) -> bool {
+#[inline(always)]
+fn acquire(cpu: &Processor, lock: PNDIS_SPIN_LOCK) -> bool {
     let Some(w) = word(lock) else { return false };
-    let me = token();
-    if w.load(Ordering::Relaxed) == me {
-        report(Violation::SpinLockDoubleAcquire {
-            lock: lock as usize,
-        });
-        return false; // on Windows this processor would deadlock; carry on
+    let me = token(cpu);
+    // A free lock is taken at once; only a failed attempt looks at who
+    // holds it (this processor already: misuse; another: spin).
+    if let Err(owner) = w.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+        if owner == me {
+            double_acquire(lock);
+            return false; // on Windows this processor would deadlock; carry on
+        }
+        contended(w, me);
     }
-    while w
-        .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        std::thread::yield_now();
-    }
-    push_held(lock as usize);
+    cpu.held.set(cpu.held.get() + 1);
     true
 }
 
-fn release(lock: PNDIS_SPIN_LOCK) -> bool {
+#[inline(always)]
+fn release(cpu: &Processor, lock: PNDIS_SPIN_LOCK) -> bool {
     let Some(w) = word(lock) else { return false };
-    let me = token();
-    if w.load(Ordering::Relaxed) != me {
-        report(Violation::SpinLockNotHeld {
-            lock: lock as usize,
-        });
+    if w.load(Ordering::Relaxed) != token(cpu) {
+        not_held(lock);
         return false;
     }
-    pop_held(lock as usize);
+    cpu.held.set(cpu.held.get().saturating_sub(1));
     w.store(0, Ordering::Release);
     true
 }
@@ -160,39 +152,55 @@ pub extern "system" fn NdisFreeSpinLock(SpinLock: PNDIS_SPIN_LOCK) {
 /// `NdisAcquireSpinLock` (ndis.sys): IRQL <= DISPATCH_LEVEL, raises to DISPATCH_LEVEL.
 #[unsafe(no_mangle)]
 pub extern "system" fn NdisAcquireSpinLock(SpinLock: PNDIS_SPIN_LOCK) {
-    check_irql_max("NdisAcquireSpinLock", DISPATCH_LEVEL);
-    let old = irql::current();
-    if acquire(SpinLock) {
-        irql::set(DISPATCH_LEVEL);
-        // SAFETY: we hold the lock now; OldIrql belongs to the holder.
-        unsafe { (*SpinLock).OldIrql = old };
-    }
+    with_cpu(|cpu| {
+        let old = cpu.irql.get();
+        if old > DISPATCH_LEVEL {
+            irql_too_high("NdisAcquireSpinLock", old);
+        }
+        if acquire(cpu, SpinLock) {
+            cpu.irql.set(DISPATCH_LEVEL);
+            // SAFETY: we hold the lock now; OldIrql belongs to the holder.
+            unsafe { (*SpinLock).OldIrql = old };
+        }
+    })
 }
 
 /// `NdisReleaseSpinLock` (ndis.sys): restores the IRQL saved by the acquire.
 #[unsafe(no_mangle)]
 pub extern "system" fn NdisReleaseSpinLock(SpinLock: PNDIS_SPIN_LOCK) {
     if SpinLock.is_null() {
-        report(Violation::SpinLockNotHeld { lock: 0 });
+        not_held(SpinLock);
         return;
     }
     // SAFETY: read by the holder before releasing; checked below that we hold it.
     let old = unsafe { (*SpinLock).OldIrql };
-    if release(SpinLock) {
-        irql::set(old);
-    }
+    with_cpu(|cpu| {
+        if release(cpu, SpinLock) {
+            cpu.irql.set(old);
+        }
+    })
 }
 
 /// `NdisDprAcquireSpinLock` (ndis.sys): caller is already at DISPATCH_LEVEL.
 #[unsafe(no_mangle)]
 pub extern "system" fn NdisDprAcquireSpinLock(SpinLock: PNDIS_SPIN_LOCK) {
-    check_irql_dispatch("NdisDprAcquireSpinLock");
-    acquire(SpinLock);
+    with_cpu(|cpu| {
+        let irql = cpu.irql.get();
+        if irql != DISPATCH_LEVEL {
+            irql_not_dispatch("NdisDprAcquireSpinLock", irql);
+        }
+        acquire(cpu, SpinLock);
+    })
 }
 
 /// `NdisDprReleaseSpinLock` (ndis.sys): IRQL stays at DISPATCH_LEVEL.
 #[unsafe(no_mangle)]
 pub extern "system" fn NdisDprReleaseSpinLock(SpinLock: PNDIS_SPIN_LOCK) {
-    check_irql_dispatch("NdisDprReleaseSpinLock");
-    release(SpinLock);
+    with_cpu(|cpu| {
+        let irql = cpu.irql.get();
+        if irql != DISPATCH_LEVEL {
+            irql_not_dispatch("NdisDprReleaseSpinLock", irql);
+        }
+        release(cpu, SpinLock);
+    })
 }
