@@ -138,6 +138,19 @@ fn run(ops: Vec<Op>) {
                         bytes.clear();
                         false
                     },
+                    // A NET_BUFFER whose MDL chain holds more than its
+                    // DataLength (the data ends before the MDLs do): the
+                    // first one loses up to 5 bytes at its end.
+                    // SAFETY: as above.
+                    3 => unsafe {
+                        let nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
+                        let d = &mut (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength;
+                        let cut = (*d).saturating_sub(1).min(5);
+                        *d -= cut;
+                        // The payload now reads DataLength bytes.
+                        bytes = (0..nbs.len()).flat_map(|j| chain.payload(0, j)).collect();
+                        false
+                    },
                     _ => false,
                 };
                 let was_ok = m.sticky == NDIS_STATUS_SUCCESS;

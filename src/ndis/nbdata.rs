@@ -77,10 +77,27 @@ unsafe fn system_address(mdl: PMDL) -> *mut u8 {
 /// `nbl` must be a valid NBL the caller owns (NET_BUFFERs and MDLs included).
 pub unsafe fn validate(nbl: PNET_BUFFER_LIST) -> Result<u32, Malformed> {
     // SAFETY: caller contract.
-    let mut nb = unsafe { (*nbl).NetBufferListHeader.NetBufferListData.FirstNetBuffer };
-    if nb.is_null() {
+    unsafe { validate_into(nbl, None) }
+}
+
+/// [`validate`], also setting `cursor` (when given) at the NBL's first data
+/// byte, as [`Cursor::new`] would, without reading the chain twice. The
+/// cursor is written in place: a cursor returned by value would be copied
+/// back out of memory just after being stored.
+///
+/// # Safety
+/// As for [`validate`].
+#[inline]
+pub unsafe fn validate_into(
+    nbl: PNET_BUFFER_LIST,
+    mut cursor: Option<&mut Cursor>,
+) -> Result<u32, Malformed> {
+    // SAFETY: caller contract.
+    let first = unsafe { (*nbl).NetBufferListHeader.NetBufferListData.FirstNetBuffer };
+    if first.is_null() {
         return Err(Malformed::NoNetBuffer);
     }
+    let mut nb = first;
     let mut total: u32 = 0;
     let mut count = 0usize;
     while !nb.is_null() {
@@ -93,7 +110,25 @@ pub unsafe fn validate(nbl: PNET_BUFFER_LIST) -> Result<u32, Malformed> {
         // SAFETY: reading the ULONG member of the length union.
         let len = unsafe { d.NbDataLength.DataLength };
         // SAFETY: as above; the MDLs belong to this NET_BUFFER.
-        unsafe { validate_mdls(d.CurrentMdl, d.CurrentMdlOffset, len)? };
+        let start = unsafe { validate_mdls(d.CurrentMdl, d.CurrentMdlOffset, len)? };
+        if let Some(c) = cursor.take() {
+            *c = match start {
+                Some(DataStart { mdl, ptr, run }) => Cursor {
+                    ptr,
+                    run,
+                    nb_left: len,
+                    mdl,
+                    nb,
+                },
+                // No data in the first NET_BUFFER: the cursor moves on at
+                // its first read.
+                None => Cursor {
+                    mdl: d.CurrentMdl,
+                    nb,
+                    ..Cursor::EMPTY
+                },
+            };
+        }
         total = total
             .checked_add(len)
             .filter(|t| *t <= MAX_NBL_BYTES)
@@ -103,33 +138,61 @@ pub unsafe fn validate(nbl: PNET_BUFFER_LIST) -> Result<u32, Malformed> {
     Ok(total)
 }
 
+/// Where a NET_BUFFER's data starts.
+struct DataStart {
+    /// The MDL holding the first data byte.
+    mdl: PMDL,
+    /// The first data byte's mapped address.
+    ptr: *const u8,
+    /// Contiguous data bytes there (at most DataLength).
+    run: u32,
+}
+
+/// Check that the chain from `mdl` at `offset` covers `len` bytes, all mapped.
+/// Returns where the data starts (`None` when `len` is 0).
+///
 /// # Safety
 /// `mdl` must be NULL or the head of a valid MDL chain.
-unsafe fn validate_mdls(mut mdl: PMDL, offset: u32, len: u32) -> Result<(), Malformed> {
+#[inline]
+unsafe fn validate_mdls(
+    mut mdl: PMDL,
+    offset: u32,
+    len: u32,
+) -> Result<Option<DataStart>, Malformed> {
     if len == 0 {
-        return Ok(());
+        return Ok(None);
     }
     if mdl.is_null() {
         return Err(Malformed::NullMdl);
     }
-    let mut need = u64::from(len);
-    let mut skip = u64::from(offset);
+    let mut start = None;
+    let mut need = len;
+    let mut skip = offset;
     for _ in 0..MAX_MDLS {
         if mdl.is_null() {
             return Err(Malformed::ShortMdlChain);
         }
         // SAFETY: `mdl` is non-NULL and part of the chain.
-        let count = u64::from(unsafe { (*mdl).ByteCount });
+        let count = unsafe { (*mdl).ByteCount };
         let avail = count.saturating_sub(skip);
         if avail > 0 {
             // SAFETY: as above.
-            if unsafe { system_address(mdl) }.is_null() {
+            let base = unsafe { system_address(mdl) };
+            if base.is_null() {
                 return Err(Malformed::Unmapped);
             }
-            need = need.saturating_sub(avail);
-            if need == 0 {
-                return Ok(());
+            if start.is_none() {
+                start = Some(DataStart {
+                    mdl,
+                    // SAFETY: skip < ByteCount here: inside the mapped buffer.
+                    ptr: unsafe { base.add(skip as usize) }.cast_const(),
+                    run: avail.min(len),
+                });
             }
+            if avail >= need {
+                return Ok(start);
+            }
+            need -= avail;
         }
         skip = skip.saturating_sub(count);
         // SAFETY: as above.

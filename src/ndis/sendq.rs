@@ -181,21 +181,24 @@ impl<'a> Segment<'a> {
     }
 }
 
+/// The transmit position: an NBL and the cursor in it. How many of its bytes
+/// are left is kept beside it in [`SendQueue`] (`left`), where it packs with
+/// the queue's other 32-bit fields.
 #[derive(Clone, Copy, Debug)]
 struct Position {
     nbl: PNET_BUFFER_LIST,
     cursor: Cursor,
-    /// Bytes of `nbl` not yet read; 0 exactly when nothing is positioned.
-    left: u32,
 }
 
 impl Position {
     /// Nothing positioned (nothing left to send, or blocked by a failed NBL).
-    const NONE: Position = Position {
-        nbl: null_mut(),
-        cursor: Cursor::EMPTY,
-        left: 0,
-    };
+    const NONE: (Position, u32) = (
+        Position {
+            nbl: null_mut(),
+            cursor: Cursor::EMPTY,
+        },
+        0,
+    );
 }
 
 /// One connection's queued send NBLs.
@@ -205,6 +208,8 @@ pub struct SendQueue {
     head_acked: u32,
     /// Next byte to transmit; `nbl` NULL when nothing is positioned.
     pos: Position,
+    /// Bytes of `pos.nbl` not yet read; 0 exactly when nothing is positioned.
+    left: u32,
     /// Bytes queued and not yet acknowledged (good NBLs only).
     unacked: u64,
     /// Bytes queued and not yet transmitted.
@@ -213,7 +218,7 @@ pub struct SendQueue {
     failed: NDIS_STATUS,
     /// Queued entries that carry no bytes (failed or zero-length): they
     /// complete as soon as they reach the head, without an ACK of their own.
-    empty: usize,
+    empty: u32,
 }
 
 // SAFETY: holds NBLs the driver owns; used under the connection's spin lock.
@@ -230,7 +235,8 @@ impl SendQueue {
         SendQueue {
             q: NblQueue::new(),
             head_acked: 0,
-            pos: Position::NONE,
+            pos: Position::NONE.0,
+            left: 0,
             unacked: 0,
             unsent: 0,
             failed: NDIS_STATUS_SUCCESS,
@@ -274,8 +280,15 @@ impl SendQueue {
         let checked = if self.failed != NDIS_STATUS_SUCCESS {
             Ok(0)
         } else {
+            // With nothing positioned, the cursor is set up for this NBL
+            // while it is checked (unused unless it is good and has data).
+            let cursor = if self.pos.nbl.is_null() {
+                Some(&mut self.pos.cursor)
+            } else {
+                None
+            };
             // SAFETY: caller contract.
-            unsafe { nbdata::validate(p) }
+            unsafe { nbdata::validate_into(p, cursor) }
         };
         let (len, fail) = match checked {
             Ok(len) if self.failed == NDIS_STATUS_SUCCESS => (len, NDIS_STATUS_SUCCESS),
@@ -293,15 +306,12 @@ impl SendQueue {
         self.unacked += u64::from(len);
         self.unsent += u64::from(len);
         if self.pos.nbl.is_null() && fail == NDIS_STATUS_SUCCESS && len > 0 {
-            // Nothing was positioned: everything before was sent.
-            self.pos = Position {
-                nbl: p,
-                // SAFETY: `p` was validated just now and is owned.
-                cursor: unsafe { Cursor::new(p) },
-                left: len,
-            };
+            // Nothing was positioned: everything before was sent. The
+            // cursor was set by the check above.
+            self.pos.nbl = p;
+            self.left = len;
         }
-        checked.map(|_| len)
+        checked
     }
 
     /// Move the transmit position `bytes` forward from the first
@@ -310,7 +320,7 @@ impl SendQueue {
     pub fn seek_from_una(&mut self, bytes: u64) {
         let bytes = bytes.min(self.unacked);
         let mut skip = bytes + u64::from(self.head_acked);
-        self.pos = Position::NONE;
+        (self.pos, self.left) = Position::NONE;
         let mut p = self.q.head();
         while !p.is_null() {
             // SAFETY: `p` is an entry of this queue.
@@ -324,11 +334,8 @@ impl SendQueue {
                 let mut cursor = unsafe { Cursor::new(p) };
                 // SAFETY: as above; skip < len.
                 unsafe { cursor.skip(skip as u32) };
-                self.pos = Position {
-                    nbl: p,
-                    cursor,
-                    left: (len - skip) as u32,
-                };
+                self.pos = Position { nbl: p, cursor };
+                self.left = (len - skip) as u32;
                 break;
             }
             skip -= len;
@@ -344,7 +351,7 @@ impl SendQueue {
     #[inline(always)]
     pub fn peek<'a>(&'a self, max: u32, seg: &mut Segment<'a>) -> Option<Chunk> {
         seg.slices = 0;
-        let left = self.pos.left;
+        let left = self.left;
         // Nothing positioned has `left` 0 (see `Position::NONE`).
         if left == 0 || max == 0 {
             return None;
@@ -379,13 +386,13 @@ impl SendQueue {
     /// hardware: move the transmit position past them.
     #[inline]
     pub fn commit(&mut self, chunk: &Chunk) {
-        let bytes = chunk.bytes.min(self.pos.left);
+        let bytes = chunk.bytes.min(self.left);
         if bytes == 0 {
             return;
         }
-        self.pos.left -= bytes;
-        if self.pos.left == 0 {
-            self.pos = self.position_after(self.pos.nbl);
+        self.left -= bytes;
+        if self.left == 0 {
+            (self.pos, self.left) = self.position_after(self.pos.nbl);
         } else {
             // SAFETY: the cursor reads a validated NBL this queue owns, and
             // `bytes` < the bytes it has left.
@@ -396,7 +403,7 @@ impl SendQueue {
 
     /// Start of the next good NBL after `p` (none if a failed one comes first).
     #[inline]
-    fn position_after(&self, p: PNET_BUFFER_LIST) -> Position {
+    fn position_after(&self, p: PNET_BUFFER_LIST) -> (Position, u32) {
         // SAFETY: `p` and the entries after it belong to this queue.
         let mut next = unsafe { NblQueue::next_of(p) };
         while !next.is_null() {
@@ -406,12 +413,12 @@ impl SendQueue {
                 break;
             }
             if tag_len(t) > 0 {
-                return Position {
+                let pos = Position {
                     nbl: next,
                     // SAFETY: a queued good NBL: validated and owned.
                     cursor: unsafe { Cursor::new(next) },
-                    left: tag_len(t),
                 };
+                return (pos, tag_len(t));
             }
             // A zero-length good NBL carries nothing: skip it.
             // SAFETY: as above.
@@ -458,7 +465,7 @@ impl SendQueue {
             self.q.pop();
             self.head_acked = 0;
             if self.pos.nbl == p {
-                self.pos = self.position_after(p);
+                (self.pos, self.left) = self.position_after(p);
             }
             // SAFETY: a validated NBL, fully sent and acknowledged.
             unsafe { done.finish(p, NDIS_STATUS_SUCCESS, len) };
@@ -512,7 +519,7 @@ impl SendQueue {
     fn reset(&mut self) {
         self.head_acked = 0;
         self.empty = 0;
-        self.pos = Position::NONE;
+        (self.pos, self.left) = Position::NONE;
         self.unacked = 0;
         self.unsent = 0;
     }
