@@ -36,7 +36,7 @@ use chimney_miniport::ndis::sendq::SendQueue;
 use common::send::{AUTO, chain_of, no_nagle, offload_with};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kernels::{
-    MSS, new_baseline, restore_addrs, run_baseline, run_baseline_unlocked, run_driver,
+    Done, MSS, new_baseline, restore_addrs, run_baseline, run_baseline_unlocked, run_driver,
     run_driver_unlocked, save_addrs,
 };
 use ndis_sim::Simulator;
@@ -93,15 +93,16 @@ fn run_thread(core: Arc<SimCore>, addrs: &[usize], kind: u8, iters: u64) -> Dura
     let mut unlocked = SendQueue::new();
     let mut unlocked_base = new_baseline().into_inner().expect("fresh mutex");
     let saved = save_addrs(&nbls);
+    let mut done = Done::new();
     let mut spent = Duration::ZERO;
     for _ in 0..iters {
         restore_addrs(&nbls, &saved);
         let t = Instant::now();
         let n = match kind {
             0 => run_driver(&q, &nbls),
-            1 => run_baseline(&m, &nbls),
+            1 => run_baseline(&m, &nbls, &mut done),
             2 => run_driver_unlocked(&mut unlocked, &nbls),
-            _ => run_baseline_unlocked(&mut unlocked_base, &nbls),
+            _ => run_baseline_unlocked(&mut unlocked_base, &nbls, &mut done),
         };
         spent += t.elapsed();
         assert_eq!(n, N);

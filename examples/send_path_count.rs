@@ -44,14 +44,15 @@ fn main() {
     let m = new_baseline();
     let mut qn = SendQueue::new();
     let mut mn = new_baseline().into_inner().expect("fresh mutex");
+    let mut done = kernels::Done::new();
     let mut completed = 0usize;
     for _ in 0..rounds {
         restore_addrs(&nbls, &saved);
         completed += match variant.as_str() {
             "driver" => run_driver(&q, &nbls),
-            "baseline" => run_baseline(&m, &nbls),
+            "baseline" => run_baseline(&m, &nbls, &mut done),
             "driver_unlocked" => kernels::run_driver_unlocked(&mut qn, &nbls),
-            "baseline_unlocked" => kernels::run_baseline_unlocked(&mut mn, &nbls),
+            "baseline_unlocked" => kernels::run_baseline_unlocked(&mut mn, &nbls, &mut done),
             other => panic!(
                 "unknown variant {other} (driver | baseline | driver_unlocked | baseline_unlocked)"
             ),

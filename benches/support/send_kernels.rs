@@ -63,7 +63,7 @@ fn send_one(q: &mut SendQueue, p: PNET_BUFFER_LIST) {
 }
 
 /// One queued NBL of the baseline.
-struct Desc {
+pub struct Desc {
     nbl: PNET_BUFFER_LIST,
     len: u32,
     cursor: Cursor,
@@ -82,30 +82,47 @@ pub struct Baseline {
 }
 
 #[inline(never)]
-pub fn run_baseline(m: &Mutex<Baseline>, nbls: &[PNET_BUFFER_LIST]) -> usize {
+pub fn run_baseline(m: &Mutex<Baseline>, nbls: &[PNET_BUFFER_LIST], done: &mut Done) -> usize {
     let mut frags: [&[u8]; 16] = [&[]; 16];
     for &p in nbls {
         baseline_send_one(&mut m.lock().unwrap(), p, &mut frags);
     }
-    let mut done: Vec<Box<Desc>> = Vec::new();
     for _ in nbls {
-        baseline_ack(&mut m.lock().unwrap(), &mut done);
+        baseline_ack(&mut m.lock().unwrap(), done);
     }
-    done.len()
+    finish(done)
 }
 
 /// `run_baseline` without the mutex: the queue work alone.
 #[inline(never)]
-pub fn run_baseline_unlocked(b: &mut Baseline, nbls: &[PNET_BUFFER_LIST]) -> usize {
+pub fn run_baseline_unlocked(
+    b: &mut Baseline,
+    nbls: &[PNET_BUFFER_LIST],
+    done: &mut Done,
+) -> usize {
     let mut frags: [&[u8]; 16] = [&[]; 16];
     for &p in nbls {
         baseline_send_one(b, p, &mut frags);
     }
-    let mut done: Vec<Box<Desc>> = Vec::new();
     for _ in nbls {
-        baseline_ack(b, &mut done);
+        baseline_ack(b, done);
     }
-    done.len()
+    finish(done)
+}
+
+/// The baseline's completion list: the completed descriptors, boxes and
+/// all. The caller keeps it between runs so its capacity is reused (the
+/// driver's completion list is intrusive and never grows); each run ends by
+/// freeing the descriptors, one `free` per NBL.
+#[allow(clippy::vec_box)]
+pub type Done = Vec<Box<Desc>>;
+
+/// Count and free the completed descriptors.
+#[inline(always)]
+fn finish(done: &mut Done) -> usize {
+    let n = done.len();
+    done.clear();
+    n
 }
 
 #[inline(always)]
@@ -131,11 +148,9 @@ fn baseline_send_one(b: &mut Baseline, p: PNET_BUFFER_LIST, frags: &mut [&[u8]; 
     }
 }
 
-/// One cumulative ACK of one MSS. The completed descriptors keep their
-/// boxes (the baseline's allocation per NBL is what it is measured with).
-#[allow(clippy::vec_box)]
+/// One cumulative ACK of one MSS.
 #[inline(always)]
-fn baseline_ack(b: &mut Baseline, done: &mut Vec<Box<Desc>>) {
+fn baseline_ack(b: &mut Baseline, done: &mut Done) {
     let mut left = MSS;
     while let Some(d) = b.q.front() {
         let need = d.len - b.head_acked;
