@@ -148,6 +148,9 @@ pub struct SimCore {
     pub table_mode: std::sync::atomic::AtomicU8,
     /// Called when a state operation completes, while the tree is valid.
     pub on_state_complete: Mutex<Option<StateHook>>,
+    /// Called inside `NdisTcpOffloadReceiveComplete`, as the host may act
+    /// from inside that call (post more receive requests).
+    pub on_receive_complete: Mutex<Option<ReceiveHook>>,
     /// The frame port: configuration, attachments, transmit rings, capture.
     pub phy: Mutex<crate::exports::phy::PhyState>,
     /// The scripted TCP peer at the far end of the wire.
@@ -165,6 +168,8 @@ pub struct SimCore {
 }
 
 /// A callback run inside a state-operation completion (export name, root).
+pub type ReceiveHook = Box<dyn FnMut() + Send>;
+
 pub type StateHook =
     Box<dyn FnMut(&'static str, chimney_miniport::ffi::PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) + Send>;
 
@@ -191,6 +196,7 @@ impl SimCore {
             chimney: Mutex::new(Default::default()),
             table_mode: std::sync::atomic::AtomicU8::new(0),
             on_state_complete: Mutex::new(None),
+            on_receive_complete: Mutex::new(None),
             phy: Mutex::new(Default::default()),
             peer: Mutex::new(Default::default()),
             fail_mdl_mapping: std::sync::atomic::AtomicBool::new(false),

@@ -63,6 +63,8 @@ pub enum IoOp {
     SendDone = 5,
     /// A disconnect whose status is already set.
     DisconnectDone = 6,
+    /// A receive request whose status and byte count are already set.
+    ReceiveDone = 7,
 }
 
 /// Block-list roots waiting for completion, linked through the root block's
@@ -311,6 +313,19 @@ fn queue_io(ctx: NDIS_HANDLE, chain: PNET_BUFFER_LIST, op: IoOp) -> NDIS_STATUS 
 
 /// Queue send NBLs whose status is already set, for the completion timer.
 pub fn defer_send_completions(adapter: &Adapter, done: crate::ndis::sendq::Completions) {
+    defer_done(adapter, done, IoOp::SendDone);
+}
+
+/// Queue receive requests whose status is already set, for the completion
+/// timer.
+pub fn defer_receive_completions(adapter: &Adapter, done: crate::ndis::sendq::Completions) {
+    defer_done(adapter, done, IoOp::ReceiveDone);
+}
+
+fn defer_done(adapter: &Adapter, done: crate::ndis::sendq::Completions, op: IoOp) {
+    if done.is_empty() {
+        return;
+    }
     let mut p = done.head();
     let mut q = adapter.deferred.lock();
     while !p.is_null() {
@@ -318,7 +333,7 @@ pub fn defer_send_completions(adapter: &Adapter, done: crate::ndis::sendq::Compl
         unsafe {
             let next = nbl::next(p);
             nbl::set_next(p, core::ptr::null_mut());
-            q.nbls.push(p, IoOp::SendDone as usize);
+            q.nbls.push(p, op as usize);
             p = next;
         }
     }
@@ -326,16 +341,25 @@ pub fn defer_send_completions(adapter: &Adapter, done: crate::ndis::sendq::Compl
     adapter.kick_completions();
 }
 
-/// MiniportTcpOffloadReceive.
+/// MiniportTcpOffloadReceive: see [`super::receive::post_receive`].
 ///
 /// # Safety
 /// NDIS contract.
 pub unsafe extern "system" fn miniport_tcp_offload_receive(
     MiniportAdapterContext: NDIS_HANDLE,
-    _MiniportOffloadContext: PVOID,
+    MiniportOffloadContext: PVOID,
     NetBufferList: PNET_BUFFER_LIST,
 ) -> NDIS_STATUS {
-    queue_io(MiniportAdapterContext, NetBufferList, IoOp::Receive)
+    // SAFETY: NDIS passes our live context.
+    let Some(adapter) = (unsafe { Adapter::from_context(MiniportAdapterContext) }) else {
+        return NDIS_STATUS_INVALID_PARAMETER;
+    };
+    if adapter.offload_handlers.is_none() || adapter.data.is_none() {
+        return queue_io(MiniportAdapterContext, NetBufferList, IoOp::Receive);
+    }
+    // SAFETY: NDIS contract: the context slot and a chain that is ours now.
+    unsafe { super::receive::post_receive(adapter, MiniportOffloadContext, NetBufferList) };
+    NDIS_STATUS_PENDING
 }
 
 /// MiniportTcpOffloadDisconnect.
@@ -449,6 +473,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
         StateOp::Query => Op::Query,
     };
     let mut failed_sends = crate::ndis::sendq::Completions::new();
+    let mut settled_receives = crate::ndis::sendq::Completions::new();
     let mut faults = 0;
     match (&adapter.offload, &adapter.data) {
         (Some(table), Some(dp)) => {
@@ -456,6 +481,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
             let mut plane = super::send::Plane {
                 dp,
                 done: crate::ndis::sendq::Completions::new(),
+                recv_done: crate::ndis::sendq::Completions::new(),
                 faults: 0,
             };
             let mut t = table.lock();
@@ -466,6 +492,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
             }
             drop(t);
             failed_sends = plane.done.take();
+            settled_receives = plane.recv_done.take();
             faults = plane.faults;
         }
         // SAFETY: as above.
@@ -482,6 +509,13 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     {
         // SAFETY: NBLs we owned, statuses set, handed back once.
         unsafe { handlers.send_complete(adapter.handle, failed_sends.head()) };
+    }
+    // So do the posted receives of uploaded connections (spec §4.2 step 3).
+    if !settled_receives.is_empty()
+        && let Some(handlers) = adapter.offload_handlers
+    {
+        // SAFETY: requests we owned, statuses and counts set, handed back once.
+        unsafe { handlers.receive_complete(adapter.handle, settled_receives.head()) };
     }
     // No receive indication for a terminated connection may still be
     // running when the terminate completes (rule 47).
@@ -601,7 +635,10 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
     while let Some((p, tag)) = nbls.pop() {
         // SAFETY: queued NBLs are ours until completed.
         unsafe {
-            if tag != IoOp::SendDone as usize && tag != IoOp::DisconnectDone as usize {
+            if tag != IoOp::SendDone as usize
+                && tag != IoOp::DisconnectDone as usize
+                && tag != IoOp::ReceiveDone as usize
+            {
                 nbl::set_status(p, NDIS_STATUS_REQUEST_ABORTED);
                 nbl::set_bytes_transferred(p, 0);
             }
@@ -614,6 +651,8 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
         }
         let tag = if tag == IoOp::SendDone as usize {
             IoOp::Send as usize
+        } else if tag == IoOp::ReceiveDone as usize {
+            IoOp::Receive as usize
         } else {
             tag
         };
@@ -662,6 +701,11 @@ pub unsafe extern "system" fn completion_timer_callback(
     let nbls = take_for_drain(&mut adapter.deferred.lock_at_dispatch());
     // No driver lock is held from here on: completions may call back into us.
     drain(adapter, nbls);
+    // Connections a handler queued for work at DISPATCH_LEVEL (posted
+    // receives meeting held data) get their turn.
+    if let Some(dp) = &adapter.data {
+        dp.service_waiting(adapter);
+    }
 }
 
 /// At halt: complete whatever is still queued.

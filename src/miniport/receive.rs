@@ -20,6 +20,7 @@ use super::adapter::{Adapter, RunState};
 use super::send::DataPath;
 use crate::ffi::imports::NdisMIndicateReceiveNetBufferLists;
 use crate::ffi::*;
+use crate::ndis::sendq::Completions;
 use crate::ndis::{NdisHandle, nbl};
 use crate::offload::conn::TxState;
 use core::sync::atomic::Ordering;
@@ -87,9 +88,23 @@ pub unsafe fn reclaim(dp: &DataPath, mut n: PNET_BUFFER_LIST) {
     }
 }
 
-/// Indicate the data connection `id` holds, buffer by buffer, until the
-/// host refuses, the queue empties or the connection leaves the Open state.
-/// Called at DISPATCH_LEVEL with no lock held.
+/// Windows' push time (spec §7.3): a partly filled push-mode receive
+/// request completes this long after its last data arrived.
+pub const PUSH_MS: u32 = 500;
+
+/// The push time in NIC ticks.
+fn push_ticks(dp: &DataPath) -> u32 {
+    let tps = dp.ticks_per_second.load(Ordering::Relaxed).max(1);
+    (u64::from(tps) * u64::from(PUSH_MS) / 1000).clamp(1, 1 << 30) as u32
+}
+
+/// The delivery algorithm for connection `id` (spec §6.6): fill posted
+/// receive requests from the data it holds and complete them, and indicate
+/// what no request takes, buffer by buffer, until the host refuses, the
+/// data runs out or the connection leaves the Open state. One completion
+/// or indication call at a time per connection (rule 72); data goes into
+/// posted requests before any indication (rule 66). Called at
+/// DISPATCH_LEVEL with no lock held.
 pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
     let Some(handlers) = adapter.offload_handlers else {
         return;
@@ -99,19 +114,61 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
         return;
     };
     let mut window_update = false;
-    loop {
-        let (b, handle, generation) = {
-            let mut c = lock.lock_at_dispatch();
-            if c.state != TxState::Open || c.rx.indicating || c.rx.refused {
+    let mut guard = dp.rx.capacity() + 64;
+    while guard > 0 {
+        guard -= 1;
+        let mut c = lock.lock_at_dispatch();
+        if c.state != TxState::Open || c.rx.indicating {
+            break;
+        }
+        let generation = c.generation;
+        if !c.posted.is_empty() || c.rx.push_fire {
+            let mut done = Completions::new();
+            let timer = c.fill(&dp.rx, dp.now(), push_ticks(dp), &mut done);
+            let list = timer && !c.rx.ack_listed;
+            if list {
+                c.rx.ack_listed = true;
+            }
+            if !done.is_empty() {
+                c.rx.indicating = true;
+                dp.indicating.fetch_add(1, Ordering::AcqRel);
+            }
+            let more = !c.rx.is_empty() && c.posted.is_empty() && !c.rx.refused;
+            if c.window_update_due() {
+                window_update = true;
+            }
+            drop(c);
+            if list && !list_for_timer(dp, id, push_ticks(dp)) {
+                // No room on the timer list: the request completes when the
+                // next data or post comes instead.
+                lock.lock_at_dispatch().rx.ack_listed = false;
+            }
+            if done.is_empty() {
+                if more {
+                    continue;
+                }
                 break;
             }
-            let Some(b) = c.rx.pop_front(&dp.rx) else {
-                break;
-            };
-            c.rx.indicating = true;
-            dp.indicating.fetch_add(1, Ordering::AcqRel);
-            (b, c.offload_handle, c.generation)
+            // SAFETY: requests we owned, statuses and byte counts set, NET_BUFFERs
+            // advanced, handed back once, at DISPATCH_LEVEL, no lock held.
+            unsafe { handlers.receive_complete(adapter.handle, done.head()) };
+            let mut c = lock.lock_at_dispatch();
+            if c.generation == generation && c.state != TxState::Free {
+                c.rx.indicating = false;
+            }
+            dp.indicating.fetch_sub(1, Ordering::AcqRel);
+            continue;
+        }
+        if c.rx.refused {
+            break;
+        }
+        let Some(b) = c.rx.pop_front(&dp.rx) else {
+            break;
         };
+        c.rx.indicating = true;
+        dp.indicating.fetch_add(1, Ordering::AcqRel);
+        let handle = c.offload_handle;
+        drop(c);
         let n = dp.rx.lend(b);
         // SAFETY: our NBL (one NET_BUFFER) with the connection's data, to
         // the handle stored at offload, at DISPATCH_LEVEL, no lock held.
@@ -125,18 +182,26 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
         dp.indicating.fetch_sub(1, Ordering::AcqRel);
         if status == NDIS_STATUS_SUCCESS {
             // NDIS owns the buffer until MiniportTcpOffloadReceiveReturn.
+            if same && c.rx.is_empty() {
+                // A PSH among what went up concerns no later request.
+                c.rx.psh = false;
+            }
             if same && c.window_update_due() {
                 window_update = true;
             }
             continue;
         }
         // Refused, fully or partly (any other status counts as a refusal,
-        // spec §6.5): keep what was not consumed, wait for a posted receive.
+        // spec §6.5): keep what was not consumed. Requests the host posted
+        // during the call take it; otherwise wait for one.
         dp.rx.returned();
         dp.rx.consume(b, consumed);
         if same {
             c.rx.push_front(&dp.rx, b);
             c.rx.refused = true;
+            if !c.posted.is_empty() {
+                continue;
+            }
         } else {
             dp.rx.give(b);
         }
@@ -150,20 +215,100 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
     }
 }
 
+/// MiniportTcpOffloadReceive's work (the handler returns PENDING, rule 65):
+/// queue each request of the chain on its connection in order. A request
+/// for a connection being uploaded completes with
+/// `NDIS_STATUS_UPLOAD_IN_PROGRESS`, after a reset with
+/// `NDIS_STATUS_REQUEST_ABORTED`, for a stale context with
+/// `NDIS_STATUS_INVALID_PARAMETER` — through the completion timer, never
+/// inside the call. A post also lets indications resume after a refusal
+/// (§6.5); if the connection holds data (or the request completes at once),
+/// the delivery algorithm runs from the completion timer at DISPATCH_LEVEL.
+///
+/// # Safety
+/// NDIS contract: `slot` is NULL or the readable context slot of the
+/// request; the chain is ours until completed.
+pub unsafe fn post_receive(adapter: &Adapter, slot: PVOID, chain: PNET_BUFFER_LIST) {
+    let Some(dp) = adapter.data.as_ref() else {
+        return;
+    };
+    super::chimney::mark_pending_terminates(adapter);
+    let mut refused = Completions::new();
+    let mut kick = false;
+    // SAFETY: caller contract.
+    let conn = unsafe { dp.conn_by_slot(slot) };
+    let refusal = conn
+        .as_ref()
+        .map_or(Some(NDIS_STATUS_INVALID_PARAMETER), |(_, c)| c.refusal());
+    let mut conn = conn;
+    let mut p = chain;
+    let mut guard = 1usize << 20;
+    while !p.is_null() && guard > 0 {
+        guard -= 1;
+        // SAFETY: the host hands us the chain; each NBL is ours now.
+        let next = unsafe { nbl::next(p) };
+        match (&mut conn, refusal) {
+            (Some((_, c)), None) => {
+                // SAFETY: as above; the request joins exactly one queue. A
+                // request the host pre-filled gets its push timer when the
+                // delivery algorithm first sees it (rule 68).
+                let _ = unsafe { c.posted.post(p) };
+            }
+            // SAFETY: as above.
+            (_, Some(status)) => unsafe { refused.refuse(p, status) },
+            // SAFETY: as above (no connection means a refusal above).
+            (None, None) => unsafe { refused.refuse(p, NDIS_STATUS_INVALID_PARAMETER) },
+        }
+        p = next;
+    }
+    if let Some((id, mut c)) = conn
+        && refusal.is_none()
+    {
+        c.rx.refused = false;
+        if c.delivery_due() || !c.posted.is_empty() {
+            if !c.waiting {
+                c.waiting = true;
+                dp.waiting.lock().push(id);
+            }
+            kick = true;
+        }
+    }
+    super::chimney::defer_receive_completions(adapter, refused);
+    if kick {
+        adapter.kick_completions();
+    }
+}
+
 /// Put connection `id` on the delayed-ACK list and make sure the timer
 /// runs. False if the list is full (stale entries of recycled slots fill it
 /// only under extreme churn): the caller then ACKs at once.
 pub fn schedule_ack(dp: &DataPath, id: u32) -> bool {
+    list_for_timer(dp, id, dp.delayed_ack_ticks.load(Ordering::Relaxed))
+}
+
+/// Put connection `id` on the receive-timer list, with something due in
+/// `ticks`. False if the list is full.
+fn list_for_timer(dp: &DataPath, id: u32, ticks: u32) -> bool {
     if !dp.acks.lock_at_dispatch().push(id) {
         return false;
     }
-    if !dp.ack_timer_armed.swap(true, Ordering::AcqRel) {
-        dp.ack_timer.set_ms(ticks_to_ms(
-            dp,
-            dp.delayed_ack_ticks.load(Ordering::Relaxed),
-        ));
-    }
+    arm_timer(dp, ticks);
     true
+}
+
+/// Make sure the receive timer fires within `ticks`: set it unless it is
+/// already set to fire as soon or sooner.
+fn arm_timer(dp: &DataPath, ticks: u32) {
+    let due = dp.now().wrapping_add(ticks);
+    if dp.ack_timer_armed.swap(true, Ordering::AcqRel) {
+        let set = dp.ack_timer_due.load(Ordering::Acquire);
+        let sooner = due.wrapping_sub(set);
+        if sooner == 0 || sooner < 1 << 31 {
+            return; // Set for no later than `due`.
+        }
+    }
+    dp.ack_timer_due.store(due, Ordering::Release);
+    dp.ack_timer.set_ms(ticks_to_ms(dp, ticks));
 }
 
 fn ticks_to_ms(dp: &DataPath, ticks: u32) -> u32 {
@@ -193,14 +338,21 @@ pub unsafe extern "system" fn ack_timer_callback(
     };
     dp.ack_timer_armed.store(false, Ordering::Release);
     super::chimney::mark_pending_terminates(adapter);
-    service_acks(dp);
+    service_acks(adapter, dp);
 }
 
-/// Send the due delayed ACKs of `dp`; re-arm the timer for the rest.
-pub fn service_acks(dp: &DataPath) {
+/// Serve the connections on the receive-timer list of `dp`: send the
+/// delayed ACKs that are due, complete the partly filled push-mode requests
+/// whose push timer fired; re-arm the timer for the rest.
+pub fn service_acks(adapter: &Adapter, dp: &DataPath) {
     let now = dp.now();
     let mut left = dp.acks.lock_at_dispatch().len();
     let mut earliest: Option<u32> = None;
+    // Not yet due: the ticks left, or None once due (or not running).
+    let wait_for = |due: Option<u32>| -> Option<u32> {
+        let wait = due?.wrapping_sub(now);
+        (wait != 0 && wait < 1 << 31).then_some(wait)
+    };
     while left > 0 {
         left -= 1;
         let Some(id) = dp.acks.lock_at_dispatch().pop() else {
@@ -213,36 +365,44 @@ pub fn service_acks(dp: &DataPath) {
         if !c.rx.ack_listed {
             continue; // A stale entry (the connection went, or was re-listed).
         }
-        let Some(due) = c.rx.ack_due else {
-            c.rx.ack_listed = false;
-            continue;
-        };
-        let wait = due.wrapping_sub(now);
-        if wait != 0 && wait < 1 << 31 {
-            // Not due yet: keep it listed.
-            drop(c);
-            dp.acks.lock_at_dispatch().push(id);
-            earliest = Some(earliest.map_or(wait, |e| e.min(wait)));
-            continue;
-        }
-        if c.send_ack(&dp.nic, now) {
-            c.rx.ack_listed = false;
-        } else {
-            // The ring is full or the connection stopped sending: try again
-            // one tick later while it still owes the ACK.
-            if c.state == TxState::Open && !c.halted {
-                drop(c);
-                dp.acks.lock_at_dispatch().push(id);
-                earliest = Some(1);
-            } else {
-                c.rx.ack_listed = false;
+        let mut keep: Option<u32> = None;
+        if c.rx.ack_due.is_some() {
+            match wait_for(c.rx.ack_due) {
+                Some(wait) => keep = Some(wait),
+                None => {
+                    if !c.send_ack(&dp.nic, now) && c.state == TxState::Open && !c.halted {
+                        // The ring is full: try again one tick later while
+                        // the ACK is still owed.
+                        keep = Some(1);
+                    }
+                }
             }
         }
+        let mut fire = false;
+        if c.rx.push_due.is_some() {
+            match wait_for(c.rx.push_due) {
+                Some(wait) => keep = Some(keep.map_or(wait, |k| k.min(wait))),
+                None => {
+                    c.rx.push_due = None;
+                    c.rx.push_fire = c.state == TxState::Open;
+                    fire = c.rx.push_fire;
+                }
+            }
+        }
+        if keep.is_none() {
+            c.rx.ack_listed = false;
+        }
+        drop(c);
+        if let Some(wait) = keep {
+            dp.acks.lock_at_dispatch().push(id);
+            earliest = Some(earliest.map_or(wait, |e| e.min(wait)));
+        }
+        if fire {
+            deliver(adapter, dp, id);
+        }
     }
-    if let Some(ticks) = earliest
-        && !dp.ack_timer_armed.swap(true, Ordering::AcqRel)
-    {
-        dp.ack_timer.set_ms(ticks_to_ms(dp, ticks));
+    if let Some(ticks) = earliest {
+        arm_timer(dp, ticks);
     }
 }
 

@@ -50,6 +50,8 @@ pub struct DataPath {
     /// Fires when the oldest delayed ACK is due.
     pub ack_timer: Timer,
     pub ack_timer_armed: AtomicBool,
+    /// NIC tick the timer is set for, while armed.
+    pub ack_timer_due: AtomicU32,
     /// Chimney receive indications running now (a terminate waits for 0).
     pub indicating: AtomicU32,
     /// Frames the ordinary path dropped for want of a buffer.
@@ -92,6 +94,7 @@ impl DataPath {
             acks,
             ack_timer,
             ack_timer_armed: AtomicBool::new(false),
+            ack_timer_due: AtomicU32::new(0),
             indicating: AtomicU32::new(0),
             rx_no_buffer: AtomicU32::new(0),
         })
@@ -150,7 +153,7 @@ impl DataPath {
             c.waiting = false;
             self.pump(id, &mut c);
             let blocked = c.ring_blocked;
-            let deliver = c.state == TxState::Open && !c.rx.is_empty() && !c.rx.refused;
+            let deliver = c.delivery_due();
             drop(c);
             if deliver {
                 // Every caller runs at DISPATCH_LEVEL (timer, port upcall).
@@ -167,7 +170,7 @@ impl DataPath {
     ///
     /// # Safety
     /// `slot` is NULL or the address of a readable PVOID.
-    unsafe fn conn_by_slot(
+    pub(super) unsafe fn conn_by_slot(
         &self,
         slot: PVOID,
     ) -> Option<(u32, crate::ndis::spinlock::SpinGuard<'_, ConnTx>)> {
@@ -282,8 +285,12 @@ pub unsafe fn abortive_disconnect(
     if !c.abort(&dp.nic, dp.now(), &mut done) {
         return false;
     }
+    let mut settled = Completions::new();
+    c.posted
+        .complete_all(NDIS_STATUS_REQUEST_ABORTED, false, &mut settled);
     drop(c);
     defer(adapter, done);
+    super::chimney::defer_receive_completions(adapter, settled);
     // SAFETY: caller contract: the request is ours, completed exactly once.
     unsafe { super::chimney::defer_disconnect(adapter, request, NDIS_STATUS_SUCCESS) };
     true
@@ -333,6 +340,9 @@ pub fn halt_connection(adapter: &Adapter, index: u32) {
 pub struct Plane<'a> {
     pub dp: &'a DataPath,
     pub done: Completions,
+    /// Receive requests settled at upload (completed before the state
+    /// completion too).
+    pub recv_done: Completions,
     /// Terminates failed for corrupt hardware state (events due after the
     /// completion).
     pub faults: u32,
@@ -472,6 +482,16 @@ impl DataPlane for Plane<'_> {
             self.dp.rx.give_queue(head);
             core::ptr::null_mut()
         };
+        // Posted receives settle before the terminate completes: what holds
+        // data succeeds, the rest is UPLOAD_IN_PROGRESS (REQUEST_ABORTED on
+        // corrupt hardware or after a reset).
+        if c.outstanding_aborted() {
+            c.posted
+                .complete_all(NDIS_STATUS_REQUEST_ABORTED, false, &mut self.recv_done);
+        } else {
+            c.posted
+                .complete_all(NDIS_STATUS_UPLOAD_IN_PROGRESS, true, &mut self.recv_done);
+        }
         let (send_head, send_tail) = c.close(&mut self.done);
         if let Some(slot) = self.dp.conns.get(r.index) {
             slot.set_closed();
@@ -587,6 +607,13 @@ impl NicEvents for Events<'_> {
         let now = self.dp.now();
         let due = now.wrapping_add(self.dp.delayed_ack_ticks.load(Ordering::Relaxed));
         let freq = self.dp.ack_frequency.load(Ordering::Relaxed);
+        // A reset ends every posted receive too (REQUEST_ABORTED, with the
+        // bytes each holds).
+        let mut settled = Completions::new();
+        if outcome == RxOutcome::Aborted {
+            c.posted
+                .complete_all(NDIS_STATUS_REQUEST_ABORTED, false, &mut settled);
+        }
         let need = if outcome == RxOutcome::Aborted {
             AckNeed::None
         } else {
@@ -596,7 +623,7 @@ impl NicEvents for Events<'_> {
         if need == AckNeed::Now && sent == 0 {
             c.send_ack(&self.dp.nic, now);
         }
-        let deliver = c.state == TxState::Open && !c.rx.is_empty() && !c.rx.refused;
+        let deliver = c.delivery_due();
         let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
         let backlog = c.backlog_change(now, tps);
         let handle = c.offload_handle;
@@ -616,6 +643,11 @@ impl NicEvents for Events<'_> {
             // SAFETY: a chain of NBLs we owned, statuses and counts set, handed
             // back once, at DISPATCH_LEVEL, no driver lock held.
             unsafe { handlers.send_complete(self.adapter.handle, done.head()) };
+        }
+        if !settled.is_empty() {
+            // SAFETY: receive requests we owned, statuses and counts set,
+            // handed back once, at DISPATCH_LEVEL, no driver lock held.
+            unsafe { handlers.receive_complete(self.adapter.handle, settled.head()) };
         }
         if outcome == RxOutcome::Aborted {
             handlers.event(NdisHandle::new(handle as NDIS_HANDLE), TcpIndicateAbort, 0);

@@ -11,6 +11,7 @@ pub mod nbdata;
 pub mod nbl;
 pub mod oidbuf;
 pub mod pool;
+pub mod recvq;
 pub mod rxpool;
 pub mod sendq;
 pub mod spinlock;

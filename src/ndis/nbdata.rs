@@ -434,6 +434,46 @@ impl Cursor {
     }
 }
 
+/// Copy `data` into the data of `nbl`'s first NET_BUFFER, starting `offset`
+/// bytes after its data start; stops at its `DataLength`. Returns the bytes
+/// copied.
+///
+/// # Safety
+/// `nbl` must have passed [`validate`] (so its MDLs are mapped and cover
+/// `DataLength`) and be owned by the caller, which may write its buffers (a
+/// posted receive request).
+pub unsafe fn write_at(nbl: PNET_BUFFER_LIST, offset: u32, data: &[u8]) -> u32 {
+    // SAFETY: caller contract.
+    let nb = unsafe { (*nbl).NetBufferListHeader.NetBufferListData.FirstNetBuffer };
+    // SAFETY: as above: a validated NET_BUFFER (or NULL).
+    let mut cursor = unsafe { Cursor::at_nb(nb) };
+    // Stay inside this NET_BUFFER: the cursor would move on to the next.
+    let room = cursor.nb_left.saturating_sub(offset);
+    // SAFETY: as above.
+    unsafe { cursor.skip(offset) };
+    let mut left = data.len().min(room as usize) as u32;
+    let mut copied = 0u32;
+    while left > 0 {
+        // SAFETY: a validated chain.
+        if cursor.run == 0 && !unsafe { cursor.refill() } {
+            break;
+        }
+        let take = cursor.run.min(left);
+        let src = data
+            .get(copied as usize..(copied + take) as usize)
+            .unwrap_or(&[]);
+        // SAFETY: `ptr` points at `run` >= `take` mapped bytes of a buffer
+        // the caller may write; `src` is the caller's memory, not that buffer.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), cursor.ptr.cast_mut(), src.len());
+            cursor.consume(take);
+        }
+        copied += take;
+        left -= take;
+    }
+    copied
+}
+
 /// Record how much of `nbl` was sent and acknowledged: set
 /// `TcpOffloadBytesTransferred` and advance each NET_BUFFER by its acked
 /// part (spec §6.2, rule 58). `acked` covers NET_BUFFERs in order.

@@ -77,7 +77,6 @@ pub unsafe fn info(nbl: PNET_BUFFER_LIST, id: u32) -> usize {
 pub struct NblQueue {
     head: PNET_BUFFER_LIST,
     tail: PNET_BUFFER_LIST,
-    len: usize,
 }
 
 // SAFETY: the queue only holds pointers to NBLs the driver owns; it is always
@@ -95,16 +94,11 @@ impl NblQueue {
         NblQueue {
             head: core::ptr::null_mut(),
             tail: core::ptr::null_mut(),
-            len: 0,
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.head.is_null()
     }
 
     /// Append `nbl` with `tag`.
@@ -124,7 +118,6 @@ impl NblQueue {
             }
         }
         self.tail = nbl;
-        self.len += 1;
     }
 
     /// Remove the oldest entry and its tag.
@@ -142,7 +135,6 @@ impl NblQueue {
         if next.is_null() {
             self.tail = core::ptr::null_mut();
         }
-        self.len -= 1;
         Some((nbl, tag))
     }
 
@@ -153,6 +145,14 @@ impl NblQueue {
         }
         // SAFETY: queued NBLs are valid and ours (push contract).
         Some((self.head, unsafe { Self::tag_of(self.head) }))
+    }
+
+    /// Replace the tag of the oldest entry (nothing when empty).
+    pub fn set_head_tag(&mut self, tag: usize) {
+        if !self.head.is_null() {
+            // SAFETY: queued NBLs are valid and ours (push contract).
+            unsafe { miniport_reserved(self.head)[1] = tag as PVOID };
+        }
     }
 
     /// The oldest entry (NULL when empty).

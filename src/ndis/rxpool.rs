@@ -264,6 +264,24 @@ impl RxPool {
         n
     }
 
+    /// Run `f` on the unconsumed bytes of `id` (the caller owns the buffer,
+    /// so they do not change during the call).
+    pub fn with_pending<R>(&self, id: u32, f: impl FnOnce(&[u8]) -> R) -> R {
+        let Some(d) = self.descs.get(id as usize) else {
+            return f(&[]);
+        };
+        let len = (d.len.load(Ordering::Relaxed) as usize).min(RX_BUF_BYTES);
+        let head = (d.head.load(Ordering::Relaxed) as usize).min(len);
+        let base = self.base.load(Ordering::Relaxed);
+        // SAFETY: `id < count` and `head <= len <= RX_BUF_BYTES`: the range
+        // lies inside buffer `id`, filled by `append`; the caller owns the
+        // buffer, so nobody writes it while `f` runs.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(base.add(id as usize * RX_BUF_BYTES + head), len - head)
+        };
+        f(bytes)
+    }
+
     /// Mark `n` bytes at the front of `id` as consumed.
     pub fn consume(&self, id: u32, n: u32) {
         if let Some(d) = self.descs.get(id as usize) {

@@ -248,11 +248,6 @@ impl SendQueue {
         self.q.is_empty()
     }
 
-    /// NBLs queued.
-    pub fn len(&self) -> usize {
-        self.q.len()
-    }
-
     /// Bytes queued and not yet acknowledged.
     pub fn unacked(&self) -> u64 {
         self.unacked

@@ -25,6 +25,7 @@ use crate::ffi::{NDIS_STATUS_REQUEST_ABORTED, NDIS_STATUS_UPLOAD_IN_PROGRESS, PN
 use crate::hw::index::FlowKey;
 use crate::hw::soft::flow_of;
 use crate::hw::{NicError, OffloadNic, RxSegment};
+use crate::ndis::recvq::{Head, RecvQueue};
 use crate::ndis::rxpool::RxPool;
 use crate::ndis::sendq::{Completions, Segment, SendQueue};
 use crate::ndis::spinlock::SpinGuard;
@@ -96,6 +97,8 @@ pub struct ConnTx {
     pub fault: HwFault,
     /// Received data held for the host, ACK and indication state.
     pub rx: RxQueue,
+    /// Receive requests the host posted (spec §6.3).
+    pub posted: RecvQueue,
 }
 
 /// A hardware fault on a connection (the NIC refused its frames): the
@@ -234,6 +237,7 @@ impl ConnTx {
             backlog: Throttle::start(0),
             fault: HwFault::None,
             rx: RxQueue::new(),
+            posted: RecvQueue::new(),
         }
     }
 
@@ -404,6 +408,9 @@ impl ConnTx {
         let want = fresh.len().min(room);
         let taken = self.rx.append(pool, fresh.get(..want).unwrap_or(&[]));
         self.rcv_nxt = self.rcv_nxt.wrapping_add(taken as u32);
+        if taken > 0 && seg.flags & wire::tcp_flags::PSH != 0 {
+            self.rx.psh = true;
+        }
         self.touched = true;
         if taken < fresh.len() || skip > 0 {
             return AckNeed::Now;
@@ -420,6 +427,84 @@ impl ConnTx {
             }
         }
         AckNeed::None
+    }
+
+    /// Something for the delivery algorithm to do (spec §6.6): buffered data
+    /// for posted requests or for an indication the host has not refused,
+    /// a request that completes at the head (zero bytes, malformed), a push
+    /// timer that fired, or a partly filled push-mode request (pre-filled by
+    /// the host) whose push timer has not started.
+    pub fn delivery_due(&self) -> bool {
+        if self.state != TxState::Open {
+            return false;
+        }
+        let head = self.posted.head();
+        let timer_due = matches!(head, Head::Open { placed, push: true, .. } if placed > 0)
+            && self.rx.push_due.is_none();
+        (!self.rx.is_empty() && (head != Head::None || !self.rx.refused))
+            || head == Head::Empty
+            || self.rx.push_fire
+            || timer_due
+    }
+
+    /// FILL (spec §6.6): copy buffered data into the posted requests,
+    /// oldest first; full ones, and ones that take no data, complete into
+    /// `done`. A partly filled push-mode request completes once a PSH's data
+    /// is all placed or its push timer fired; otherwise its push timer
+    /// starts at its first byte and restarts when more arrives (rules
+    /// 66–68). Returns true if the push timer is running.
+    pub fn fill(
+        &mut self,
+        pool: &RxPool,
+        now: u32,
+        push_ticks: u32,
+        done: &mut Completions,
+    ) -> bool {
+        let mut placed_now = false;
+        let mut guard = 1usize << 20;
+        while guard > 0 {
+            guard -= 1;
+            match self.posted.head() {
+                Head::None => break,
+                Head::Empty | Head::Open { room: 0, .. } => {
+                    // A zero-byte request also lets indications resume (§6.5).
+                    self.posted.complete_head(done);
+                    self.rx.refused = false;
+                    self.rx.push_due = None;
+                }
+                Head::Open { .. } => {
+                    let Some(b) = self.rx.front() else {
+                        break;
+                    };
+                    let posted = &mut self.posted;
+                    let n = pool.with_pending(b, |data| posted.fill_head(data));
+                    if n == 0 {
+                        break;
+                    }
+                    self.rx.consume_front(pool, n);
+                    placed_now = true;
+                }
+            }
+        }
+        let all_placed = self.rx.is_empty();
+        match self.posted.head() {
+            Head::Open {
+                placed, push: true, ..
+            } if placed > 0 => {
+                if (all_placed && self.rx.psh) || self.rx.push_fire {
+                    self.posted.complete_head(done);
+                    self.rx.push_due = None;
+                } else if self.rx.push_due.is_none() || placed_now {
+                    self.rx.push_due = Some(now.wrapping_add(push_ticks));
+                }
+            }
+            _ => self.rx.push_due = None,
+        }
+        if all_placed {
+            self.rx.psh = false;
+        }
+        self.rx.push_fire = false;
+        self.rx.push_due.is_some()
     }
 
     /// After an acceptable RST the connection's data is not handed back
@@ -691,6 +776,13 @@ impl ConnTx {
         self.state = TxState::Free;
         self.generation = 0;
         chain
+    }
+
+    /// Outstanding requests fail with REQUEST_ABORTED at upload: the
+    /// hardware state is corrupt (step (d) of that sequence) or a reset
+    /// already ended the connection.
+    pub fn outstanding_aborted(&self) -> bool {
+        matches!(self.fault, HwFault::Reporting | HwFault::Reported) || self.state == TxState::Reset
     }
 
     /// The status a send arriving now gets when it cannot be queued, if any.

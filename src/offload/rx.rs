@@ -27,6 +27,13 @@ pub struct RxQueue {
     pub indicating: bool,
     /// The host refused an indication: none until it posts a receive (§6.5).
     pub refused: bool,
+    /// A segment with PSH delivered some of the buffered bytes: once they
+    /// are all placed, a partly filled push-mode request completes (§6.6).
+    pub psh: bool,
+    /// NIC tick at which the push timer fires (None: not running).
+    pub push_due: Option<u32>,
+    /// The push timer fired: complete the partly filled push-mode request.
+    pub push_fire: bool,
 }
 
 impl RxQueue {
@@ -41,6 +48,9 @@ impl RxQueue {
             adv_edge: 0,
             indicating: false,
             refused: false,
+            psh: false,
+            push_due: None,
+            push_fire: false,
         }
     }
 
@@ -73,6 +83,31 @@ impl RxQueue {
         }
         self.bytes = self.bytes.saturating_add(taken as u32);
         taken
+    }
+
+    /// The first buffer, left in place (FILL copies out of it).
+    pub fn front(&self) -> Option<u32> {
+        (self.head != NO_BUF).then_some(self.head)
+    }
+
+    /// `n` bytes at the front were placed elsewhere (a posted receive):
+    /// drop them, giving an emptied buffer back to the pool.
+    pub fn consume_front(&mut self, pool: &RxPool, n: u32) {
+        let b = self.head;
+        if b == NO_BUF {
+            return;
+        }
+        let n = n.min(pool.pending(b));
+        pool.consume(b, n);
+        self.bytes = self.bytes.saturating_sub(n);
+        if pool.pending(b) == 0 {
+            self.head = pool.next(b);
+            if self.head == NO_BUF {
+                self.tail = NO_BUF;
+            }
+            pool.set_next(b, NO_BUF);
+            pool.give(b);
+        }
     }
 
     /// Detach the first buffer (for an indication). Its unconsumed bytes

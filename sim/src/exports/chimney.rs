@@ -154,11 +154,53 @@ nbl_completion!(
     "NdisTcpOffloadSendComplete",
     SendComplete
 );
-nbl_completion!(
-    sim_receive_complete,
-    "NdisTcpOffloadReceiveComplete",
-    ReceiveComplete
-);
+thread_local! {
+    /// Receive completion or indication calls running on this thread: the
+    /// driver must never make one from inside another (rule 72).
+    static RX_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Enter a receive completion or indication call; reports a nested one.
+fn enter_rx_call(sim: &SimCore, export: &'static str) {
+    let depth = RX_CALLS.with(|d| d.replace(d.get() + 1));
+    if depth > 0 {
+        sim.violation(Violation::BadArgument {
+            export,
+            detail: "made from inside another receive completion or indication (rule 72)".into(),
+        });
+    }
+}
+
+fn leave_rx_call() {
+    RX_CALLS.with(|d| d.set(d.get().saturating_sub(1)));
+}
+
+unsafe extern "system" fn sim_receive_complete(
+    NdisMiniportHandle: NDIS_HANDLE,
+    NetBufferList: PNET_BUFFER_LIST,
+) {
+    const E: &str = "NdisTcpOffloadReceiveComplete";
+    check_irql_max(E, DISPATCH_LEVEL);
+    check_no_lock_held(E);
+    let Some(sim) = sim_for(E, NdisMiniportHandle) else {
+        return;
+    };
+    enter_rx_call(&sim, E);
+    let v = walk_chain(&sim, E, NetBufferList);
+    lock(&sim.chimney)
+        .calls
+        .push(ChimneyCall::ReceiveComplete(v));
+    // The host may post receive requests from inside this call.
+    let hook = lock(&sim.on_receive_complete).take();
+    if let Some(mut f) = hook {
+        f();
+        let mut slot = lock(&sim.on_receive_complete);
+        if slot.is_none() {
+            *slot = Some(f);
+        }
+    }
+    leave_rx_call();
+}
 nbl_completion!(
     sim_forward_complete,
     "NdisTcpOffloadForwardComplete",
@@ -217,6 +259,24 @@ unsafe extern "system" fn sim_event(
 }
 
 unsafe extern "system" fn sim_receive_indicate(
+    NdisOffloadHandle: NDIS_HANDLE,
+    NetBufferList: PNET_BUFFER_LIST,
+    Status: NDIS_STATUS,
+    BytesConsumed: PULONG,
+) -> NDIS_STATUS {
+    let sim = crate::state::current();
+    if let Some(sim) = &sim {
+        enter_rx_call(sim, "NdisTcpOffloadReceiveHandler");
+    }
+    // SAFETY: the driver's arguments, passed on unchanged.
+    let st = unsafe { receive_indicate(NdisOffloadHandle, NetBufferList, Status, BytesConsumed) };
+    if sim.is_some() {
+        leave_rx_call();
+    }
+    st
+}
+
+unsafe fn receive_indicate(
     NdisOffloadHandle: NDIS_HANDLE,
     NetBufferList: PNET_BUFFER_LIST,
     Status: NDIS_STATUS,

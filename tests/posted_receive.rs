@@ -1,0 +1,537 @@
+//! Posted receive requests (`MiniportTcpOffloadReceive`, spec §6.3–6.6),
+//! through the registered handlers: FIFO filling and completion, data into
+//! posted requests before any indication, push and non-push modes, the push
+//! timer, zero-byte requests, byte counts and NET_BUFFER advance, buffered
+//! data from the offload first, and how requests settle at upload, on a
+//! reset and when malformed.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
+mod common;
+
+use chimney_miniport::ffi::*;
+use common::send::*;
+use common::*;
+use ndis_sim::builders::{NbSpec, NblChain, read_net_buffer};
+use ndis_sim::exports::chimney::{ChimneyCall, ReceiveMode, receive_indications};
+use ndis_sim::harness::TcpIoKind;
+use ndis_sim::{AckPolicy, Simulator};
+
+const MANUAL: AckPolicy = AckPolicy::Manual;
+
+/// Receive requests of the given sizes, one NBL each (one NET_BUFFER, one
+/// MDL), their buffers pre-set to 0xCC.
+fn requests(sizes: &[usize]) -> NblChain {
+    let shape: Vec<Vec<NbSpec>> = sizes
+        .iter()
+        .map(|&s| {
+            vec![NbSpec {
+                mdl_sizes: vec![s],
+                offset: 0,
+            }]
+        })
+        .collect();
+    NblChain::build(&shape, |k, _| vec![0xCC; sizes[k]])
+}
+
+/// A copy of each request's first NET_BUFFER as posted, to read what was
+/// placed after the driver advanced the real one.
+struct Posted(Vec<NET_BUFFER>);
+
+impl Posted {
+    fn of(chain: &NblChain) -> Posted {
+        Posted(
+            chain
+                .nbls()
+                .iter()
+                .map(|&p| {
+                    // SAFETY: the test's own NBLs, not posted yet.
+                    unsafe {
+                        std::ptr::read((*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer)
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The first `n` bytes of request `k`'s buffer.
+    fn data(&self, k: usize, n: usize) -> Vec<u8> {
+        // SAFETY: a copy of the request's NET_BUFFER as posted; its MDLs
+        // belong to the test's chain, still alive.
+        let all = unsafe { read_net_buffer(&self.0[k]) };
+        all[..n].to_vec()
+    }
+}
+
+fn post(sim: &Simulator, c: &Conn, chain: &NblChain) -> NDIS_STATUS {
+    sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), chain.head())
+}
+
+/// Every receive completion so far, in order: (NBL, status).
+fn receives_completed(sim: &Simulator) -> Vec<(usize, NDIS_STATUS)> {
+    sim.chimney_calls()
+        .into_iter()
+        .filter_map(|x| match x {
+            ChimneyCall::ReceiveComplete(v) => Some(v),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn nbl(chain: &NblChain, k: usize) -> PNET_BUFFER_LIST {
+    chain.nbls()[k]
+}
+
+fn set_info(p: PNET_BUFFER_LIST, id: u32, value: usize) {
+    // SAFETY: the test's own NBL, before it is posted.
+    unsafe { (*p).NetBufferListInfo[id as usize] = value as PVOID };
+}
+
+fn stream(n: usize, seed: u8) -> Vec<u8> {
+    (0..n).map(|i| (i * 13) as u8 ^ seed).collect()
+}
+
+#[test]
+fn rule_065_receive_requests_pend_and_are_filled_and_completed_in_fifo_order() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let first = requests(&[1000, 1000, 1000]);
+    let second = requests(&[2000]);
+    let (p1, p2) = (Posted::of(&first), Posted::of(&second));
+    assert_eq!(post(&sim, &c, &first), NDIS_STATUS_PENDING);
+    assert_eq!(post(&sim, &c, &second), NDIS_STATUS_PENDING);
+    assert!(
+        receives_completed(&sim).is_empty(),
+        "nothing inside the calls"
+    );
+    let data = stream(3500, 1);
+    for (i, part) in data.chunks(1400).enumerate() {
+        sim.peer_send(c.key, part, i == 2);
+    }
+    sim.run_until_idle();
+    let ok = NDIS_STATUS_SUCCESS;
+    let want = vec![
+        (nbl(&first, 0) as usize, ok),
+        (nbl(&first, 1) as usize, ok),
+        (nbl(&first, 2) as usize, ok),
+        (nbl(&second, 0) as usize, ok),
+    ];
+    assert_eq!(receives_completed(&sim), want);
+    // Oldest data into the oldest request.
+    let mut got = Vec::new();
+    for k in 0..3 {
+        assert_eq!(bytes_transferred(nbl(&first, k)), 1000);
+        got.extend(p1.data(k, 1000));
+    }
+    assert_eq!(bytes_transferred(nbl(&second, 0)), 500);
+    got.extend(p2.data(0, 500));
+    assert_eq!(got, data);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_066_data_goes_into_posted_requests_before_any_indication() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let reqs = requests(&[3000]);
+    let p = Posted::of(&reqs);
+    post(&sim, &c, &reqs);
+    sim.run_until_idle();
+    let data = stream(2800, 2);
+    sim.peer_send(c.key, &data[..1400], false);
+    sim.peer_send(c.key, &data[1400..], true);
+    sim.run_until_idle();
+    assert!(
+        receive_indications(&sim.chimney_calls()).is_empty(),
+        "no indication while a posted request has room"
+    );
+    assert_eq!(
+        receives_completed(&sim),
+        vec![(nbl(&reqs, 0) as usize, NDIS_STATUS_SUCCESS)]
+    );
+    assert_eq!(p.data(0, 2800), data);
+    // With no request left, more data is indicated.
+    sim.peer_send(c.key, b"after", true);
+    sim.run_until_idle();
+    let ind = receive_indications(&sim.chimney_calls());
+    assert_eq!(ind.len(), 1);
+    assert_eq!(ind[0].1, b"after");
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_067_full_requests_complete_at_once_partial_push_ones_on_psh_non_push_only_when_full() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    // Push mode: 600 bytes without PSH leave it waiting; the next 600 fill
+    // it (complete at once) and spill 200 into the second, whose PSH
+    // completes it partly filled.
+    let push = requests(&[1000, 1000]);
+    post(&sim, &c, &push);
+    sim.run_until_idle();
+    sim.peer_send(c.key, &[1; 600], false);
+    sim.run_until_idle();
+    assert!(receives_completed(&sim).is_empty());
+    sim.peer_send(c.key, &[2; 600], true);
+    sim.run_until_idle();
+    assert_eq!(
+        receives_completed(&sim),
+        vec![
+            (nbl(&push, 0) as usize, NDIS_STATUS_SUCCESS),
+            (nbl(&push, 1) as usize, NDIS_STATUS_SUCCESS)
+        ]
+    );
+    assert_eq!(bytes_transferred(nbl(&push, 1)), 200);
+    // Non-push mode: PSH and time do not complete it; only full does.
+    let no_push = requests(&[1000]);
+    set_info(nbl(&no_push, 0), TcpReceiveNoPush, 1);
+    post(&sim, &c, &no_push);
+    sim.run_until_idle();
+    sim.peer_send(c.key, &[3; 600], true);
+    sim.run_until_idle();
+    sim.advance_ms(2000);
+    assert_eq!(receives_completed(&sim).len(), 2, "waits until full");
+    sim.peer_send(c.key, &[4; 400], false);
+    sim.run_until_idle();
+    assert_eq!(receives_completed(&sim).len(), 3);
+    assert_eq!(bytes_transferred(nbl(&no_push, 0)), 1000);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_068_the_push_timer_starts_at_the_first_byte_and_restarts_on_new_data() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let reqs = requests(&[4000]);
+    post(&sim, &c, &reqs);
+    sim.run_until_idle();
+    sim.advance_ms(400);
+    sim.peer_send(c.key, &[1; 100], false);
+    sim.run_until_idle();
+    sim.advance_ms(300);
+    sim.peer_send(c.key, &[2; 100], false);
+    sim.run_until_idle();
+    // 600 ms after posting, 300 after the first byte: nothing yet; the new
+    // data restarted the timer, so 400 ms later still nothing.
+    sim.advance_ms(400);
+    assert!(receives_completed(&sim).is_empty());
+    sim.advance_ms(150);
+    assert_eq!(
+        receives_completed(&sim),
+        vec![(nbl(&reqs, 0) as usize, NDIS_STATUS_SUCCESS)]
+    );
+    assert_eq!(bytes_transferred(nbl(&reqs, 0)), 200);
+    // A request the host already put bytes in: its timer runs from the post.
+    let pre = requests(&[1000]);
+    set_info(nbl(&pre, 0), TcpReceiveBytesTransferred, 10);
+    post(&sim, &c, &pre);
+    sim.run_until_idle();
+    sim.advance_ms(450);
+    assert_eq!(receives_completed(&sim).len(), 1);
+    sim.advance_ms(100);
+    assert_eq!(receives_completed(&sim).len(), 2);
+    assert_eq!(bytes_transferred(nbl(&pre, 0)), 10);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_069_zero_byte_requests_complete_and_let_refused_data_be_indicated() {
+    let sim = with_adapter();
+    sim.set_receive_mode(ReceiveMode::Refuse);
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let data = stream(1200, 3);
+    sim.peer_send(c.key, &data, true);
+    sim.run_until_idle();
+    let ind = receive_indications(&sim.chimney_calls());
+    assert_eq!(ind.len(), 1);
+    assert_eq!(ind[0].2, NDIS_STATUS_OFFLOAD_DATA_NOT_ACCEPTED);
+    // Refused: no second indication on its own.
+    sim.advance_ms(1000);
+    assert_eq!(receive_indications(&sim.chimney_calls()).len(), 1);
+    sim.set_receive_mode(ReceiveMode::Accept);
+    let zero = requests(&[0]);
+    assert_eq!(post(&sim, &c, &zero), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    assert_eq!(
+        receives_completed(&sim),
+        vec![(nbl(&zero, 0) as usize, NDIS_STATUS_SUCCESS)]
+    );
+    assert_eq!(bytes_transferred(nbl(&zero, 0)), 0);
+    let ind = receive_indications(&sim.chimney_calls());
+    assert_eq!(ind.len(), 2);
+    assert_eq!((ind[1].1.clone(), ind[1].2), (data, NDIS_STATUS_SUCCESS));
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_070_receive_completions_carry_the_bytes_placed_and_advance_the_net_buffer() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    // One request over three MDLs with a data offset.
+    let shape = vec![vec![NbSpec {
+        mdl_sizes: vec![100, 700, 1200],
+        offset: 40,
+    }]];
+    let req = NblChain::build(&shape, |_, _| vec![0xCC; 1960]);
+    let posted = Posted::of(&req);
+    // SAFETY: the test's own NBL.
+    let before = unsafe {
+        (*(*req.head())
+            .NetBufferListHeader
+            .NetBufferListData
+            .FirstNetBuffer)
+            .NetBufferHeader
+            .NetBufferData
+    };
+    post(&sim, &c, &req);
+    sim.run_until_idle();
+    let data = stream(1500, 4);
+    sim.peer_send(c.key, &data, true);
+    sim.run_until_idle();
+    assert_eq!(receives_completed(&sim).len(), 1);
+    assert_eq!(bytes_transferred(req.head()), 1500);
+    // SAFETY: as above; completed, so the test owns it again.
+    let after = unsafe {
+        (*(*req.head())
+            .NetBufferListHeader
+            .NetBufferListData
+            .FirstNetBuffer)
+            .NetBufferHeader
+            .NetBufferData
+    };
+    assert_eq!(after.DataOffset, before.DataOffset + 1500);
+    // SAFETY: the ULONG member of the length union.
+    unsafe {
+        assert_eq!(
+            after.NbDataLength.DataLength,
+            before.NbDataLength.DataLength - 1500
+        );
+    }
+    assert_eq!(posted.data(0, 1500), data);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_076_data_buffered_at_offload_is_delivered_before_newer_data() {
+    let sim = with_adapter();
+    // Refused, so the buffered data is still held when the peer's data
+    // arrives and the request is posted.
+    sim.set_receive_mode(ReceiveMode::Refuse);
+    let buffered = NblChain::single(&stream(700, 5));
+    let c = offload_with(
+        &sim,
+        1,
+        4000,
+        MANUAL,
+        |s, _| {
+            s.delegated.Receive.BufferedData = buffered.head();
+        },
+        |s| s.delegated.SndUna,
+    );
+    sim.run_until_idle();
+    let newer = stream(900, 6);
+    sim.peer_send(c.key, &newer, true);
+    sim.run_until_idle();
+    let reqs = requests(&[2000]);
+    let p = Posted::of(&reqs);
+    post(&sim, &c, &reqs);
+    sim.run_until_idle();
+    assert_eq!(receives_completed(&sim).len(), 1);
+    let mut want = stream(700, 5);
+    want.extend(&newer);
+    assert_eq!(bytes_transferred(reqs.head()), 1600);
+    assert_eq!(p.data(0, 1600), want);
+    sim.set_receive_mode(ReceiveMode::Accept);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn posted_requests_settle_before_the_terminate_completes() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let reqs = requests(&[1000, 1000]);
+    set_info(nbl(&reqs, 0), TcpReceiveNoPush, 1);
+    post(&sim, &c, &reqs);
+    sim.run_until_idle();
+    sim.peer_send(c.key, &[7; 300], true);
+    sim.run_until_idle();
+    assert!(receives_completed(&sim).is_empty(), "non-push, not full");
+    terminate(&sim, &c);
+    let calls = sim.chimney_calls();
+    let recv_at = calls
+        .iter()
+        .position(|x| matches!(x, ChimneyCall::ReceiveComplete(_)))
+        .expect("the requests completed");
+    let term_at = calls
+        .iter()
+        .rposition(|x| matches!(x, ChimneyCall::StateComplete { .. }))
+        .expect("the terminate completed");
+    assert!(recv_at < term_at, "receives settle first");
+    assert_eq!(
+        receives_completed(&sim),
+        vec![
+            (nbl(&reqs, 0) as usize, NDIS_STATUS_SUCCESS),
+            (nbl(&reqs, 1) as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS)
+        ]
+    );
+    assert_eq!(bytes_transferred(nbl(&reqs, 0)), 300);
+    finish(sim);
+}
+
+#[test]
+fn an_acceptable_reset_aborts_posted_requests_and_malformed_ones_fail_in_place() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    // The middle request has two NET_BUFFERs: not a receive request.
+    let shape = vec![
+        vec![NbSpec {
+            mdl_sizes: vec![500],
+            offset: 0,
+        }],
+        vec![
+            NbSpec {
+                mdl_sizes: vec![100],
+                offset: 0,
+            },
+            NbSpec {
+                mdl_sizes: vec![100],
+                offset: 0,
+            },
+        ],
+        vec![NbSpec {
+            mdl_sizes: vec![500],
+            offset: 0,
+        }],
+    ];
+    let reqs = NblChain::build(&shape, |_, _| vec![0xCC; 100]);
+    post(&sim, &c, &reqs);
+    sim.run_until_idle();
+    // 500 bytes fill the first; the malformed one fails at the head; the
+    // third takes 200 with PSH.
+    sim.peer_send(c.key, &[1; 700], true);
+    sim.run_until_idle();
+    assert_eq!(
+        receives_completed(&sim),
+        vec![
+            (nbl(&reqs, 0) as usize, NDIS_STATUS_SUCCESS),
+            (nbl(&reqs, 1) as usize, NDIS_STATUS_INVALID_PARAMETER),
+            (nbl(&reqs, 2) as usize, NDIS_STATUS_SUCCESS)
+        ]
+    );
+    let more = requests(&[800]);
+    post(&sim, &c, &more);
+    sim.run_until_idle();
+    sim.peer_send(c.key, &[2; 100], false);
+    sim.run_until_idle();
+    sim.peer_rst(c.key);
+    sim.run_until_idle();
+    let done = receives_completed(&sim);
+    assert_eq!(
+        done.last(),
+        Some(&(nbl(&more, 0) as usize, NDIS_STATUS_REQUEST_ABORTED))
+    );
+    assert_eq!(bytes_transferred(nbl(&more, 0)), 100);
+    // After the reset a new request is refused.
+    let late = requests(&[100]);
+    post(&sim, &c, &late);
+    sim.run_until_idle();
+    assert_eq!(
+        receives_completed(&sim).last(),
+        Some(&(late.head() as usize, NDIS_STATUS_REQUEST_ABORTED))
+    );
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_072_a_request_posted_inside_a_completion_is_served_after_it_without_nesting() {
+    let sim = with_adapter();
+    sim.set_receive_mode(ReceiveMode::Refuse);
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let first = requests(&[1000]);
+    let second = requests(&[1000]);
+    let p2 = Posted::of(&second);
+    // All the data is held (the indication was refused) when the first
+    // request is posted.
+    let data = stream(1500, 7);
+    sim.peer_send(c.key, &data[..1400], false);
+    sim.peer_send(c.key, &data[1400..], true);
+    sim.run_until_idle();
+    // The host posts the second request from inside the first one's
+    // completion (spec §6.3 allows it). The simulator reports any receive
+    // completion or indication made from inside another.
+    let t = sim.driver().tcp.expect("tcp").0;
+    let handler = t.TcpOffloadReceiveHandler.expect("receive handler");
+    let (core, ctx, slot, head) = (
+        sim.core.clone(),
+        sim.context() as usize,
+        c.slot_ptr() as usize,
+        second.head() as usize,
+    );
+    let mut once = true;
+    *sim.core.on_receive_complete.lock().unwrap() = Some(Box::new(move || {
+        if std::mem::take(&mut once) {
+            ndis_sim::tracker::give(&core, head, "MiniportTcpOffloadReceive");
+            // SAFETY: the driver's handler with its context, the
+            // connection's slot and a request the test owns.
+            let st =
+                unsafe { handler(ctx as NDIS_HANDLE, slot as PVOID, head as PNET_BUFFER_LIST) };
+            assert_eq!(st, NDIS_STATUS_PENDING);
+            ndis_sim::tracker::handler_returned(&core, head);
+        }
+    }));
+    post(&sim, &c, &first);
+    sim.run_until_idle();
+    *sim.core.on_receive_complete.lock().unwrap() = None;
+    assert_eq!(
+        receives_completed(&sim),
+        vec![
+            (first.head() as usize, NDIS_STATUS_SUCCESS),
+            (second.head() as usize, NDIS_STATUS_SUCCESS)
+        ]
+    );
+    assert_eq!(bytes_transferred(second.head()), 500);
+    assert_eq!(p2.data(0, 500), data[1000..]);
+    sim.set_receive_mode(ReceiveMode::Accept);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_075_after_a_partial_acceptance_the_rest_is_kept_and_waits_for_a_post() {
+    let sim = with_adapter();
+    sim.set_receive_mode(ReceiveMode::Partial(300));
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let data = stream(1000, 8);
+    sim.peer_send(c.key, &data, true);
+    sim.run_until_idle();
+    let ind = receive_indications(&sim.chimney_calls());
+    assert_eq!(ind.len(), 1);
+    assert_eq!(ind[0].1, data[..300], "the host took the first 300 bytes");
+    // No second indication without a post, whatever arrives.
+    sim.peer_send(c.key, &[9; 50], true);
+    sim.run_until_idle();
+    sim.advance_ms(1000);
+    assert_eq!(receive_indications(&sim.chimney_calls()).len(), 1);
+    // A posted request takes the rest, from byte 300 on, then the newer
+    // bytes.
+    let reqs = requests(&[2000]);
+    let p = Posted::of(&reqs);
+    post(&sim, &c, &reqs);
+    sim.run_until_idle();
+    assert_eq!(bytes_transferred(reqs.head()), 750);
+    let mut want = data[300..].to_vec();
+    want.extend([9; 50]);
+    assert_eq!(p.data(0, 750), want);
+    sim.set_receive_mode(ReceiveMode::Accept);
+    terminate(&sim, &c);
+    finish(sim);
+}
