@@ -507,3 +507,30 @@ fn rule_074_indicated_nbls_stay_untouched_until_returned() {
     terminate(&sim, &c);
     finish(sim);
 }
+
+#[test]
+fn rule_078_halt_waits_until_every_lent_receive_nbl_is_back() {
+    let mut sim = with_adapter();
+    sim.hold_lent(true);
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 3) as u8).collect();
+    for part in data.chunks(1000) {
+        sim.peer_send(c.key, part, true);
+    }
+    // And a frame for the ordinary path, held too.
+    sim.inject_frame(vec![0xFF; 60]);
+    sim.run_until_idle();
+    assert_eq!(indicated(&sim), data);
+    let (term, tcp) = terminate(&sim, &c);
+    drop((term, tcp));
+    let lent = sim.lent_count();
+    assert!(lent >= 3, "{lent} NBLs with the host");
+    // The host gives them back only while the driver waits in its halt: a
+    // driver that freed its receive pool first would free NBLs NDIS still
+    // owns (a violation), or halt with them never returned.
+    let back = sim.halt_with_lent_outstanding();
+    assert_eq!(back, lent);
+    sim.unload();
+    sim.assert_clean();
+    assert!(sim.core.live_resources().is_empty());
+}

@@ -197,6 +197,25 @@ impl Simulator {
     pub fn halt(&mut self) {
         // NDIS returns every indicated NBL before it halts the miniport (rule 78).
         crate::exports::nblpool::return_lent(&self.core, true);
+        self.halt_now();
+    }
+
+    /// Halt while the host still holds lent receive NBLs: they come back
+    /// only once the driver waits (`NdisMSleep`), as a late host would
+    /// return them. Returns how many came back that way.
+    pub fn halt_with_lent_outstanding(&mut self) -> usize {
+        let returned = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (core, count) = (self.core.clone(), returned.clone());
+        *lock(&self.core.on_sleep) = Some(Box::new(move |_| {
+            let n = crate::exports::nblpool::return_lent(&core, true);
+            count.fetch_add(n, Ordering::SeqCst);
+        }));
+        self.halt_now();
+        *lock(&self.core.on_sleep) = None;
+        returned.load(Ordering::SeqCst)
+    }
+
+    fn halt_now(&mut self) {
         let ch = self.characteristics();
         let ctx = self.context();
         if let Some(halt) = ch.HaltHandlerEx {

@@ -151,6 +151,9 @@ pub struct SimCore {
     /// Called inside `NdisTcpOffloadReceiveComplete`, as the host may act
     /// from inside that call (post more receive requests).
     pub on_receive_complete: Mutex<Option<ReceiveHook>>,
+    /// Called inside `NdisMSleep` with the microseconds asked for: what the
+    /// host does while the driver waits.
+    pub on_sleep: Mutex<Option<SleepHook>>,
     /// The frame port: configuration, attachments, transmit rings, capture.
     pub phy: Mutex<crate::exports::phy::PhyState>,
     /// The scripted TCP peer at the far end of the wire.
@@ -169,6 +172,8 @@ pub struct SimCore {
 
 /// A callback run inside a state-operation completion (export name, root).
 pub type ReceiveHook = Box<dyn FnMut() + Send>;
+
+pub type SleepHook = Box<dyn FnMut(u32) + Send>;
 
 pub type StateHook =
     Box<dyn FnMut(&'static str, chimney_miniport::ffi::PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST) + Send>;
@@ -197,6 +202,7 @@ impl SimCore {
             table_mode: std::sync::atomic::AtomicU8::new(0),
             on_state_complete: Mutex::new(None),
             on_receive_complete: Mutex::new(None),
+            on_sleep: Mutex::new(None),
             phy: Mutex::new(Default::default()),
             peer: Mutex::new(Default::default()),
             fail_mdl_mapping: std::sync::atomic::AtomicBool::new(false),

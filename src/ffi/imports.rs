@@ -153,6 +153,8 @@ unsafe extern "system" {
     pub fn NdisFreeNetBufferList(NetBufferList: PNET_BUFFER_LIST);
     pub fn NdisAllocateMdl(NdisHandle: NDIS_HANDLE, VirtualAddress: PVOID, Length: UINT) -> PMDL;
     pub fn NdisFreeMdl(Mdl: PMDL);
+    /// Wait at PASSIVE_LEVEL (halt waiting for lent receive NBLs, rule 78).
+    pub fn NdisMSleep(MicrosecondsToSleep: ULONG);
     // The ordinary (non-offload) receive path, IRQL <= DISPATCH_LEVEL.
     pub fn NdisMIndicateReceiveNetBufferLists(
         MiniportAdapterHandle: NDIS_HANDLE,

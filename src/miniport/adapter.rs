@@ -433,6 +433,13 @@ pub unsafe extern "system" fn miniport_halt_ex(
         t.cancel();
     }
     super::chimney::fail_all_deferred(&adapter);
+    // Receive NBLs lent to NDIS (indications, BufferedData) come back
+    // before their pool goes (rule 78).
+    if let Some(dp) = &adapter.data {
+        while dp.rx.lent() > 0 {
+            crate::ndis::clock::sleep_us(1000);
+        }
+    }
     drop(adapter);
 }
 

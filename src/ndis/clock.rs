@@ -16,3 +16,9 @@ pub fn nic_ticks(ticks_per_second: u32) -> u32 {
     let ticks = (count as u128 * u128::from(ticks_per_second)) / freq as u128;
     ticks as u32
 }
+
+/// Wait about `us` microseconds (PASSIVE_LEVEL only, no spin lock held).
+pub fn sleep_us(us: u32) {
+    // SAFETY: a plain wait; the callers run at PASSIVE_LEVEL.
+    unsafe { crate::ffi::imports::NdisMSleep(us) };
+}

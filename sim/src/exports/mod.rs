@@ -100,6 +100,7 @@ export_table! {
     Ndis: nblpool::NdisFreeNetBufferList => "NdisFreeNetBufferList",
     Ndis: nblpool::NdisAllocateMdl => "NdisAllocateMdl",
     Ndis: nblpool::NdisFreeMdl => "NdisFreeMdl",
+    Ndis: nblpool::NdisMSleep => "NdisMSleep",
     Ndis: nblpool::NdisMIndicateReceiveNetBufferLists => "NdisMIndicateReceiveNetBufferLists",
     Ndis: phy::NdisAdvanceNetBufferDataStart => "NdisAdvanceNetBufferDataStart",
     Ntoskrnl: phy::MmMapLockedPagesSpecifyCache => "MmMapLockedPagesSpecifyCache",

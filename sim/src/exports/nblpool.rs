@@ -355,6 +355,34 @@ pub extern "system" fn NdisAllocateMdl(
     p
 }
 
+/// `NdisMSleep` (ndis.sys): PASSIVE_LEVEL only, no spin lock held. The
+/// simulated host gets a turn while the driver waits (the harness's
+/// `on_sleep` hook: e.g. NDIS returning lent NBLs); the thread then yields.
+#[unsafe(no_mangle)]
+pub extern "system" fn NdisMSleep(MicrosecondsToSleep: ULONG) {
+    const E: &str = "NdisMSleep";
+    let irql = crate::irql::current();
+    if irql != chimney_miniport::ffi::PASSIVE_LEVEL {
+        report(Violation::IrqlTooHigh {
+            export: E,
+            irql,
+            max: chimney_miniport::ffi::PASSIVE_LEVEL,
+        });
+    }
+    super::spinlock::check_no_lock_held(E);
+    if let Some(sim) = crate::state::current() {
+        let hook = lock(&sim.on_sleep).take();
+        if let Some(mut f) = hook {
+            f(MicrosecondsToSleep);
+            let mut slot = lock(&sim.on_sleep);
+            if slot.is_none() {
+                *slot = Some(f);
+            }
+        }
+    }
+    std::thread::yield_now();
+}
+
 /// `NdisFreeMdl` (ndis.sys). IRQL <= DISPATCH_LEVEL.
 #[unsafe(no_mangle)]
 pub extern "system" fn NdisFreeMdl(Mdl: PMDL) {
