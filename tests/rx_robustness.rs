@@ -209,3 +209,92 @@ fn an_acceptable_forged_rst_aborts_and_a_wrong_one_is_ignored() {
     terminate(&sim, &c);
     finish(sim);
 }
+
+/// `TcpIndicateAbort` events so far.
+fn aborts(sim: &ndis_sim::Simulator) -> usize {
+    sim.chimney_calls()
+        .iter()
+        .filter(|x| {
+            matches!(
+                x,
+                ndis_sim::exports::chimney::ChimneyCall::Event {
+                    event: TcpIndicateAbort,
+                    ..
+                }
+            )
+        })
+        .count()
+}
+
+#[test]
+fn rule_087_abort_is_indicated_for_an_acceptable_rst_only() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AckPolicy::Manual);
+    // Out of the window, inside it but not at RCV.NXT, and with ACK only
+    // (no RST): none is acceptable (RFC 5961 §3, spec §6.15).
+    for seq in [
+        RCV_NXT.wrapping_sub(1),
+        RCV_NXT + 1,
+        RCV_NXT + 100,
+        RCV_NXT + (1 << 30),
+    ] {
+        sim.inject_frame(segment(&c, seq, 0, 0x04, 0, &[]));
+        sim.inject_frame(segment(&c, seq, 0, 0x14, 0, &[]));
+    }
+    sim.run_until_idle();
+    assert_eq!(aborts(&sim), 0);
+    // The exact one aborts, once; a second RST changes nothing.
+    sim.inject_frame(segment(&c, RCV_NXT, 0, 0x04, 0, &[]));
+    sim.inject_frame(segment(&c, RCV_NXT, 0, 0x04, 0, &[]));
+    sim.run_until_idle();
+    assert_eq!(aborts(&sim), 1);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_081_the_target_sends_rst_only_for_an_abortive_disconnect() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AckPolicy::Manual);
+    let ch = chain_of(&[1200], 2);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    // Everything a TCP might answer with a reset: a SYN on the offloaded
+    // connection, an ACK for data never sent, data far outside the window,
+    // a wrong RST, an URG segment, and frames for unknown connections.
+    sim.inject_frame(segment(&c, RCV_NXT, 0, 0x02, 1000, &[]));
+    sim.inject_frame(segment(&c, RCV_NXT, SND_UNA + 50_000, 0x10, 1000, &[]));
+    sim.inject_frame(segment(
+        &c,
+        RCV_NXT + (1 << 30),
+        SND_UNA,
+        0x18,
+        1000,
+        b"far",
+    ));
+    sim.inject_frame(segment(&c, RCV_NXT + 7, 0, 0x04, 0, &[]));
+    sim.inject_frame(segment(&c, RCV_NXT, SND_UNA, 0x30, 1000, b"urgent"));
+    let mut other = segment(&c, 5, 0, 0x02, 1000, &[]);
+    other[36] ^= 0x55; // another destination port
+    sim.inject_frame(other);
+    sim.run_until_idle();
+    let rsts = |sim: &ndis_sim::Simulator| {
+        sim.peer_state(c.key)
+            .segments
+            .iter()
+            .filter(|s| s.flags & 0x04 != 0)
+            .count()
+    };
+    assert_eq!(rsts(&sim), 0, "no RST originated");
+    // The one case that sends it.
+    let req = NblChain::single(&[]);
+    sim.call_tcp_io(
+        ndis_sim::TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+        c.slot_ptr(),
+        req.head(),
+    );
+    sim.run_until_idle();
+    assert_eq!(rsts(&sim), 1);
+    terminate(&sim, &c);
+    finish(sim);
+}

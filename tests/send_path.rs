@@ -986,3 +986,58 @@ fn rule_052_segments_arriving_during_a_terminate_are_left_unprocessed() {
     assert_eq!(term.chain(2), ch.head());
     finish(sim);
 }
+
+#[test]
+fn rule_088_retrieve_names_one_connection_with_a_reason_never_a_neighbor_or_path() {
+    use common::tree::{neighbor, path, tcp};
+    let sim = with_adapter();
+    let mut t = ndis_sim::builders::Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let a = tcp(&mut t, 1);
+    let b = tcp(&mut t, 2);
+    t.dependent(n, p);
+    t.dependent(p, a);
+    t.next(a, b);
+    run(&sim, StateOpKind::Initiate, &t, n);
+    // Invalidating the neighbor asks for both connections, one call each.
+    let mut inv = ndis_sim::builders::Tree::new();
+    let root = inv.reference(0, t.context(n), &[]);
+    run(&sim, StateOpKind::Invalidate, &inv, root);
+    let retrieves: Vec<(usize, u32)> = sim
+        .chimney_calls()
+        .iter()
+        .filter_map(|x| match x {
+            ChimneyCall::Event {
+                offload_handle,
+                event: TcpIndicateRetrieve,
+                info,
+            } => Some((*offload_handle, *info)),
+            _ => None,
+        })
+        .collect();
+    let tcp_handles = [t.offload_handle(a), t.offload_handle(b)];
+    assert_eq!(
+        retrieves,
+        vec![
+            (tcp_handles[0], InvalidState),
+            (tcp_handles[1], InvalidState)
+        ]
+    );
+    // No event of any kind names the neighbor or the path.
+    let others = [t.offload_handle(n), t.offload_handle(p)];
+    assert!(sim.chimney_calls().iter().all(|x| match x {
+        ChimneyCall::Event { offload_handle, .. } => !others.contains(offload_handle),
+        _ => true,
+    }));
+    let mut term = ndis_sim::builders::Tree::new();
+    let tn = common::tree::term_neighbor(&mut term, t.context(n));
+    let tp = common::tree::term_path(&mut term, t.context(p));
+    let ta = common::tree::term_tcp(&mut term, t.context(a));
+    let tb = common::tree::term_tcp(&mut term, t.context(b));
+    term.dependent(tn, tp);
+    term.dependent(tp, ta);
+    term.next(ta, tb);
+    run(&sim, StateOpKind::Terminate, &term, tn);
+    finish(sim);
+}
