@@ -217,10 +217,8 @@ fn aborts(sim: &ndis_sim::Simulator) -> usize {
         .filter(|x| {
             matches!(
                 x,
-                ndis_sim::exports::chimney::ChimneyCall::Event {
-                    event: TcpIndicateAbort,
-                    ..
-                }
+                ndis_sim::exports::chimney::ChimneyCall::Event { event, .. }
+                    if *event == TcpIndicateAbort
             )
         })
         .count()

@@ -1010,9 +1010,9 @@ fn rule_088_retrieve_names_one_connection_with_a_reason_never_a_neighbor_or_path
         .filter_map(|x| match x {
             ChimneyCall::Event {
                 offload_handle,
-                event: TcpIndicateRetrieve,
+                event,
                 info,
-            } => Some((*offload_handle, *info)),
+            } if *event == TcpIndicateRetrieve => Some((*offload_handle, *info)),
             _ => None,
         })
         .collect();
