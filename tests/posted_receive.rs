@@ -535,3 +535,54 @@ fn rule_075_after_a_partial_acceptance_the_rest_is_kept_and_waits_for_a_post() {
     terminate(&sim, &c);
     finish(sim);
 }
+
+#[test]
+fn rule_080_an_abortive_disconnect_stops_receiving_and_aborts_sends_before_it_completes() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let sends = chain_of(&[2000, 10], 3);
+    send(&sim, &c, &sends);
+    let reqs = requests(&[1000]);
+    post(&sim, &c, &reqs);
+    sim.run_until_idle();
+    sim.peer_send(c.key, &[1; 100], false);
+    sim.run_until_idle();
+    let req = NblChain::single(&[]);
+    sim.call_tcp_io(
+        TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+        c.slot_ptr(),
+        req.head(),
+    );
+    sim.run_until_idle();
+    let calls = sim.chimney_calls();
+    let pos = |f: &dyn Fn(&ChimneyCall) -> bool| calls.iter().position(f);
+    let sends_done = pos(&|x| matches!(x, ChimneyCall::SendComplete(v) if v.iter().all(|s| s.1 == NDIS_STATUS_REQUEST_ABORTED)))
+        .expect("sends aborted");
+    let recv_done = pos(&|x| {
+        *x == ChimneyCall::ReceiveComplete(vec![(
+            reqs.head() as usize,
+            NDIS_STATUS_REQUEST_ABORTED,
+        )])
+    })
+    .expect("the posted request aborted");
+    let disc_done =
+        pos(&|x| *x == ChimneyCall::DisconnectComplete(req.head() as usize, NDIS_STATUS_SUCCESS))
+            .expect("disconnect completed");
+    assert!(sends_done < disc_done && recv_done < disc_done, "{calls:?}");
+    assert_eq!(bytes_transferred(reqs.head()), 100);
+    // From now on nothing is received: no ACK, no indication, no fill.
+    let segs = sim.peer_state(c.key).segments.len();
+    let more = requests(&[500]);
+    post(&sim, &c, &more);
+    sim.peer_send(c.key, &[2; 300], true);
+    sim.run_until_idle();
+    sim.advance_ms(1000);
+    assert_eq!(sim.peer_state(c.key).segments.len(), segs, "nothing sent");
+    assert!(receive_indications(&sim.chimney_calls()).is_empty());
+    assert_eq!(
+        receives_completed(&sim).last(),
+        Some(&(more.head() as usize, NDIS_STATUS_REQUEST_ABORTED))
+    );
+    terminate(&sim, &c);
+    finish(sim);
+}

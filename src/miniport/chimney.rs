@@ -630,6 +630,8 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
         return;
     };
     // Batch per kind, preserving order (rule: per-connection posting order).
+    // A disconnect completes after everything queued before it (rule 80:
+    // sends aborted by an abortive disconnect go up first).
     let mut batches: [(PNET_BUFFER_LIST, PNET_BUFFER_LIST); 5] =
         [(core::ptr::null_mut(), core::ptr::null_mut()); 5];
     while let Some((p, tag)) = nbls.pop() {
@@ -645,6 +647,7 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
             nbl::set_next(p, core::ptr::null_mut());
         }
         if tag == IoOp::Disconnect as usize || tag == IoOp::DisconnectDone as usize {
+            flush_batches(adapter, &handlers, &mut batches);
             // SAFETY: `p` is a disconnect NBL we owned; it is handed back now.
             unsafe { handlers.disconnect_complete(adapter.handle, p) };
             continue;
@@ -667,18 +670,26 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
         }
         slot.1 = p;
     }
-    for (tag, (head, _)) in batches.iter().enumerate() {
+    flush_batches(adapter, &handlers, &mut batches);
+}
+
+/// Complete the batched chains (sends, receives, forwards) and empty them.
+fn flush_batches(
+    adapter: &Adapter,
+    handlers: &crate::ndis::handlers::TcpOffloadHandlers,
+    batches: &mut [(PNET_BUFFER_LIST, PNET_BUFFER_LIST); 5],
+) {
+    for (tag, slot) in batches.iter_mut().enumerate() {
+        let (head, _) = core::mem::replace(slot, (core::ptr::null_mut(), core::ptr::null_mut()));
         if head.is_null() {
             continue;
         }
         // SAFETY: each batch is a chain of NBLs we owned, handed back once.
         unsafe {
             match tag {
-                t if t == IoOp::Send as usize => handlers.send_complete(adapter.handle, *head),
-                t if t == IoOp::Receive as usize => {
-                    handlers.receive_complete(adapter.handle, *head)
-                }
-                _ => handlers.forward_complete(adapter.handle, *head),
+                t if t == IoOp::Send as usize => handlers.send_complete(adapter.handle, head),
+                t if t == IoOp::Receive as usize => handlers.receive_complete(adapter.handle, head),
+                _ => handlers.forward_complete(adapter.handle, head),
             }
         }
     }
