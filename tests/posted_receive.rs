@@ -586,3 +586,133 @@ fn rule_080_an_abortive_disconnect_stops_receiving_and_aborts_sends_before_it_co
     terminate(&sim, &c);
     finish(sim);
 }
+
+/// `TcpIndicateDisconnect` events so far.
+fn disconnects(sim: &Simulator) -> usize {
+    sim.chimney_calls()
+        .iter()
+        .filter(
+            |x| matches!(x, ChimneyCall::Event { event, .. } if *event == TcpIndicateDisconnect),
+        )
+        .count()
+}
+
+#[test]
+fn rule_086_disconnect_is_indicated_after_the_fin_and_all_data_before_it_was_consumed() {
+    let sim = with_adapter();
+    sim.set_receive_mode(ReceiveMode::Refuse);
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let data = stream(1500, 9);
+    sim.peer_send(c.key, &data, true);
+    sim.peer_fin(c.key);
+    sim.run_until_idle();
+    // The FIN is acknowledged at once (RCV.NXT counts it) ...
+    let last_ack = sim.peer_state(c.key).segments.last().map(|s| s.ack);
+    assert_eq!(last_ack, Some(RCV_NXT + 1500 + 1));
+    // ... but the host has not consumed the data: no disconnect yet.
+    sim.advance_ms(1000);
+    assert_eq!(disconnects(&sim), 0);
+    // A posted request takes the data; then the disconnect follows.
+    let reqs = requests(&[1000, 1000]);
+    let p = Posted::of(&reqs);
+    post(&sim, &c, &reqs);
+    sim.run_until_idle();
+    assert_eq!(disconnects(&sim), 1);
+    let calls = sim.chimney_calls();
+    let last_recv = calls
+        .iter()
+        .rposition(|x| matches!(x, ChimneyCall::ReceiveComplete(_)))
+        .expect("requests completed");
+    let disc = calls
+        .iter()
+        .position(
+            |x| matches!(x, ChimneyCall::Event { event, .. } if *event == TcpIndicateDisconnect),
+        )
+        .expect("disconnect indicated");
+    assert!(last_recv < disc, "the data goes up before the disconnect");
+    let mut got = p.data(0, 1000);
+    got.extend(p.data(1, bytes_transferred(nbl(&reqs, 1))));
+    assert_eq!(got, data);
+    // The terminate reports the half-closed connection.
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.RcvNxt, RCV_NXT + 1500 + 1);
+    assert_eq!(d.State, TcpConnectionCloseWait);
+    sim.set_receive_mode(ReceiveMode::Accept);
+    finish(sim);
+}
+
+#[test]
+fn rule_071_receive_posts_after_the_disconnect_indication_fail_with_invalid_state() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    // A request posted before the FIN ends with the stream: SUCCESS, 0 bytes.
+    let before = requests(&[500]);
+    post(&sim, &c, &before);
+    sim.run_until_idle();
+    sim.peer_fin(c.key);
+    sim.run_until_idle();
+    assert_eq!(disconnects(&sim), 1);
+    let after = requests(&[500]);
+    assert_eq!(post(&sim, &c, &after), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    assert_eq!(
+        receives_completed(&sim),
+        vec![
+            (before.head() as usize, NDIS_STATUS_SUCCESS),
+            (after.head() as usize, NDIS_STATUS_INVALID_STATE)
+        ]
+    );
+    assert_eq!(bytes_transferred(before.head()), 0);
+    // Only the receive half closed: sending still works.
+    let ch = chain_of(&[300], 5);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    assert_eq!(sim.peer_state(c.key).rcv_nxt, SND_UNA + 300);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_084_a_connection_persists_after_fin_or_rst_until_the_host_terminates_it() {
+    let sim = with_adapter();
+    let a = offload(
+        &sim,
+        1,
+        4000,
+        AckPolicy::Auto {
+            delay_ms: 0,
+            max_step: None,
+        },
+    );
+    let b = offload(&sim, 2, 4001, MANUAL);
+    sim.peer_send(a.key, b"bye", true);
+    sim.peer_fin(a.key);
+    sim.peer_rst(b.key);
+    sim.run_until_idle();
+    sim.advance_ms(10_000);
+    // A (FIN received) still sends, and its sends complete normally.
+    let ch = chain_of(&[700], 6);
+    send(&sim, &a, &ch);
+    sim.run_until_idle();
+    assert_eq!(
+        completed(&sim).last(),
+        Some(&(ch.head() as usize, NDIS_STATUS_SUCCESS))
+    );
+    // B (reset) still exists: a send is refused as aborted, not as an
+    // unknown context (which a freed connection would give).
+    let cb = chain_of(&[10], 7);
+    send(&sim, &b, &cb);
+    sim.run_until_idle();
+    assert_eq!(
+        completed(&sim).last(),
+        Some(&(cb.head() as usize, NDIS_STATUS_REQUEST_ABORTED))
+    );
+    // Both terminate normally, with their state.
+    let (term, tcp) = terminate(&sim, &a);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.RcvNxt, RCV_NXT + 3 + 1);
+    let (term, tcp) = terminate(&sim, &b);
+    assert_eq!(term.status(tcp), NDIS_STATUS_SUCCESS);
+    finish(sim);
+}

@@ -213,6 +213,38 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
             c.send_ack(&dp.nic, dp.now());
         }
     }
+    indicate_disconnect(adapter, dp, id);
+}
+
+/// `TcpIndicateDisconnect` once the peer's FIN arrived and everything before
+/// it reached the host (rule 86). Requests still posted then complete with
+/// the bytes they hold (SUCCESS, possibly 0: the end of the stream) before
+/// the indication; later posts get `NDIS_STATUS_INVALID_STATE` (rule 71).
+fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
+    let (Some(handlers), Some(lock)) = (adapter.offload_handlers, dp.conns.get(id)) else {
+        return;
+    };
+    let mut done = Completions::new();
+    let handle = {
+        let mut c = lock.lock_at_dispatch();
+        if !c.disconnect_due() {
+            return;
+        }
+        c.rx.disconnect_indicated = true;
+        c.rx.push_due = None;
+        c.posted.complete_all(NDIS_STATUS_SUCCESS, true, &mut done);
+        c.offload_handle
+    };
+    if !done.is_empty() {
+        // SAFETY: requests we owned, statuses and counts set, handed back
+        // once, at DISPATCH_LEVEL, no lock held.
+        unsafe { handlers.receive_complete(adapter.handle, done.head()) };
+    }
+    handlers.event(
+        NdisHandle::new(handle as NDIS_HANDLE),
+        TcpIndicateDisconnect,
+        0,
+    );
 }
 
 /// MiniportTcpOffloadReceive's work (the handler returns PENDING, rule 65):
@@ -239,7 +271,9 @@ pub unsafe fn post_receive(adapter: &Adapter, slot: PVOID, chain: PNET_BUFFER_LI
     let conn = unsafe { dp.conn_by_slot(slot) };
     let refusal = conn
         .as_ref()
-        .map_or(Some(NDIS_STATUS_INVALID_PARAMETER), |(_, c)| c.refusal());
+        .map_or(Some(NDIS_STATUS_INVALID_PARAMETER), |(_, c)| {
+            c.receive_refusal()
+        });
     let mut conn = conn;
     let mut p = chain;
     let mut guard = 1usize << 20;

@@ -318,6 +318,10 @@ impl ConnTx {
         d.ssthresh = self.ssthresh_host;
         d.ts_recent = self.ts_recent;
         d.rcv_nxt = self.rcv_nxt;
+        if self.rx.fin_in {
+            // The peer closed its half: RCV.NXT counts the FIN.
+            d.state = crate::ffi::TcpConnectionCloseWait;
+        }
         // RCV.WND as last advertised (the right edge never moves back).
         d.rcv_wnd = self.rx.adv_edge.wrapping_sub(self.rcv_nxt);
     }
@@ -389,8 +393,11 @@ impl ConnTx {
         ack_frequency: u32,
         ack_due: u32,
     ) -> AckNeed {
-        if self.state != TxState::Open || seg.payload.is_empty() {
+        if self.state != TxState::Open {
             return AckNeed::None;
+        }
+        if seg.payload.is_empty() {
+            return self.on_fin(seg, 0);
         }
         let len = seg.payload.len() as u32;
         let end = seg.seq.wrapping_add(len);
@@ -415,6 +422,9 @@ impl ConnTx {
         if taken < fresh.len() || skip > 0 {
             return AckNeed::Now;
         }
+        if seg.flags & wire::tcp_flags::FIN != 0 {
+            return self.on_fin(seg, len);
+        }
         self.rx.unacked_segments += 1;
         if self.rx.unacked_segments >= ack_frequency.max(1) {
             return AckNeed::Now;
@@ -427,6 +437,39 @@ impl ConnTx {
             }
         }
         AckNeed::None
+    }
+
+    /// A FIN in `seg`, after its `len` data bytes: accepted only in order
+    /// (it must sit at RCV.NXT, all data before it taken); it takes one
+    /// sequence number and is acknowledged at once. Only the receive half
+    /// closes: sending goes on (spec §6.12).
+    fn on_fin(&mut self, seg: &RxSegment<'_>, len: u32) -> AckNeed {
+        if seg.flags & wire::tcp_flags::FIN == 0 {
+            return AckNeed::None;
+        }
+        let fin_seq = seg.seq.wrapping_add(len);
+        if self.rx.fin_in {
+            // A retransmitted FIN: ACK it again.
+            return AckNeed::Now;
+        }
+        if fin_seq != self.rcv_nxt {
+            // Out of order (data missing before it) or old: a duplicate ACK.
+            return AckNeed::Now;
+        }
+        self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
+        self.rx.fin_in = true;
+        self.touched = true;
+        AckNeed::Now
+    }
+
+    /// The host should hear of the peer's FIN now (`TcpIndicateDisconnect`,
+    /// rule 86): it arrived, and every byte before it has been delivered.
+    pub fn disconnect_due(&self) -> bool {
+        self.state == TxState::Open
+            && self.rx.fin_in
+            && !self.rx.disconnect_indicated
+            && self.rx.is_empty()
+            && !self.rx.indicating
     }
 
     /// Something for the delivery algorithm to do (spec §6.6): buffered data
@@ -445,6 +488,7 @@ impl ConnTx {
             || head == Head::Empty
             || self.rx.push_fire
             || timer_due
+            || self.disconnect_due()
     }
 
     /// FILL (spec §6.6): copy buffered data into the posted requests,
@@ -783,6 +827,16 @@ impl ConnTx {
     /// already ended the connection.
     pub fn outstanding_aborted(&self) -> bool {
         matches!(self.fault, HwFault::Reporting | HwFault::Reported) || self.state == TxState::Reset
+    }
+
+    /// The status a receive request posted now gets when it cannot be
+    /// queued, if any: as for sends, and after the disconnect indication
+    /// `NDIS_STATUS_INVALID_STATE` (rule 71).
+    pub fn receive_refusal(&self) -> Option<crate::ffi::NDIS_STATUS> {
+        match self.refusal() {
+            None if self.rx.disconnect_indicated => Some(crate::ffi::NDIS_STATUS_INVALID_STATE),
+            r => r,
+        }
     }
 
     /// The status a send arriving now gets when it cannot be queued, if any.

@@ -34,6 +34,10 @@ pub struct RxQueue {
     pub push_due: Option<u32>,
     /// The push timer fired: complete the partly filled push-mode request.
     pub push_fire: bool,
+    /// The peer's FIN was accepted (RCV.NXT counts it).
+    pub fin_in: bool,
+    /// `TcpIndicateDisconnect` was made.
+    pub disconnect_indicated: bool,
 }
 
 impl RxQueue {
@@ -51,6 +55,8 @@ impl RxQueue {
             psh: false,
             push_due: None,
             push_fire: false,
+            fin_in: false,
+            disconnect_indicated: false,
         }
     }
 
