@@ -22,16 +22,7 @@ const MANUAL: AckPolicy = AckPolicy::Manual;
 /// Receive requests of the given sizes, one NBL each (one NET_BUFFER, one
 /// MDL), their buffers pre-set to 0xCC.
 fn requests(sizes: &[usize]) -> NblChain {
-    let shape: Vec<Vec<NbSpec>> = sizes
-        .iter()
-        .map(|&s| {
-            vec![NbSpec {
-                mdl_sizes: vec![s],
-                offset: 0,
-            }]
-        })
-        .collect();
-    NblChain::build(&shape, |k, _| vec![0xCC; sizes[k]])
+    one_mdl_each(sizes, |k| vec![0xCC; sizes[k]])
 }
 
 /// A copy of each request's first NET_BUFFER as posted, to read what was

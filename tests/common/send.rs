@@ -124,6 +124,12 @@ pub fn send(sim: &Simulator, c: &Conn, chain: &NblChain) -> NDIS_STATUS {
 /// A chain of NBLs with one NET_BUFFER in one MDL each, of the given sizes;
 /// byte `i` of NBL `k` is `(k * 31 + i) as u8 ^ tag`.
 pub fn chain_of(sizes: &[usize], tag: u8) -> NblChain {
+    one_mdl_each(sizes, |k| pattern(k, sizes[k], tag))
+}
+
+/// A chain of NBLs with one NET_BUFFER in one MDL each, of the given sizes,
+/// NBL `k` holding `payload(k)`.
+pub fn one_mdl_each(sizes: &[usize], mut payload: impl FnMut(usize) -> Vec<u8>) -> NblChain {
     let shape: Vec<Vec<NbSpec>> = sizes
         .iter()
         .map(|&s| {
@@ -133,7 +139,7 @@ pub fn chain_of(sizes: &[usize], tag: u8) -> NblChain {
             }]
         })
         .collect();
-    NblChain::build(&shape, |k, _| pattern(k, sizes[k], tag))
+    NblChain::build(&shape, |k, _| payload(k))
 }
 
 pub fn pattern(k: usize, len: usize, tag: u8) -> Vec<u8> {
