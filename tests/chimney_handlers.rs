@@ -168,9 +168,10 @@ fn data_path_requests_pend_and_complete_through_the_table() {
         fwd.head() as usize,
         aborted
     )])));
+    // And a graceful disconnect.
     assert!(calls.contains(&ChimneyCall::DisconnectComplete(
         disc.head() as usize,
-        aborted
+        NDIS_STATUS_INVALID_PARAMETER
     )));
     finish(sim);
 }

@@ -372,19 +372,29 @@ pub unsafe extern "system" fn miniport_tcp_offload_disconnect(
     NetBufferList: PNET_BUFFER_LIST,
     Flags: ULONG,
 ) -> NDIS_STATUS {
-    if Flags & TCP_DISCONNECT_ABORTIVE_CLOSE != 0 && !NetBufferList.is_null() {
-        // SAFETY: NDIS passes our live context.
-        if let Some(adapter) = unsafe { Adapter::from_context(MiniportAdapterContext) } {
+    // SAFETY: NDIS passes our live context.
+    let adapter = unsafe { Adapter::from_context(MiniportAdapterContext) };
+    if let Some(adapter) = adapter
+        && adapter.offload_handlers.is_some()
+        && !NetBufferList.is_null()
+    {
+        if Flags & TCP_DISCONNECT_ABORTIVE_CLOSE != 0 {
             // SAFETY: NDIS contract: the slot and the request NBL.
             if unsafe {
                 super::send::abortive_disconnect(adapter, MiniportOffloadContext, NetBufferList)
             } {
                 return NDIS_STATUS_PENDING;
             }
+        } else if Flags & TCP_DISCONNECT_GRACEFUL_CLOSE != 0 {
+            // SAFETY: as above.
+            unsafe {
+                super::close::graceful_disconnect(adapter, MiniportOffloadContext, NetBufferList)
+            };
+            return NDIS_STATUS_PENDING;
         }
     }
-    // Graceful close waits for the engine; until then (and for a context
-    // that names no open connection) the request fails.
+    // No flag, no such connection for an abortive close, or chimney never
+    // advertised: the request fails (from the completion timer).
     queue_io(MiniportAdapterContext, NetBufferList, IoOp::Disconnect)
 }
 
@@ -474,6 +484,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     };
     let mut failed_sends = crate::ndis::sendq::Completions::new();
     let mut settled_receives = crate::ndis::sendq::Completions::new();
+    let mut disconnects = crate::ndis::sendq::Completions::new();
     let mut faults = 0;
     match (&adapter.offload, &adapter.data) {
         (Some(table), Some(dp)) => {
@@ -482,6 +493,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
                 dp,
                 done: crate::ndis::sendq::Completions::new(),
                 recv_done: crate::ndis::sendq::Completions::new(),
+                disconnects: crate::ndis::sendq::Completions::new(),
                 faults: 0,
             };
             let mut t = table.lock();
@@ -493,6 +505,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
             drop(t);
             failed_sends = plane.done.take();
             settled_receives = plane.recv_done.take();
+            disconnects = plane.disconnects.take();
             faults = plane.faults;
         }
         // SAFETY: as above.
@@ -516,6 +529,13 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     {
         // SAFETY: requests we owned, statuses and counts set, handed back once.
         unsafe { handlers.receive_complete(adapter.handle, settled_receives.head()) };
+    }
+    // And their graceful disconnects still pending, after their sends
+    // (rule 82).
+    if !disconnects.is_empty()
+        && let Some(handlers) = adapter.offload_handlers
+    {
+        super::close::complete_all(adapter.handle, &handlers, disconnects);
     }
     // No receive indication for a terminated connection may still be
     // running when the terminate completes (rule 47).

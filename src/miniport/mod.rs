@@ -9,6 +9,7 @@
 
 pub mod adapter;
 pub mod chimney;
+pub mod close;
 pub mod ctrlpath;
 pub mod datapath;
 pub mod driver;

@@ -128,7 +128,7 @@ impl DataPath {
 
     /// Transmit what connection `c` may, and queue it for ring space if the
     /// hardware ran out. Called with the connection's lock held.
-    fn pump(&self, id: u32, c: &mut ConnTx) -> u32 {
+    pub(super) fn pump(&self, id: u32, c: &mut ConnTx) -> u32 {
         let sent = c.pump(&self.nic, self.now());
         if c.ring_blocked && !c.waiting {
             c.waiting = true;
@@ -227,7 +227,7 @@ pub unsafe extern "system" fn miniport_tcp_offload_send(
     let mut p = NetBufferList;
     match conn {
         Some((id, mut c)) => {
-            let refusal = c.refusal();
+            let refusal = c.send_refusal();
             while !p.is_null() {
                 // SAFETY: the host hands us the chain; each NBL is ours now.
                 let next = unsafe { nbl::next(p) };
@@ -288,9 +288,18 @@ pub unsafe fn abortive_disconnect(
     let mut settled = Completions::new();
     c.posted
         .complete_all(NDIS_STATUS_REQUEST_ABORTED, false, &mut settled);
+    // A graceful disconnect still pending ends aborted, before this one.
+    let graceful = c.finished_disconnect();
     drop(c);
     defer(adapter, done);
     super::chimney::defer_receive_completions(adapter, settled);
+    if let Some(f) = graceful {
+        // SAFETY: the earlier request left the queue; ours, completed once.
+        unsafe {
+            super::close::settle(&f);
+            super::chimney::defer_disconnect(adapter, f.request, f.status);
+        }
+    }
     // SAFETY: caller contract: the request is ours, completed exactly once.
     unsafe { super::chimney::defer_disconnect(adapter, request, NDIS_STATUS_SUCCESS) };
     true
@@ -343,6 +352,9 @@ pub struct Plane<'a> {
     /// Receive requests settled at upload (completed before the state
     /// completion too).
     pub recv_done: Completions,
+    /// Disconnect requests pending at upload (completed after the sends,
+    /// before the state completion).
+    pub disconnects: Completions,
     /// Terminates failed for corrupt hardware state (events due after the
     /// completion).
     pub faults: u32,
@@ -492,7 +504,11 @@ impl DataPlane for Plane<'_> {
             c.posted
                 .complete_all(NDIS_STATUS_UPLOAD_IN_PROGRESS, true, &mut self.recv_done);
         }
-        let (send_head, send_tail) = c.close(&mut self.done);
+        let (send_head, send_tail, disconnect) = c.close(&mut self.done);
+        if let Some(f) = disconnect {
+            // SAFETY: the request left the queue; ours, completed once.
+            unsafe { super::close::settle_into(&f, &mut self.disconnects) };
+        }
         if let Some(slot) = self.dp.conns.get(r.index) {
             slot.set_closed();
         }
@@ -603,6 +619,7 @@ impl NicEvents for Events<'_> {
             return c.sack && !seg.payload.is_empty() && beyond != 0 && beyond < 1 << 31;
         }
         let mut done = Completions::new();
+        let state_before = c.close_state();
         let outcome = c.on_segment(seg, &mut done);
         let now = self.dp.now();
         let due = now.wrapping_add(self.dp.delayed_ack_ticks.load(Ordering::Relaxed));
@@ -627,6 +644,13 @@ impl NicEvents for Events<'_> {
         let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
         let backlog = c.backlog_change(now, tps);
         let handle = c.offload_handle;
+        // The graceful disconnect, done when this ACK covered its FIN (or a
+        // reset ended it).
+        let disconnect = c.finished_disconnect();
+        // Both FINs acknowledged, ours last: TIME_WAIT, which the host
+        // keeps (spec §7.2), so ask for the upload.
+        let state_after = c.close_state();
+        let time_wait = state_after == Some(TcpConnectionTimeWait) && state_before != state_after;
         drop(c);
         if need == AckNeed::Delayed && !super::receive::schedule_ack(self.dp, id) {
             // No room on the list: acknowledge now rather than never.
@@ -649,8 +673,23 @@ impl NicEvents for Events<'_> {
             // handed back once, at DISPATCH_LEVEL, no driver lock held.
             unsafe { handlers.receive_complete(self.adapter.handle, settled.head()) };
         }
+        if let Some(f) = disconnect {
+            // SAFETY: the request left the queue; ours, completed once, after
+            // the sends before it, at DISPATCH_LEVEL, no driver lock held.
+            unsafe {
+                super::close::settle(&f);
+                handlers.disconnect_complete(self.adapter.handle, f.request);
+            }
+        }
         if outcome == RxOutcome::Aborted {
             handlers.event(NdisHandle::new(handle as NDIS_HANDLE), TcpIndicateAbort, 0);
+        }
+        if time_wait {
+            handlers.event(
+                NdisHandle::new(handle as NDIS_HANDLE),
+                TcpIndicateRetrieve,
+                UploadRequested,
+            );
         }
         if let Some(bytes) = backlog {
             handlers.event(

@@ -160,6 +160,11 @@ impl NblQueue {
         self.head
     }
 
+    /// The newest entry (NULL when empty).
+    pub fn tail(&self) -> PNET_BUFFER_LIST {
+        self.tail
+    }
+
     /// The entry after `p`.
     ///
     /// # Safety
@@ -176,6 +181,15 @@ impl NblQueue {
     pub unsafe fn tag_of(p: PNET_BUFFER_LIST) -> usize {
         // SAFETY: caller contract.
         unsafe { miniport_reserved(p)[1] as usize }
+    }
+
+    /// Replace the tag stored with `p`.
+    ///
+    /// # Safety
+    /// `p` must be an entry of a queue.
+    pub unsafe fn set_tag_of(p: PNET_BUFFER_LIST, tag: usize) {
+        // SAFETY: caller contract.
+        unsafe { miniport_reserved(p)[1] = tag as PVOID };
     }
 
     /// Move everything out, leaving this queue empty.

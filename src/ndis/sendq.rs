@@ -17,17 +17,27 @@ use core::mem::MaybeUninit;
 use core::ptr::null_mut;
 
 // Each entry's tag packs its byte length (low 32 bits) and, for an NBL that
-// will not be sent, its completion status (high 32 bits, non-zero).
+// will not be sent, its completion status (high 32 bits, non-zero). Two bits
+// no NDIS status uses (28 and 29 of the status: the NTSTATUS reserved and
+// customer bits) mark the graceful disconnect request (`CLOSING`) and, once
+// a reset or upload emptied the queue around it, that it was set aside
+// (`ASIDE`; its length field then holds the bytes acknowledged).
 static_assertions::const_assert!(core::mem::size_of::<usize>() == 8);
+const CLOSING: usize = 1 << 61;
+const ASIDE: usize = 1 << 60;
+const MARKS: u32 = 0x3000_0000;
+static_assertions::const_assert!(NDIS_STATUS_INVALID_PARAMETER as u32 & MARKS == 0);
+static_assertions::const_assert!(NDIS_STATUS_RESOURCES as u32 & MARKS == 0);
+static_assertions::const_assert!(NDIS_STATUS_REQUEST_ABORTED as u32 & MARKS == 0);
 
 fn tag(len: u32, fail: NDIS_STATUS) -> usize {
-    (len as usize) | ((fail as u32 as usize) << 32)
+    (len as usize) | (((fail as u32 & !MARKS) as usize) << 32)
 }
 fn tag_len(t: usize) -> u32 {
     t as u32
 }
 fn tag_fail(t: usize) -> NDIS_STATUS {
-    (t >> 32) as u32 as NDIS_STATUS
+    ((t >> 32) as u32 & !MARKS) as NDIS_STATUS
 }
 
 /// NBLs to hand back in one completion call, linked through `Next` in order.
@@ -218,7 +228,25 @@ pub struct SendQueue {
     failed: NDIS_STATUS,
     /// Queued entries that carry no bytes (failed or zero-length): they
     /// complete as soon as they reach the head, without an ACK of their own.
+    /// The disconnect request is never counted: it does not complete here.
     empty: u32,
+}
+
+/// Where the queued disconnect request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closing {
+    /// None queued.
+    None,
+    /// Behind other entries, or at the head with bytes unacknowledged.
+    Queued,
+    /// At the head, every byte acknowledged (0 for a request without data).
+    Acked(u32),
+    /// At the head, failed with this status: a send before it failed
+    /// (REQUEST_ABORTED), or it is malformed (its data and the FIN are
+    /// never sent).
+    Failed(NDIS_STATUS),
+    /// Set aside by a reset or an upload, with so many bytes acknowledged.
+    Aside(u32),
 }
 
 // SAFETY: holds NBLs the driver owns; used under the connection's spin lock.
@@ -307,6 +335,90 @@ impl SendQueue {
             self.left = len;
         }
         checked
+    }
+
+    /// Append the connection's graceful disconnect request (spec §6.8),
+    /// last: its data (if any) is sent after everything queued, like a
+    /// send's, but the request never completes with the sends. Once fully
+    /// acknowledged it stays at the head; a reset or an upload sets it
+    /// aside; [`SendQueue::take_closing`] hands it out. The caller queues
+    /// nothing after it (the tail is how the queue finds it).
+    ///
+    /// # Safety
+    /// As for [`SendQueue::push`]; at most one request per connection.
+    pub unsafe fn push_closing(&mut self, p: PNET_BUFFER_LIST) -> Result<u32, Malformed> {
+        let empty = self.empty;
+        // Behind a failed send the request fails too, as aborted: its data
+        // and FIN can never follow a whole stream.
+        let inherited = self.failed;
+        if inherited != NDIS_STATUS_SUCCESS {
+            self.failed = NDIS_STATUS_REQUEST_ABORTED;
+        }
+        // SAFETY: caller contract.
+        let r = unsafe { self.push(p) };
+        if inherited != NDIS_STATUS_SUCCESS {
+            self.failed = inherited;
+        }
+        // It never completes as an entry without bytes.
+        self.empty = empty;
+        // SAFETY: `p` is the entry just queued.
+        let t = unsafe { NblQueue::tag_of(p) };
+        self.set_tail_tag(t | CLOSING);
+        r
+    }
+
+    fn set_tail_tag(&mut self, t: usize) {
+        let p = self.q.tail();
+        if !p.is_null() {
+            // SAFETY: the tail is an entry of this queue.
+            unsafe { NblQueue::set_tag_of(p, t) };
+        }
+    }
+
+    /// Where the disconnect request stands.
+    pub fn closing(&self) -> Closing {
+        let p = self.q.tail();
+        if p.is_null() {
+            return Closing::None;
+        }
+        // SAFETY: the tail is an entry of this queue.
+        let t = unsafe { NblQueue::tag_of(p) };
+        if t & CLOSING == 0 {
+            Closing::None
+        } else if t & ASIDE != 0 {
+            Closing::Aside(tag_len(t))
+        } else if p != self.q.head() {
+            Closing::Queued
+        } else if tag_fail(t) != NDIS_STATUS_SUCCESS {
+            Closing::Failed(tag_fail(t))
+        } else if self.head_acked == tag_len(t) {
+            Closing::Acked(tag_len(t))
+        } else {
+            Closing::Queued
+        }
+    }
+
+    /// Hand out the disconnect request once it is at the head (acknowledged
+    /// or failed) or set aside: (request, data bytes acknowledged). It
+    /// leaves the queue, then empty.
+    pub fn take_closing(&mut self) -> Option<(PNET_BUFFER_LIST, u32)> {
+        let acked = match self.closing() {
+            Closing::None | Closing::Queued => return None,
+            Closing::Aside(acked) => acked,
+            Closing::Acked(_) | Closing::Failed(_) => self.head_acked,
+        };
+        let (p, _) = self.q.pop()?;
+        self.reset();
+        Some((p, acked))
+    }
+
+    /// Keep the disconnect request `p`, just popped with `acked` bytes
+    /// acknowledged, as the only entry, set aside (a reset or an upload is
+    /// emptying the queue).
+    fn set_aside(&mut self, p: PNET_BUFFER_LIST, acked: u32) {
+        // SAFETY: `p` was this queue's entry, popped just now: still ours,
+        // and in no list.
+        unsafe { self.q.push(p, CLOSING | ASIDE | acked as usize) };
     }
 
     /// Move the transmit position `bytes` forward from the first
@@ -439,6 +551,14 @@ impl SendQueue {
             };
             let len = tag_len(t);
             let fail = tag_fail(t);
+            if t & CLOSING != 0 {
+                // The disconnect request stays at the head, its bytes counted
+                // as acknowledged (see `push_closing`).
+                if fail == NDIS_STATUS_SUCCESS {
+                    self.head_acked = self.head_acked.saturating_add(left as u32).min(len);
+                }
+                return;
+            }
             if len == 0 {
                 // An entry without bytes always leaves below (a failed one
                 // at once; a zero-length one needs nothing acknowledged).
@@ -469,6 +589,7 @@ impl SendQueue {
 
     /// Fail everything queued with `status` (the partially acknowledged head
     /// reports its acknowledged bytes, rule 59).
+    /// A queued disconnect request is set aside, not completed.
     pub fn fail_all(&mut self, status: NDIS_STATUS, done: &mut Completions) {
         while let Some((p, t)) = self.q.pop() {
             let acked = if tag_fail(t) == NDIS_STATUS_SUCCESS {
@@ -476,6 +597,12 @@ impl SendQueue {
             } else {
                 0
             };
+            if t & CLOSING != 0 {
+                let acked = if t & ASIDE != 0 { tag_len(t) } else { acked };
+                // The last entry: nothing follows it.
+                self.set_aside(p, acked);
+                break;
+            }
             // SAFETY: owned; validated if good (account_acked reads NBs),
             // and a failed NBL reports 0 acknowledged bytes.
             unsafe { done.finish(p, status, acked) };
@@ -486,7 +613,8 @@ impl SendQueue {
     /// Upload: return the unacknowledged good NBLs as one chain in original
     /// order (the head advanced past its acknowledged bytes so its first
     /// data byte is `SndUna`), and complete failed ones into `done`.
-    /// Returns (head, tail), NULL when nothing is handed back.
+    /// Returns (head, tail), NULL when nothing is handed back. A queued
+    /// disconnect request is set aside, not handed back.
     pub fn take_for_upload(
         &mut self,
         done: &mut Completions,
@@ -494,6 +622,18 @@ impl SendQueue {
         let mut back = Completions::new();
         while let Some((p, t)) = self.q.pop() {
             let fail = tag_fail(t);
+            if t & CLOSING != 0 {
+                let acked = if t & ASIDE != 0 {
+                    tag_len(t)
+                } else if fail == NDIS_STATUS_SUCCESS {
+                    core::mem::take(&mut self.head_acked)
+                } else {
+                    0
+                };
+                // The last entry: nothing follows it.
+                self.set_aside(p, acked);
+                break;
+            }
             if fail != NDIS_STATUS_SUCCESS {
                 // SAFETY: owned and never read.
                 unsafe { done.refuse(p, fail) };

@@ -13,6 +13,7 @@
 //! timers arrive with the software engine.
 
 use super::backlog::{self, Throttle};
+use super::close::{FinOut, Finished};
 use super::handle::ObjRef;
 use super::objects::{Neighbor, Path, Tcp, TcpDelegated};
 use super::rx::RxQueue;
@@ -99,6 +100,10 @@ pub struct ConnTx {
     pub rx: RxQueue,
     /// Receive requests the host posted (spec §6.3).
     pub posted: RecvQueue,
+    /// Our FIN: the host's graceful disconnect (spec §6.8).
+    pub fin_out: FinOut,
+    /// The peer's FIN had arrived when ours went out (LAST_ACK, not CLOSING).
+    pub fin_after_peer: bool,
 }
 
 /// A hardware fault on a connection (the NIC refused its frames): the
@@ -238,6 +243,8 @@ impl ConnTx {
             fault: HwFault::None,
             rx: RxQueue::new(),
             posted: RecvQueue::new(),
+            fin_out: FinOut::None,
+            fin_after_peer: false,
         }
     }
 
@@ -318,9 +325,9 @@ impl ConnTx {
         d.ssthresh = self.ssthresh_host;
         d.ts_recent = self.ts_recent;
         d.rcv_nxt = self.rcv_nxt;
-        if self.rx.fin_in {
-            // The peer closed its half: RCV.NXT counts the FIN.
-            d.state = crate::ffi::TcpConnectionCloseWait;
+        if let Some(state) = self.close_state() {
+            // A FIN went one way or both (RCV.NXT and SND.MAX count them).
+            d.state = state;
         }
         // RCV.WND as last advertised (the right edge never moves back).
         d.rcv_wnd = self.rx.adv_edge.wrapping_sub(self.rcv_nxt);
@@ -644,7 +651,14 @@ impl ConnTx {
             // span NBLs) goes at once when more data queues behind it: it
             // could have been coalesced, so it is not a tinygram.
             let last_queued = u64::from(chunk.bytes) >= self.queue.unsent();
-            if self.nagle && chunk.bytes < self.mss && self.in_flight() > 0 && last_queued {
+            // A closing connection pushes its last data out at once.
+            let closing = self.fin_out == FinOut::Wanted;
+            if self.nagle
+                && !closing
+                && chunk.bytes < self.mss
+                && self.in_flight() > 0
+                && last_queued
+            {
                 break;
             }
             let psh = if chunk.ends_nbl {
@@ -652,7 +666,14 @@ impl ConnTx {
             } else {
                 0
             };
-            let (seg, edge) = self.segment_at_snd_nxt(wire::tcp_flags::ACK | psh, now);
+            // The FIN rides on the last data segment when the window has
+            // room for its sequence number too.
+            let fin = if closing && last_queued && chunk.ends_nbl && usable > chunk.bytes {
+                wire::tcp_flags::FIN
+            } else {
+                0
+            };
+            let (seg, edge) = self.segment_at_snd_nxt(wire::tcp_flags::ACK | psh | fin, now);
             match nic.post(&self.template, &seg, segment.payload()) {
                 Ok(()) => {}
                 Err(NicError::RingFull) => {
@@ -676,13 +697,56 @@ impl ConnTx {
             self.acked_now();
             self.advertised(edge);
             self.snd_nxt = self.snd_nxt.wrapping_add(chunk.bytes);
+            if fin != 0 {
+                self.fin_sent();
+            }
             if seq_lt(self.snd_max, self.snd_nxt) {
                 self.snd_max = self.snd_nxt;
             }
             self.touched = true;
             sent += 1;
         }
+        if self.fin_due() && !self.ring_blocked && !self.halted {
+            sent += self.send_fin(nic, now);
+        }
         sent
+    }
+
+    /// A FIN of its own once the data before it is out (none left, or the
+    /// window had no room for the FIN on the last segment). It needs one
+    /// sequence number of window (a receiver drops an in-order FIN at a
+    /// zero window). Returns the segments sent (0 or 1).
+    fn send_fin(&mut self, nic: &impl OffloadNic, now: u32) -> u32 {
+        let window = self.snd_wnd.min(self.cwnd);
+        if window.saturating_sub(self.in_flight()) == 0 {
+            return 0;
+        }
+        let (seg, edge) = self.segment_at_snd_nxt(wire::tcp_flags::ACK | wire::tcp_flags::FIN, now);
+        match nic.post(&self.template, &seg, &[]) {
+            Ok(()) => {}
+            Err(NicError::RingFull) => {
+                self.ring_blocked = true;
+                return 0;
+            }
+            Err(NicError::Refused) => {
+                self.halted = true;
+                if self.fault == HwFault::None {
+                    self.fault = HwFault::Detected;
+                }
+                return 0;
+            }
+        }
+        if let IpPair::V4 { .. } = self.template.ip {
+            self.next_ip_id();
+        }
+        self.acked_now();
+        self.advertised(edge);
+        self.fin_sent();
+        if seq_lt(self.snd_max, self.snd_nxt) {
+            self.snd_max = self.snd_nxt;
+        }
+        self.touched = true;
+        1
     }
 
     /// Process a received segment for this connection: acknowledgements,
@@ -708,7 +772,13 @@ impl ConnTx {
         self.touched = true;
         let ack = seg.ack;
         if seq_lt(self.snd_una, ack) && seq_le(ack, self.snd_max) {
-            let acked = ack.wrapping_sub(self.snd_una);
+            let mut acked = ack.wrapping_sub(self.snd_una);
+            if self.fin_out == FinOut::Sent && ack == self.snd_max {
+                // Our FIN (the last sequence number sent) is acknowledged:
+                // it is not a data byte of the queue.
+                acked -= 1;
+                self.fin_out = FinOut::Acked;
+            }
             self.snd_una = ack;
             self.queue.ack(u64::from(acked), done);
             // Data handed over at offload as "sent" may be acked before we
@@ -803,8 +873,13 @@ impl ConnTx {
     }
 
     /// Upload: hand back the unacknowledged NBLs in order (failed ones
-    /// complete into `done`) and free the slot. Returns (head, tail).
-    pub fn close(&mut self, done: &mut Completions) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST) {
+    /// complete into `done`) and free the slot. Returns (head, tail), and
+    /// the disconnect request still pending, if any (UPLOAD_IN_PROGRESS, or
+    /// REQUEST_ABORTED when the connection was reset or is corrupt).
+    pub fn close(
+        &mut self,
+        done: &mut Completions,
+    ) -> (PNET_BUFFER_LIST, PNET_BUFFER_LIST, Option<Finished>) {
         let corrupt = matches!(self.fault, HwFault::Reporting | HwFault::Reported);
         let chain = if corrupt {
             // Step (d) of the corruption sequence: everything outstanding
@@ -817,9 +892,10 @@ impl ConnTx {
         } else {
             self.queue.take_for_upload(done)
         };
+        let disconnect = self.finished_disconnect();
         self.state = TxState::Free;
         self.generation = 0;
-        chain
+        (chain.0, chain.1, disconnect)
     }
 
     /// Outstanding requests fail with REQUEST_ABORTED at upload: the

@@ -6,6 +6,7 @@
 
 pub mod backlog;
 pub mod caps;
+pub mod close;
 pub mod conn;
 pub mod handle;
 pub mod objects;

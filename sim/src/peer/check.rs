@@ -191,6 +191,14 @@ pub fn conn_rules(c: &PeerConn, right_edge: u32, s: &Seg, problems: &mut Vec<Str
     }
     // A one-byte zero-window probe at the right edge is allowed.
     let probe = len == 1 && s.seq == right_edge;
+    // A FIN takes the sequence number after the data; a receiver drops an
+    // in-order FIN that finds no window for it (Linux does, at a zero window).
+    let fin_seq = s.seq.wrapping_add(len);
+    if s.flags & flags::FIN != 0 && !seq_gt(right_edge, fin_seq) {
+        problems.push(format!(
+            "{key:?}: FIN at {fin_seq} beyond the peer's window edge {right_edge}"
+        ));
+    }
     if len > 0 && !probe && seq_gt(s.seq.wrapping_add(len), right_edge) {
         problems.push(format!(
             "{key:?}: data {}..{} beyond the peer's window edge {right_edge}",

@@ -1,0 +1,123 @@
+//! The send half of TCP's close: the host's graceful disconnect (spec §6.8,
+//! rules 79, 82, 83) and the TCP state the two FINs leave the connection in.
+//!
+//! The disconnect request rides at the end of the send queue
+//! ([`crate::ndis::sendq::SendQueue::push_closing`]): its data goes out
+//! after everything queued before it, then the FIN, on the last data
+//! segment or alone, without waiting for any ACK. The request completes
+//! with SUCCESS only once the peer has acknowledged its data and the FIN;
+//! the sends before it have completed by then, since the ACK that covers
+//! the FIN covers them too. A reset or an abortive disconnect completes it
+//! with REQUEST_ABORTED, an upload with UPLOAD_IN_PROGRESS, each with the
+//! bytes acknowledged so far.
+
+use super::conn::ConnTx;
+use crate::ffi::{
+    NDIS_STATUS, NDIS_STATUS_INVALID_STATE, NDIS_STATUS_REQUEST_ABORTED, NDIS_STATUS_SUCCESS,
+    NDIS_STATUS_UPLOAD_IN_PROGRESS, PNET_BUFFER_LIST, TCP_OFFLOAD_CONNECTION_STATE,
+    TcpConnectionCloseWait, TcpConnectionClosed, TcpConnectionClosing, TcpConnectionFinWait1,
+    TcpConnectionFinWait2, TcpConnectionLastAck, TcpConnectionTimeWait,
+};
+use crate::ndis::sendq::Closing;
+
+/// Where our FIN stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinOut {
+    /// The host has not asked for a graceful close.
+    None,
+    /// Asked: the FIN follows the queued data.
+    Wanted,
+    /// Sent: it is the last sequence number sent (`SND.MAX − 1`).
+    Sent,
+    /// Acknowledged by the peer.
+    Acked,
+}
+
+/// A disconnect request that is done: its status, and the bytes of its data
+/// sent and acknowledged (`TcpOffloadBytesTransferred`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finished {
+    pub request: PNET_BUFFER_LIST,
+    pub status: NDIS_STATUS,
+    pub acked: u32,
+}
+
+impl ConnTx {
+    /// The status a graceful disconnect arriving now gets at once, if it
+    /// cannot be queued: as for a send (uploading, reset, no connection),
+    /// and `NDIS_STATUS_INVALID_STATE` for a second one.
+    pub fn disconnect_refusal(&self) -> Option<NDIS_STATUS> {
+        match self.refusal() {
+            None if self.fin_out != FinOut::None => Some(NDIS_STATUS_INVALID_STATE),
+            r => r,
+        }
+    }
+
+    /// The status a send arriving now gets at once, if any: after a
+    /// graceful disconnect nothing more may be sent
+    /// (`NDIS_STATUS_INVALID_STATE`).
+    pub fn send_refusal(&self) -> Option<NDIS_STATUS> {
+        self.disconnect_refusal()
+    }
+
+    /// The request was queued last ([`crate::ndis::sendq::SendQueue::push_closing`]):
+    /// the FIN is due once the data before it is out.
+    pub fn close_requested(&mut self) {
+        self.fin_out = FinOut::Wanted;
+    }
+
+    /// The FIN may go now: asked for, every byte before it handed to the
+    /// hardware, and nothing failed in front of it (a failed send or a
+    /// malformed request means the stream can never be whole, so no FIN).
+    pub(super) fn fin_due(&self) -> bool {
+        self.fin_out == FinOut::Wanted
+            && self.queue.unsent() == 0
+            && self.queue.failed() == NDIS_STATUS_SUCCESS
+            && matches!(self.queue.closing(), Closing::Queued | Closing::Acked(_))
+    }
+
+    /// The FIN went out at SND.NXT: it takes one sequence number.
+    pub(super) fn fin_sent(&mut self) {
+        self.snd_nxt = self.snd_nxt.wrapping_add(1);
+        self.fin_out = FinOut::Sent;
+        self.fin_after_peer = self.rx.fin_in;
+    }
+
+    /// The TCP state once a FIN went either way (RFC 793 §3.2); `None`
+    /// while neither did (the state the host offloaded stands).
+    pub fn close_state(&self) -> Option<TCP_OFFLOAD_CONNECTION_STATE> {
+        let peer = self.rx.fin_in;
+        Some(match self.fin_out {
+            FinOut::None | FinOut::Wanted if peer => TcpConnectionCloseWait,
+            FinOut::None | FinOut::Wanted => return None,
+            FinOut::Sent if peer && self.fin_after_peer => TcpConnectionLastAck,
+            FinOut::Sent if peer => TcpConnectionClosing,
+            FinOut::Sent => TcpConnectionFinWait1,
+            FinOut::Acked if peer && self.fin_after_peer => TcpConnectionClosed,
+            FinOut::Acked if peer => TcpConnectionTimeWait,
+            FinOut::Acked => TcpConnectionFinWait2,
+        })
+    }
+
+    /// The disconnect request, if it is done now: its data and FIN
+    /// acknowledged (SUCCESS); failed in its FIFO place (the failure of the
+    /// send before it, as REQUEST_ABORTED, or its own malformation); or set
+    /// aside by a reset or abortive close (REQUEST_ABORTED) or an upload
+    /// (UPLOAD_IN_PROGRESS). It leaves the connection.
+    pub fn finished_disconnect(&mut self) -> Option<Finished> {
+        let status = match self.queue.closing() {
+            Closing::None | Closing::Queued => return None,
+            Closing::Acked(_) if self.fin_out == FinOut::Acked => NDIS_STATUS_SUCCESS,
+            Closing::Acked(_) => return None,
+            Closing::Failed(status) => status,
+            Closing::Aside(_) if self.outstanding_aborted() => NDIS_STATUS_REQUEST_ABORTED,
+            Closing::Aside(_) => NDIS_STATUS_UPLOAD_IN_PROGRESS,
+        };
+        let (request, acked) = self.queue.take_closing()?;
+        Some(Finished {
+            request,
+            status,
+            acked,
+        })
+    }
+}
