@@ -462,3 +462,170 @@ fn the_upload_reports_closing_when_the_fins_cross() {
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_UPLOAD_IN_PROGRESS));
     finish(sim);
 }
+
+/// An offloaded connection in `state` (SndUna..SndMax as given, a send
+/// chain handed over when it has data), the peer expecting SndUna.
+fn offload_in(
+    sim: &Simulator,
+    state: i32,
+    fin_in_snd_max: bool,
+    data: Option<&NblChain>,
+    timeout_delta: u32,
+) -> Conn {
+    let head = data.map(|d| d.head());
+    let len = data.map_or(0, |d| {
+        // SAFETY: the test's own NBL: one NET_BUFFER.
+        unsafe {
+            let nb = (*d.head())
+                .NetBufferListHeader
+                .NetBufferListData
+                .FirstNetBuffer;
+            (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength
+        }
+    });
+    offload_with(
+        sim,
+        1,
+        4000,
+        MANUAL,
+        |s, t| {
+            no_nagle(s, t);
+            let d = &mut s.delegated;
+            d.State = state;
+            d.SndMax = d.SndUna + len + u32::from(fin_in_snd_max);
+            d.SndNxt = d.SndMax;
+            if [
+                TcpConnectionCloseWait,
+                TcpConnectionClosing,
+                TcpConnectionLastAck,
+            ]
+            .contains(&state)
+            {
+                // The peer's FIN is in RcvNxt already.
+                d.RcvNxt += 1;
+            }
+            d.Retransmit.TimeoutDelta = timeout_delta;
+            if let Some(h) = head {
+                d.Send.SendData.SendDataHead = h;
+                d.Send.SendData.SendDataTail = h;
+            }
+        },
+        |s| s.delegated.SndUna,
+    )
+}
+
+fn ordinary_count(sim: &Simulator) -> usize {
+    sim.ordinary_frames().len()
+}
+
+#[test]
+fn rule_099_fin_wait_2_timer_starts_at_120_s_restarts_on_segments_and_requests_upload() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AUTO);
+    let req = NblChain::single(&[]);
+    graceful(&sim, &c, &req);
+    sim.run_until_idle();
+    assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_SUCCESS));
+    sim.advance_ms(119_000);
+    assert!(retrieves(&sim).is_empty());
+    // An acceptable segment restarts the timer from 120 s.
+    sim.peer_send(c.key, b"x", true);
+    sim.run_until_idle();
+    sim.advance_ms(119_000);
+    assert!(retrieves(&sim).is_empty(), "restarted at 119 s");
+    sim.advance_ms(2_000);
+    assert_eq!(retrieves(&sim), vec![TimeoutExpiration]);
+    sim.advance_ms(300_000);
+    assert_eq!(retrieves(&sim), vec![TimeoutExpiration], "once");
+    // CLOSED now: segments go up the ordinary path unprocessed, sends
+    // wait for the upload.
+    let before = ordinary_count(&sim);
+    sim.peer_send(c.key, b"after", true);
+    sim.run_until_idle();
+    assert_eq!(ordinary_count(&sim), before + 1);
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.State, TcpConnectionClosed);
+    assert_eq!(d.Retransmit.TimeoutDelta, 0xFFFF_FFFF);
+    finish(sim);
+}
+
+#[test]
+fn rule_099_fin_wait_2_offloaded_runs_on_from_the_hosts_value() {
+    let sim = with_adapter();
+    // 5 s left (1,000 ticks per second).
+    let c = offload_in(&sim, TcpConnectionFinWait2, false, None, 5_000);
+    sim.advance_ms(4_900);
+    assert!(retrieves(&sim).is_empty());
+    sim.advance_ms(200);
+    assert_eq!(retrieves(&sim), vec![TimeoutExpiration]);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_099_fin_wait_2_upload_hands_back_the_time_left() {
+    let sim = with_adapter();
+    let c = offload_in(&sim, TcpConnectionFinWait2, false, None, 0xFFFF_FFFF);
+    // Not running at offload: it starts at 120 s.
+    sim.advance_ms(20_000);
+    assert!(retrieves(&sim).is_empty());
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.State, TcpConnectionFinWait2);
+    let left = d.Retransmit.TimeoutDelta;
+    assert!((99_000..=100_000).contains(&left), "{left} ticks left");
+    finish(sim);
+}
+
+#[test]
+fn offloaded_in_fin_wait_1_the_fin_after_the_data_is_acknowledged() {
+    let sim = with_adapter();
+    let chain = chain_of(&[100], 4);
+    let c = offload_in(&sim, TcpConnectionFinWait1, true, Some(&chain), 0xFFFF_FFFF);
+    // The data only is acknowledged: FIN_WAIT_1 still, the send completes.
+    sim.peer_ack(c.key, SND_UNA + 100, c.spec.delegated.SndWnd);
+    sim.run_until_idle();
+    assert_completed(&sim, &[(chain.head(), NDIS_STATUS_SUCCESS)]);
+    // Then the FIN: FIN_WAIT_2.
+    sim.peer_ack(c.key, SND_UNA + 101, c.spec.delegated.SndWnd);
+    sim.run_until_idle();
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.State, TcpConnectionFinWait2);
+    assert_eq!(d.SndUna, SND_UNA + 101);
+    finish(sim);
+}
+
+#[test]
+fn offloaded_in_close_wait_the_host_is_not_told_again_and_can_close() {
+    let sim = with_adapter();
+    let c = offload_in(&sim, TcpConnectionCloseWait, false, None, 0xFFFF_FFFF);
+    sim.run_until_idle();
+    sim.advance_ms(1_000);
+    let disconnect_events = |sim: &Simulator| {
+        sim.chimney_calls()
+            .iter()
+            .filter(|x| {
+                matches!(x, ChimneyCall::Event { event, .. } if *event == TcpIndicateDisconnect)
+            })
+            .count()
+    };
+    assert_eq!(disconnect_events(&sim), 0, "the host knows of the FIN");
+    // It still sends, then closes: LAST_ACK, then CLOSED.
+    let ch = chain_of(&[300], 2);
+    send(&sim, &c, &ch);
+    let req = NblChain::single(&[]);
+    graceful(&sim, &c, &req);
+    sim.run_until_idle();
+    // The data went out with the send call: the FIN follows alone.
+    assert_eq!(fins_sent(&sim, &c), vec![(SND_UNA + 300, 0)]);
+    ack_all(&sim, &c);
+    assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
+    assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_SUCCESS));
+    assert!(retrieves(&sim).is_empty());
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.State, TcpConnectionClosed);
+    finish(sim);
+}

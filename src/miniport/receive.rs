@@ -126,6 +126,9 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
             let mut done = Completions::new();
             let timer = c.fill(&dp.rx, dp.now(), push_ticks(dp), &mut done);
             let list = timer && !c.rx.ack_listed;
+            // Already listed (for a later deadline, perhaps): the timer
+            // must still fire when the push time is up.
+            let arm = timer && !list;
             if list {
                 c.rx.ack_listed = true;
             }
@@ -142,6 +145,9 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
                 // No room on the timer list: the request completes when the
                 // next data or post comes instead.
                 lock.lock_at_dispatch().rx.ack_listed = false;
+            }
+            if arm {
+                arm_timer(dp, push_ticks(dp));
             }
             if done.is_empty() {
                 if more {
@@ -322,7 +328,7 @@ pub fn schedule_ack(dp: &DataPath, id: u32) -> bool {
 
 /// Put connection `id` on the receive-timer list, with something due in
 /// `ticks`. False if the list is full.
-fn list_for_timer(dp: &DataPath, id: u32, ticks: u32) -> bool {
+pub(super) fn list_for_timer(dp: &DataPath, id: u32, ticks: u32) -> bool {
     if !dp.acks.lock_at_dispatch().push(id) {
         return false;
     }
@@ -332,7 +338,7 @@ fn list_for_timer(dp: &DataPath, id: u32, ticks: u32) -> bool {
 
 /// Make sure the receive timer fires within `ticks`: set it unless it is
 /// already set to fire as soon or sooner.
-fn arm_timer(dp: &DataPath, ticks: u32) {
+pub(super) fn arm_timer(dp: &DataPath, ticks: u32) {
     let due = dp.now().wrapping_add(ticks);
     if dp.ack_timer_armed.swap(true, Ordering::AcqRel) {
         let set = dp.ack_timer_due.load(Ordering::Acquire);
@@ -412,6 +418,15 @@ pub fn service_acks(adapter: &Adapter, dp: &DataPath) {
                 }
             }
         }
+        // FIN_WAIT_2's timer (rule 99).
+        let mut expired = false;
+        if c.fin2_due.is_some() {
+            match wait_for(c.fin2_due) {
+                Some(wait) => keep = Some(keep.map_or(wait, |k| k.min(wait))),
+                None => expired = c.fin_wait_2_expired(),
+            }
+        }
+        let handle = c.offload_handle;
         let mut fire = false;
         if c.rx.push_due.is_some() {
             match wait_for(c.rx.push_due) {
@@ -433,6 +448,13 @@ pub fn service_acks(adapter: &Adapter, dp: &DataPath) {
         }
         if fire {
             deliver(adapter, dp, id);
+        }
+        if expired && let Some(handlers) = adapter.offload_handlers {
+            handlers.event(
+                NdisHandle::new(handle as NDIS_HANDLE),
+                TcpIndicateRetrieve,
+                TimeoutExpiration,
+            );
         }
     }
     if let Some(ticks) = earliest {

@@ -20,6 +20,7 @@ use crate::ndis::rxpool::RxPool;
 use crate::ndis::sendq::Completions;
 use crate::ndis::timer::Timer;
 use crate::ndis::{NdisHandle, SpinLock};
+use crate::offload::close::fin_wait_2_ticks;
 use crate::offload::conn::{AckNeed, ConnTable, ConnTx, IdRing, RxOutcome, TxInit, TxState};
 use crate::offload::handle::{ObjKind, ObjRef};
 use crate::offload::objects::TcpDelegated;
@@ -452,6 +453,26 @@ impl DataPlane for Plane<'_> {
             c.waiting = true;
             self.dp.waiting.lock().push(r.index);
         }
+        // Offloaded in FIN_WAIT_2: its timer runs on (spec §7.3), from the
+        // host's value or else from the start.
+        let mut fin2 = None;
+        if c.in_fin_wait_2() {
+            let ticks = fin_wait_2_ticks(self.dp.ticks_per_second.load(Ordering::Relaxed));
+            let now = self.dp.now();
+            let due = *c.fin2_due.get_or_insert(now.wrapping_add(ticks));
+            // The timer runs here now: the upload reports what is left.
+            c.touched = true;
+            if !c.rx.ack_listed {
+                c.rx.ack_listed = true;
+                fin2 = Some(due.wrapping_sub(now).min(ticks));
+            }
+        }
+        drop(c);
+        if let Some(ticks) = fin2
+            && !super::receive::list_for_timer(self.dp, r.index, ticks)
+        {
+            lock.lock().rx.ack_listed = false;
+        }
         Ok(())
     }
 
@@ -651,7 +672,27 @@ impl NicEvents for Events<'_> {
         // keeps (spec §7.2), so ask for the upload.
         let state_after = c.close_state();
         let time_wait = state_after == Some(TcpConnectionTimeWait) && state_before != state_after;
+        // FIN_WAIT_2's timer starts on entering the state and restarts on
+        // every acceptable segment (an ACK, no RST); leaving stops it.
+        let acceptable = seg.flags & crate::wire::tcp_flags::ACK != 0
+            && seg.flags & crate::wire::tcp_flags::RST == 0;
+        let fin2_ticks = fin_wait_2_ticks(tps);
+        let mut fin2_list = false;
+        if acceptable || state_before != state_after {
+            fin2_list = c.restart_fin_wait_2(now, fin2_ticks) && !c.rx.ack_listed;
+            if fin2_list {
+                c.rx.ack_listed = true;
+            }
+        }
         drop(c);
+        if fin2_list && !super::receive::list_for_timer(self.dp, id, fin2_ticks) {
+            // No room on the timer list (only under extreme slot churn):
+            // the state stays until the host uploads it.
+            lock.lock_at_dispatch().rx.ack_listed = false;
+        }
+        if need == AckNeed::Arm {
+            super::receive::arm_timer(self.dp, self.dp.delayed_ack_ticks.load(Ordering::Relaxed));
+        }
         if need == AckNeed::Delayed && !super::receive::schedule_ack(self.dp, id) {
             // No room on the list: acknowledge now rather than never.
             let mut c = lock.lock_at_dispatch();

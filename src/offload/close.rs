@@ -31,6 +31,20 @@ pub enum FinOut {
     Sent,
     /// Acknowledged by the peer.
     Acked,
+    /// FIN_WAIT_2's timer ran out: the connection is CLOSED and waits for
+    /// the upload it asked for.
+    TimedOut,
+}
+
+/// FIN_WAIT_2's timer, unless the host offloaded it running (spec §7.3).
+pub const FIN_WAIT_2_SECONDS: u32 = 120;
+
+/// FIN_WAIT_2's time in NIC ticks.
+pub fn fin_wait_2_ticks(ticks_per_second: u32) -> u32 {
+    ticks_per_second
+        .max(1)
+        .saturating_mul(FIN_WAIT_2_SECONDS)
+        .min(1 << 30)
 }
 
 /// A disconnect request that is done: its status, and the bytes of its data
@@ -96,7 +110,67 @@ impl ConnTx {
             FinOut::Acked if peer && self.fin_after_peer => TcpConnectionClosed,
             FinOut::Acked if peer => TcpConnectionTimeWait,
             FinOut::Acked => TcpConnectionFinWait2,
+            FinOut::TimedOut => TcpConnectionClosed,
         })
+    }
+
+    /// At offload: a connection the host offloads half-closed carries on
+    /// from there. In CLOSE_WAIT, CLOSING and LAST_ACK the peer's FIN is in
+    /// RCV.NXT and the host knows of it (no `TcpIndicateDisconnect`); in
+    /// FIN_WAIT_1, CLOSING and LAST_ACK our FIN is the last sequence number
+    /// sent (SND.MAX − 1), in FIN_WAIT_2 it is acknowledged and the
+    /// FIN_WAIT_2 timer runs on from the host's value (`deadline`) if it
+    /// gave one (the caller starts it otherwise).
+    pub(super) fn take_close_state(&mut self, state: i32, deadline: Option<u32>) {
+        let (peer, ours) = match state {
+            s if s == TcpConnectionCloseWait => (true, FinOut::None),
+            s if s == TcpConnectionFinWait1 => (false, FinOut::Sent),
+            s if s == TcpConnectionFinWait2 => (false, FinOut::Acked),
+            s if s == TcpConnectionClosing => (true, FinOut::Sent),
+            s if s == TcpConnectionLastAck => (true, FinOut::Sent),
+            _ => return,
+        };
+        self.rx.fin_in = peer;
+        self.rx.disconnect_indicated = peer;
+        self.fin_out = ours;
+        self.fin_after_peer = state == TcpConnectionLastAck;
+        if state == TcpConnectionFinWait2 {
+            self.fin2_due = deadline;
+        }
+    }
+
+    /// FIN_WAIT_2 (our FIN acknowledged, the peer's not in): its timer runs.
+    pub fn in_fin_wait_2(&self) -> bool {
+        self.fin_out == FinOut::Acked && !self.rx.fin_in
+    }
+
+    /// The FIN_WAIT_2 timer at `now`: start or restart it (entering the
+    /// state, or an acceptable segment arrived) for `ticks`; stop it once
+    /// the state is left. Returns true when it is running.
+    pub fn restart_fin_wait_2(&mut self, now: u32, ticks: u32) -> bool {
+        if self.in_fin_wait_2() && self.state == super::conn::TxState::Open {
+            self.fin2_due = Some(now.wrapping_add(ticks));
+            true
+        } else {
+            self.fin2_due = None;
+            false
+        }
+    }
+
+    /// FIN_WAIT_2's timer ran out (spec §7.3, rule 99): the connection is
+    /// CLOSED; from now on it processes nothing (segments go up the
+    /// ordinary path, new requests get UPLOAD_IN_PROGRESS) until the upload
+    /// the caller requests with `TimeoutExpiration`. False if it no longer
+    /// applied.
+    pub fn fin_wait_2_expired(&mut self) -> bool {
+        self.fin2_due = None;
+        if !self.in_fin_wait_2() || self.state != super::conn::TxState::Open {
+            return false;
+        }
+        self.fin_out = FinOut::TimedOut;
+        self.state = super::conn::TxState::Uploading;
+        self.touched = true;
+        true
     }
 
     /// The disconnect request, if it is done now: its data and FIN

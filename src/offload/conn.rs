@@ -104,6 +104,8 @@ pub struct ConnTx {
     pub fin_out: FinOut,
     /// The peer's FIN had arrived when ours went out (LAST_ACK, not CLOSING).
     pub fin_after_peer: bool,
+    /// FIN_WAIT_2 timer deadline in NIC ticks, while running (spec §7.3).
+    pub fin2_due: Option<u32>,
 }
 
 /// A hardware fault on a connection (the NIC refused its frames): the
@@ -148,6 +150,11 @@ pub struct TxInit {
     pub ts_delta: u32,
     /// Seed for the IP Identification sequence (the slot index spreads them).
     pub ip_id_seed: u16,
+    /// The TCP state the host offloaded (`TCP_OFFLOAD_STATE_DELEGATED.State`).
+    pub tcp_state: i32,
+    /// The host's retransmit deadline (NIC ticks), FIN_WAIT_2's timer in
+    /// that state.
+    pub rexmit_deadline: Option<u32>,
 }
 
 /// The effective send MSS: the peer's MSS, bounded by the path MTU less the
@@ -186,6 +193,9 @@ pub enum AckNeed {
     Now,
     /// A delayed ACK was started: put the connection on the ACK timer list.
     Delayed,
+    /// A delayed ACK was started on a connection already on the timer list
+    /// (for a later deadline, perhaps): make sure the timer fires in time.
+    Arm,
 }
 
 impl Default for ConnTx {
@@ -245,6 +255,7 @@ impl ConnTx {
             posted: RecvQueue::new(),
             fin_out: FinOut::None,
             fin_after_peer: false,
+            fin2_due: None,
         }
     }
 
@@ -285,6 +296,7 @@ impl ConnTx {
         };
         self.backlog = Throttle::start(self.send_backlog());
         self.rx.adv_edge = self.rcv_nxt.wrapping_add(self.rcv_wnd);
+        self.take_close_state(i.tcp_state, i.rexmit_deadline);
     }
 
     /// The preferred send backlog now (spec §6.12; reported by query).
@@ -328,6 +340,10 @@ impl ConnTx {
         if let Some(state) = self.close_state() {
             // A FIN went one way or both (RCV.NXT and SND.MAX count them).
             d.state = state;
+            // FIN_WAIT_2's timer is carried in the retransmit fields.
+            if matches!(self.fin_out, FinOut::Acked | FinOut::TimedOut) {
+                d.rexmit_deadline = self.fin2_due;
+            }
         }
         // RCV.WND as last advertised (the right edge never moves back).
         d.rcv_wnd = self.rx.adv_edge.wrapping_sub(self.rcv_nxt);
@@ -442,6 +458,7 @@ impl ConnTx {
                 self.rx.ack_listed = true;
                 return AckNeed::Delayed;
             }
+            return AckNeed::Arm;
         }
         AckNeed::None
     }
@@ -1210,6 +1227,8 @@ pub fn tx_init(
         ts_recent: d.ts_recent,
         ts_delta: d.ts_delta,
         ip_id_seed: (r.index as u16).wrapping_mul(2_654_435_761u32 as u16),
+        tcp_state: d.state,
+        rexmit_deadline: d.rexmit_deadline,
     }
 }
 

@@ -607,7 +607,20 @@ impl<'a> Walk<'a> {
         let (send_head, send_tail, buffered) = delegated_data(&delegated, blk);
         // Handed-over send data must cover what the host already sent
         // ([SndUna, SndMax)); it is checked before anything is taken (rule 25).
-        let need = delegated.SndMax.wrapping_sub(delegated.SndUna);
+        // In FIN_WAIT_1, CLOSING and LAST_ACK the host's FIN is the last
+        // sequence number it sent, not a byte of data.
+        let fin_sent = [
+            TcpConnectionFinWait1,
+            TcpConnectionClosing,
+            TcpConnectionLastAck,
+        ]
+        .contains(&delegated.State);
+        let span = delegated.SndMax.wrapping_sub(delegated.SndUna);
+        let need = if fin_sent && span != 0 {
+            span - 1
+        } else {
+            span
+        };
         if need > (1 << 30) {
             return fail(NDIS_STATUS_FAILURE);
         }
