@@ -257,10 +257,13 @@ fn rule_081_the_target_sends_rst_only_for_an_abortive_disconnect() {
     let ch = chain_of(&[1200], 2);
     send(&sim, &c, &ch);
     sim.run_until_idle();
-    // Everything a TCP might answer with a reset: a SYN on the offloaded
-    // connection, an ACK for data never sent, data far outside the window,
-    // a wrong RST, an URG segment, and frames for unknown connections.
-    sim.inject_frame(segment(&c, RCV_NXT, 0, 0x02, 1000, &[]));
+    // Everything a TCP might answer with a reset: SYNs on the offloaded
+    // connection (in the window and outside it; one at RCV.NXT would
+    // close the connection, see tests/disconnect.rs), an ACK for data never
+    // sent, data far outside the window, a wrong RST, an URG segment, and
+    // frames for unknown connections.
+    sim.inject_frame(segment(&c, RCV_NXT + 100, 0, 0x02, 1000, &[]));
+    sim.inject_frame(segment(&c, RCV_NXT + (1 << 30), 0, 0x02, 1000, &[]));
     sim.inject_frame(segment(&c, RCV_NXT, SND_UNA + 50_000, 0x10, 1000, &[]));
     sim.inject_frame(segment(
         &c,

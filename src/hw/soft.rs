@@ -129,6 +129,12 @@ impl SoftNic {
             events.unclaimed(frame);
             return;
         };
+        if seg.ip_options {
+            // IPv4 options are the host's to process (spec §6.10): it hands
+            // the TCP segment back through MiniportTcpOffloadForward.
+            events.unclaimed(frame);
+            return;
+        }
         // The frame travels remote → local: swap to the target's view.
         let (remote, local) = addresses(&seg.ip);
         let key = FlowKey {

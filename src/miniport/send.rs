@@ -20,7 +20,7 @@ use crate::ndis::rxpool::RxPool;
 use crate::ndis::sendq::Completions;
 use crate::ndis::timer::Timer;
 use crate::ndis::{NdisHandle, SpinLock};
-use crate::offload::close::fin_wait_2_ticks;
+use crate::offload::close::{SynAction, fin_wait_2_ticks};
 use crate::offload::conn::{AckNeed, ConnTable, ConnTx, IdRing, RxOutcome, TxInit, TxState};
 use crate::offload::handle::{ObjKind, ObjRef};
 use crate::offload::objects::TcpDelegated;
@@ -639,8 +639,36 @@ impl NicEvents for Events<'_> {
             let beyond = end.wrapping_sub(c.rcv_nxt);
             return c.sack && !seg.payload.is_empty() && beyond != 0 && beyond < 1 << 31;
         }
-        let mut done = Completions::new();
         let state_before = c.close_state();
+        if state_before == Some(TcpConnectionClosed) {
+            // Nothing is processed on a CLOSED connection: its segments
+            // are the host's (spec §6.10).
+            return false;
+        }
+        if seg.flags & crate::wire::tcp_flags::SYN != 0 {
+            let now = self.dp.now();
+            return match c.on_syn(seg.seq) {
+                SynAction::Unclaimed => false,
+                SynAction::Drop => true,
+                SynAction::Ack => {
+                    c.send_ack(&self.dp.nic, now);
+                    true
+                }
+                SynAction::Closed => {
+                    let handle = c.offload_handle;
+                    drop(c);
+                    if let Some(handlers) = self.adapter.offload_handlers {
+                        handlers.event(
+                            NdisHandle::new(handle as NDIS_HANDLE),
+                            TcpIndicateRetrieve,
+                            UploadRequested,
+                        );
+                    }
+                    false
+                }
+            };
+        }
+        let mut done = Completions::new();
         let outcome = c.on_segment(seg, &mut done);
         let now = self.dp.now();
         let due = now.wrapping_add(self.dp.delayed_ack_ticks.load(Ordering::Relaxed));

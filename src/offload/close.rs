@@ -31,9 +31,25 @@ pub enum FinOut {
     Sent,
     /// Acknowledged by the peer.
     Acked,
-    /// FIN_WAIT_2's timer ran out: the connection is CLOSED and waits for
-    /// the upload it asked for.
-    TimedOut,
+    /// CLOSED without an orderly close (FIN_WAIT_2's timer ran out, or an
+    /// in-order SYN arrived): the connection waits for the upload it asked
+    /// for.
+    Closed,
+}
+
+/// What a SYN on an offloaded connection calls for (spec §6.10, §6.15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SynAction {
+    /// In TIME_WAIT: the host's (indicate it on the ordinary path).
+    Unclaimed,
+    /// At RCV.NXT: the connection is CLOSED; request its upload and
+    /// indicate the SYN on the ordinary path.
+    Closed,
+    /// Outside the window: answer with an ACK.
+    Ack,
+    /// In the window, not at RCV.NXT: dropped (the challenge ACK of §6.15
+    /// comes with the blind-reset mitigation).
+    Drop,
 }
 
 /// FIN_WAIT_2's timer, unless the host offloaded it running (spec §7.3).
@@ -110,7 +126,7 @@ impl ConnTx {
             FinOut::Acked if peer && self.fin_after_peer => TcpConnectionClosed,
             FinOut::Acked if peer => TcpConnectionTimeWait,
             FinOut::Acked => TcpConnectionFinWait2,
-            FinOut::TimedOut => TcpConnectionClosed,
+            FinOut::Closed => TcpConnectionClosed,
         })
     }
 
@@ -136,6 +152,28 @@ impl ConnTx {
         self.fin_after_peer = state == TcpConnectionLastAck;
         if state == TcpConnectionFinWait2 {
             self.fin2_due = deadline;
+        }
+    }
+
+    /// A SYN arrived (spec §6.10): in TIME_WAIT it is the host's; at
+    /// RCV.NXT it closes the connection (CLOSED, processing stops as for an
+    /// upload); elsewhere it is answered or dropped per §6.15.
+    pub fn on_syn(&mut self, seq: u32) -> SynAction {
+        if self.close_state() == Some(TcpConnectionTimeWait) {
+            return SynAction::Unclaimed;
+        }
+        if seq == self.rcv_nxt {
+            self.fin_out = FinOut::Closed;
+            self.fin2_due = None;
+            self.state = super::conn::TxState::Uploading;
+            self.touched = true;
+            return SynAction::Closed;
+        }
+        let window = self.rx.adv_edge.wrapping_sub(self.rcv_nxt).max(1);
+        if seq.wrapping_sub(self.rcv_nxt) < window {
+            SynAction::Drop
+        } else {
+            SynAction::Ack
         }
     }
 
@@ -167,7 +205,7 @@ impl ConnTx {
         if !self.in_fin_wait_2() || self.state != super::conn::TxState::Open {
             return false;
         }
-        self.fin_out = FinOut::TimedOut;
+        self.fin_out = FinOut::Closed;
         self.state = super::conn::TxState::Uploading;
         self.touched = true;
         true

@@ -341,7 +341,7 @@ impl ConnTx {
             // A FIN went one way or both (RCV.NXT and SND.MAX count them).
             d.state = state;
             // FIN_WAIT_2's timer is carried in the retransmit fields.
-            if matches!(self.fin_out, FinOut::Acked | FinOut::TimedOut) {
+            if matches!(self.fin_out, FinOut::Acked | FinOut::Closed) {
                 d.rexmit_deadline = self.fin2_due;
             }
         }

@@ -198,6 +198,8 @@ pub struct Segment<'a> {
     pub ip: IpPair,
     /// IPv4 DF; always false for IPv6 (which has no such bit).
     pub dont_fragment: bool,
+    /// The IPv4 header carried options (they are skipped, not interpreted).
+    pub ip_options: bool,
     /// IPv4 Identification; zero for IPv6.
     pub ip_id: u16,
     pub src_port: u16,
@@ -445,6 +447,8 @@ impl<'a> Reader<'a> {
 struct IpLayer<'a> {
     ip: IpPair,
     dont_fragment: bool,
+    /// IPv4 options were present.
+    options: bool,
     ip_id: u16,
     /// TCP header and payload, bounded by the IP length.
     segment: &'a [u8],
@@ -513,6 +517,7 @@ pub fn parse_frame(frame: &[u8]) -> Result<Segment<'_>, WireError> {
         vlan_tci,
         ip: ip.ip,
         dont_fragment: ip.dont_fragment,
+        ip_options: ip.options,
         ip_id: ip.ip_id,
         src_port,
         dst_port,
@@ -566,6 +571,7 @@ fn parse_ipv4(packet: &[u8]) -> Result<IpLayer<'_>, WireError> {
     Ok(IpLayer {
         ip: IpPair::V4 { src, dst, ttl, tos },
         dont_fragment: fragment & IPV4_DF != 0,
+        options: ihl > IPV4_HEADER,
         ip_id,
         segment,
     })
@@ -601,6 +607,7 @@ fn parse_ipv6(packet: &[u8]) -> Result<IpLayer<'_>, WireError> {
             flow_label: first & 0xF_FFFF,
         },
         dont_fragment: false,
+        options: false,
         ip_id: 0,
         segment,
     })

@@ -533,6 +533,7 @@ fn ipv4_options_are_skipped_and_checksummed() {
         .unwrap();
     let seg = parse_frame(&out).unwrap();
     assert_eq!(seg.payload, b"hello");
+    assert!(seg.ip_options, "reported, for the ordinary path");
     assert_eq!(
         (seg.src_port, seg.dst_port, seg.seq, seg.window),
         (7, 8, 9, 10)

@@ -1,0 +1,231 @@
+//! Received traffic the target does not process itself (spec §6.10): network
+//! management frames, IPv4 with options, IP fragments, a SYN in TIME_WAIT
+//! and data for a CLOSED connection go up the ordinary receive path; an
+//! in-order SYN closes the connection and asks for its upload.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
+mod common;
+
+use chimney_miniport::ffi::*;
+use common::send::*;
+use common::*;
+use etherparse::{IpHeaders, IpNumber, Ipv4Header, PacketBuilder};
+use ndis_sim::builders::NblChain;
+use ndis_sim::exports::chimney::ChimneyCall;
+use ndis_sim::exports::phy::DEFAULT_MAC;
+use ndis_sim::harness::TcpIoKind;
+use ndis_sim::{AckPolicy, Simulator};
+
+const MANUAL: AckPolicy = AckPolicy::Manual;
+
+/// An IPv4 header from the peer (10.0.1.1) to the target (10.0.0.1).
+fn ipv4(payload_len: u16) -> Ipv4Header {
+    Ipv4Header::new(payload_len, 64, IpNumber::TCP, [10, 0, 1, 1], [10, 0, 0, 1]).expect("header")
+}
+
+/// A TCP segment of `c` from the peer, built over `ip` (options, fragment
+/// bits as the caller set them).
+fn segment_over(c: &Conn, ip: Ipv4Header, seq: u32, ack: u32, flags: u8, data: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2(peer_mac(1), DEFAULT_MAC)
+        .ip(IpHeaders::Ipv4(ip, Default::default()))
+        .tcp(c.key.peer_port, c.key.target_port, seq, 1000);
+    let b = if flags & 0x10 != 0 { b.ack(ack) } else { b };
+    let b = if flags & 0x08 != 0 { b.psh() } else { b };
+    let b = if flags & 0x02 != 0 { b.syn() } else { b };
+    let mut out = Vec::new();
+    b.write(&mut out, data).expect("frame");
+    out
+}
+
+fn segment(c: &Conn, seq: u32, ack: u32, flags: u8, data: &[u8]) -> Vec<u8> {
+    segment_over(c, ipv4(0), seq, ack, flags, data)
+}
+
+fn retrieves(sim: &Simulator) -> Vec<ULONG> {
+    sim.chimney_calls()
+        .into_iter()
+        .filter_map(|x| match x {
+            ChimneyCall::Event { event, info, .. } if event == TcpIndicateRetrieve => Some(info),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Segments the target sent on `c` so far.
+fn sent(sim: &Simulator, c: &Conn) -> usize {
+    sim.peer_state(c.key).segments.len()
+}
+
+fn graceful(sim: &Simulator, c: &Conn) -> NblChain {
+    let req = NblChain::single(&[]);
+    sim.call_tcp_io(
+        TcpIoKind::Disconnect(TCP_DISCONNECT_GRACEFUL_CLOSE),
+        c.slot_ptr(),
+        req.head(),
+    );
+    req
+}
+
+#[test]
+fn rule_093_management_frames_ip_options_fragments_syn_in_time_wait_and_closed_data_go_up_the_normal_path()
+ {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let mut expected = Vec::new();
+    let mut inject = |sim: &Simulator, f: Vec<u8>| {
+        sim.inject_frame(f.clone());
+        sim.run_until_idle();
+        expected.push(f);
+    };
+    // ARP and ICMP.
+    let mut arp = vec![0u8; 60];
+    arp[..6].copy_from_slice(&DEFAULT_MAC);
+    arp[6..12].copy_from_slice(&peer_mac(1));
+    arp[12..14].copy_from_slice(&[0x08, 0x06]);
+    inject(&sim, arp);
+    let mut icmp = Vec::new();
+    PacketBuilder::ethernet2(peer_mac(1), DEFAULT_MAC)
+        .ipv4([10, 0, 1, 1], [10, 0, 0, 1], 64)
+        .icmpv4_echo_request(1, 1)
+        .write(&mut icmp, b"ping")
+        .expect("icmp");
+    inject(&sim, icmp);
+    // In-order data for the connection, but with IPv4 options, and as an
+    // IP fragment: neither is taken (nor acknowledged).
+    let mut with_options = ipv4(0);
+    with_options.options = [1, 1, 1, 0].into();
+    inject(
+        &sim,
+        segment_over(&c, with_options, RCV_NXT, SND_UNA, 0x18, b"options"),
+    );
+    let mut fragment = ipv4(0);
+    fragment.more_fragments = true;
+    inject(
+        &sim,
+        segment_over(&c, fragment, RCV_NXT, SND_UNA, 0x18, b"fragment"),
+    );
+    assert_eq!(sent(&sim, &c), 0, "nothing acknowledged");
+    // The same data without options is taken and acknowledged.
+    sim.inject_frame(segment(&c, RCV_NXT, SND_UNA, 0x18, b"plain"));
+    sim.run_until_idle();
+    sim.advance_ms(500);
+    assert_eq!(sim.peer_state(c.key).last_ack_sent, SND_UNA);
+    let acks: Vec<u32> = sim
+        .peer_state(c.key)
+        .segments
+        .iter()
+        .map(|s| s.ack)
+        .collect();
+    assert_eq!(acks.last(), Some(&(RCV_NXT + 5)));
+    assert_eq!(sim.ordinary_frames(), expected);
+
+    // A SYN in TIME_WAIT: our FIN acknowledged, then the peer's.
+    let t = offload(
+        &sim,
+        2,
+        4001,
+        AckPolicy::Auto {
+            delay_ms: 0,
+            max_step: None,
+        },
+    );
+    let _req = graceful(&sim, &t);
+    sim.run_until_idle();
+    sim.peer_fin(t.key);
+    sim.run_until_idle();
+    assert_eq!(retrieves(&sim), vec![UploadRequested], "TIME_WAIT");
+    let before = sent(&sim, &t);
+    let syn = {
+        let b = PacketBuilder::ethernet2(peer_mac(2), DEFAULT_MAC)
+            .ipv4([10, 0, 1, 2], [10, 0, 0, 1], 64)
+            .tcp(t.key.peer_port, t.key.target_port, 77, 1000)
+            .syn();
+        let mut out = Vec::new();
+        b.write(&mut out, &[]).expect("syn");
+        out
+    };
+    sim.inject_frame(syn.clone());
+    sim.run_until_idle();
+    expected.push(syn);
+    assert_eq!(sim.ordinary_frames(), expected);
+    assert_eq!(sent(&sim, &t), before, "not answered");
+    assert_eq!(retrieves(&sim), vec![UploadRequested], "no new request");
+    terminate(&sim, &t);
+
+    // Data for a CLOSED connection: the peer closed, we closed, our FIN
+    // acknowledged (LAST_ACK → CLOSED); then more data arrives.
+    let d = offload(&sim, 3, 4002, MANUAL);
+    sim.peer_fin(d.key);
+    sim.run_until_idle();
+    let req = graceful(&sim, &d);
+    sim.run_until_idle();
+    sim.peer_ack(d.key, SND_UNA + 1, d.spec.delegated.SndWnd);
+    sim.run_until_idle();
+    assert!(
+        sim.chimney_calls()
+            .contains(&ChimneyCall::DisconnectComplete(
+                req.head() as usize,
+                NDIS_STATUS_SUCCESS
+            ))
+    );
+    let before = sent(&sim, &d);
+    let n = sim.ordinary_frames().len();
+    sim.peer_send(d.key, b"too late", true);
+    sim.run_until_idle();
+    sim.advance_ms(500);
+    assert_eq!(sim.ordinary_frames().len(), n + 1);
+    assert_eq!(sent(&sim, &d), before, "not acknowledged");
+    terminate(&sim, &d);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn rule_094_an_in_order_syn_uploads_the_connection_in_closed_state() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let ch = chain_of(&[500], 3);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    let before = sent(&sim, &c);
+    let syn = segment(&c, RCV_NXT, 0, 0x02, &[]);
+    sim.inject_frame(syn.clone());
+    sim.run_until_idle();
+    assert_eq!(retrieves(&sim), vec![UploadRequested]);
+    // The SYN goes up the ordinary path; nothing is answered or sent now.
+    assert_eq!(sim.ordinary_frames(), vec![syn]);
+    let late = chain_of(&[100], 4);
+    send(&sim, &c, &late);
+    sim.run_until_idle();
+    assert_eq!(sent(&sim, &c), before);
+    assert_eq!(
+        completed(&sim),
+        vec![(late.head() as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS)]
+    );
+    // The upload reports CLOSED and hands back the unacknowledged send.
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.State, TcpConnectionClosed);
+    assert_eq!(term.chain(tcp), ch.head());
+    finish(sim);
+}
+
+#[test]
+fn a_syn_outside_the_window_is_answered_with_an_ack_and_one_inside_is_dropped() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    sim.inject_frame(segment(&c, RCV_NXT + 100, 0, 0x02, &[]));
+    sim.run_until_idle();
+    assert_eq!(sent(&sim, &c), 0, "in the window: dropped");
+    sim.inject_frame(segment(&c, RCV_NXT.wrapping_sub(5_000), 0, 0x02, &[]));
+    sim.run_until_idle();
+    let rec = sim.peer_state(c.key);
+    assert_eq!(rec.segments.len(), 1);
+    assert_eq!(rec.segments[0].ack, RCV_NXT);
+    assert_eq!(rec.segments[0].flags, ndis_sim::peer::flags::ACK);
+    assert!(retrieves(&sim).is_empty());
+    assert!(sim.ordinary_frames().is_empty());
+    terminate(&sim, &c);
+    finish(sim);
+}
