@@ -39,6 +39,22 @@ pub struct RxSegment<'a> {
     pub payload: &'a [u8],
 }
 
+/// What the hardware counted of one IP family's offloaded traffic since
+/// its last reset (spec §7.6): only segments of offloaded connections, in
+/// both directions; octets are whole IP datagrams (headers included). Each
+/// counter wraps at its width.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Segments received and taken by an offloaded connection.
+    pub in_segments: u64,
+    pub in_octets: u64,
+    /// Segments transmitted for offloaded connections.
+    pub out_segments: u64,
+    pub out_octets: u64,
+    /// Of those, segments carrying RST.
+    pub out_resets: u32,
+}
+
 /// The hardware, as the chimney layer drives it.
 pub trait OffloadNic {
     /// Steer received segments of `t`'s 4-tuple to connection `id` from now on.
@@ -55,6 +71,10 @@ pub trait OffloadNic {
     /// gathered in order. The data is copied before this returns.
     fn post(&self, t: &FrameTemplate, s: &SegmentFields, payload: &[&[u8]])
     -> Result<(), NicError>;
+    /// The traffic counters of IPv4 (`ipv6` false) or IPv6.
+    fn traffic(&self, ipv6: bool) -> Traffic;
+    /// Zero the traffic counters of one family.
+    fn reset_traffic(&self, ipv6: bool);
 }
 
 /// What the hardware reports, at DISPATCH_LEVEL, with no driver lock held.

@@ -5,7 +5,7 @@
 //! and handed to [`NicEvents::unclaimed`] (the ordinary receive path).
 
 use super::index::{ConnIndex, FlowKey};
-use super::{NicError, NicEvents, OffloadNic, RxSegment};
+use super::{NicError, NicEvents, OffloadNic, RxSegment, Traffic};
 use crate::ffi::phy::{
     CHIMNEY_PHY_CHARACTERISTICS, CHIMNEY_PHY_CHARACTERISTICS_REVISION_1,
     CHIMNEY_PHY_CHARACTERISTICS_TYPE, CHIMNEY_PHY_MAX_FRAME, CHIMNEY_PHY_RECEIVE_HANDLER,
@@ -16,7 +16,7 @@ use crate::ffi::{
 };
 use crate::ndis::NdisHandle;
 use crate::wire::{self, FrameTemplate, IpPair, SegmentFields};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// Counters of the software NIC.
 #[derive(Default)]
@@ -29,6 +29,46 @@ pub struct NicCounters {
     pub frames_unmatched: AtomicU64,
     /// Transmits refused because the ring was full.
     pub ring_full: AtomicU64,
+    /// Offloaded traffic per IP family (IPv4, IPv6), as [`Traffic`] reports it.
+    pub traffic: [TrafficCounters; 2],
+}
+
+/// The counters behind [`Traffic`] (relaxed atomics: they are statistics).
+#[derive(Default)]
+pub struct TrafficCounters {
+    pub in_segments: AtomicU64,
+    pub in_octets: AtomicU64,
+    pub out_segments: AtomicU64,
+    pub out_octets: AtomicU64,
+    pub out_resets: AtomicU32,
+}
+
+impl TrafficCounters {
+    fn snapshot(&self) -> Traffic {
+        Traffic {
+            in_segments: self.in_segments.load(Ordering::Relaxed),
+            in_octets: self.in_octets.load(Ordering::Relaxed),
+            out_segments: self.out_segments.load(Ordering::Relaxed),
+            out_octets: self.out_octets.load(Ordering::Relaxed),
+            out_resets: self.out_resets.load(Ordering::Relaxed),
+        }
+    }
+
+    fn reset(&self) {
+        self.in_segments.store(0, Ordering::Relaxed);
+        self.in_octets.store(0, Ordering::Relaxed);
+        self.out_segments.store(0, Ordering::Relaxed);
+        self.out_octets.store(0, Ordering::Relaxed);
+        self.out_resets.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Index of a family's counters.
+fn family(ip: &IpPair) -> usize {
+    match ip {
+        IpPair::V4 { .. } => 0,
+        IpPair::V6 { .. } => 1,
+    }
 }
 
 pub struct SoftNic {
@@ -161,6 +201,13 @@ impl SoftNic {
                 .frames_unmatched
                 .fetch_add(1, Ordering::Relaxed);
             events.unclaimed(frame);
+            return;
+        }
+        // Taken by an offloaded connection: offloaded traffic (wrapping adds).
+        if let Some(t) = self.counters.traffic.get(family(&seg.ip)) {
+            t.in_segments.fetch_add(1, Ordering::Relaxed);
+            t.in_octets
+                .fetch_add(u64::from(seg.ip_len), Ordering::Relaxed);
         }
     }
 }
@@ -180,6 +227,20 @@ impl OffloadNic for SoftNic {
         self.index.prefetch(key);
     }
 
+    fn traffic(&self, ipv6: bool) -> Traffic {
+        self.counters
+            .traffic
+            .get(usize::from(ipv6))
+            .map(TrafficCounters::snapshot)
+            .unwrap_or_default()
+    }
+
+    fn reset_traffic(&self, ipv6: bool) {
+        if let Some(t) = self.counters.traffic.get(usize::from(ipv6)) {
+            t.reset();
+        }
+    }
+
     fn post(
         &self,
         t: &FrameTemplate,
@@ -196,6 +257,15 @@ impl OffloadNic for SoftNic {
         match transmit(self.handle, bytes) {
             NDIS_STATUS_SUCCESS => {
                 self.counters.frames_out.fetch_add(1, Ordering::Relaxed);
+                if let Some(c) = self.counters.traffic.get(family(&t.ip)) {
+                    let eth = wire::ETH_HEADER + t.vlan_tci.map_or(0, |_| wire::VLAN_TAG);
+                    c.out_segments.fetch_add(1, Ordering::Relaxed);
+                    c.out_octets
+                        .fetch_add(len.saturating_sub(eth) as u64, Ordering::Relaxed);
+                    if s.flags & wire::tcp_flags::RST != 0 {
+                        c.out_resets.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 Ok(())
             }
             NDIS_STATUS_RESOURCES => {

@@ -10,6 +10,7 @@ use crate::ffi::*;
 use crate::ndis::oidbuf::{self, Oid, Query, Set};
 use crate::offload::caps::ChimneyCaps;
 use crate::offload::params::TcpParams;
+use core::sync::atomic::Ordering;
 
 /// Every OID this miniport answers (query or set).
 pub const SUPPORTED_OIDS: &[NDIS_OID] = &[
@@ -183,10 +184,10 @@ fn query(adapter: &Adapter, q: &Query) -> NDIS_STATUS {
             Some(_) => q.answer(&adapter.chimney_hw.to_ndis()),
             None => NDIS_STATUS_NOT_SUPPORTED,
         },
-        OID_TCP4_OFFLOAD_STATS => q.answer(&adapter.stats.tcp4.snapshot()),
-        OID_TCP6_OFFLOAD_STATS => q.answer(&adapter.stats.tcp6.snapshot()),
-        OID_IP4_OFFLOAD_STATS => q.answer(&adapter.stats.ip4.snapshot()),
-        OID_IP6_OFFLOAD_STATS => q.answer(&adapter.stats.ip6.snapshot()),
+        OID_TCP4_OFFLOAD_STATS => q.answer(&tcp_stats(adapter, false)),
+        OID_TCP6_OFFLOAD_STATS => q.answer(&tcp_stats(adapter, true)),
+        OID_IP4_OFFLOAD_STATS => q.answer(&ip_stats(adapter, false)),
+        OID_IP6_OFFLOAD_STATS => q.answer(&ip_stats(adapter, true)),
         _ => NDIS_STATUS_NOT_SUPPORTED,
     }
 }
@@ -269,23 +270,105 @@ fn set(adapter: &Adapter, s: &Set) -> NDIS_STATUS {
         },
         // Statistics sets reset the family's counters; the buffer is not read.
         OID_TCP4_OFFLOAD_STATS => {
-            adapter.stats.tcp4.reset();
+            reset_tcp_stats(adapter, false);
             s.done(s.len())
         }
         OID_TCP6_OFFLOAD_STATS => {
-            adapter.stats.tcp6.reset();
+            reset_tcp_stats(adapter, true);
             s.done(s.len())
         }
         OID_IP4_OFFLOAD_STATS => {
-            adapter.stats.ip4.reset();
+            reset_ip_stats(adapter, false);
             s.done(s.len())
         }
         OID_IP6_OFFLOAD_STATS => {
-            adapter.stats.ip6.reset();
+            reset_ip_stats(adapter, true);
             s.done(s.len())
         }
         _ => NDIS_STATUS_NOT_SUPPORTED,
     }
+}
+
+// Statistics (spec §7.6). The hardware counts offloaded segments and octets
+// per family ([`crate::hw::Traffic`]); the driver counts what only the TCP
+// layer knows (`ResetEstablished`) and finds `CurrentlyEstablished` by
+// looking at its connections. A reset of one OID's counters stores the
+// hardware's current values, negated, in the driver's counter for the same
+// field, so a report (driver + hardware, wrapping) starts again from zero
+// without touching the other OID's view of the same hardware counter.
+
+fn traffic(adapter: &Adapter, ipv6: bool) -> crate::hw::Traffic {
+    use crate::hw::OffloadNic;
+    adapter
+        .data
+        .as_ref()
+        .map(|dp| dp.nic.traffic(ipv6))
+        .unwrap_or_default()
+}
+
+fn tcp_stats(adapter: &Adapter, ipv6: bool) -> TCP_OFFLOAD_STATS {
+    let sw = if ipv6 {
+        &adapter.stats.tcp6
+    } else {
+        &adapter.stats.tcp4
+    };
+    let hw = traffic(adapter, ipv6);
+    let mut r = sw.snapshot();
+    r.InSegments = r.InSegments.wrapping_add(hw.in_segments);
+    r.OutSegments = r.OutSegments.wrapping_add(hw.out_segments);
+    r.OutResets = r.OutResets.wrapping_add(hw.out_resets);
+    r.CurrentlyEstablished = adapter.data.as_ref().map_or(0, |dp| dp.established(ipv6));
+    r
+}
+
+fn reset_tcp_stats(adapter: &Adapter, ipv6: bool) {
+    let sw = if ipv6 {
+        &adapter.stats.tcp6
+    } else {
+        &adapter.stats.tcp4
+    };
+    let hw = traffic(adapter, ipv6);
+    sw.reset();
+    sw.in_segments
+        .store(0u64.wrapping_sub(hw.in_segments), Ordering::Relaxed);
+    sw.out_segments
+        .store(0u64.wrapping_sub(hw.out_segments), Ordering::Relaxed);
+    sw.out_resets
+        .store(0u32.wrapping_sub(hw.out_resets), Ordering::Relaxed);
+}
+
+fn ip_stats(adapter: &Adapter, ipv6: bool) -> IP_OFFLOAD_STATS {
+    let sw = if ipv6 {
+        &adapter.stats.ip6
+    } else {
+        &adapter.stats.ip4
+    };
+    let hw = traffic(adapter, ipv6);
+    let mut r = sw.snapshot();
+    // Every datagram an offloaded connection takes is delivered to it.
+    r.InReceives = r.InReceives.wrapping_add(hw.in_segments);
+    r.InDelivers = r.InDelivers.wrapping_add(hw.in_segments);
+    r.InOctets = r.InOctets.wrapping_add(hw.in_octets);
+    r.OutRequests = r.OutRequests.wrapping_add(hw.out_segments);
+    r.OutOctets = r.OutOctets.wrapping_add(hw.out_octets);
+    r
+}
+
+fn reset_ip_stats(adapter: &Adapter, ipv6: bool) {
+    let sw = if ipv6 {
+        &adapter.stats.ip6
+    } else {
+        &adapter.stats.ip4
+    };
+    let hw = traffic(adapter, ipv6);
+    sw.reset();
+    let neg = |v: u64| 0u64.wrapping_sub(v);
+    sw.in_receives.store(neg(hw.in_segments), Ordering::Relaxed);
+    sw.in_delivers.store(neg(hw.in_segments), Ordering::Relaxed);
+    sw.in_octets.store(neg(hw.in_octets), Ordering::Relaxed);
+    sw.out_requests
+        .store(neg(hw.out_segments), Ordering::Relaxed);
+    sw.out_octets.store(neg(hw.out_octets), Ordering::Relaxed);
 }
 
 /// OID_OFFLOAD_ENCAPSULATION: accept IEEE 802.3 (the only framing we offload with).

@@ -166,6 +166,24 @@ impl DataPath {
         }
     }
 
+    /// Offloaded connections of one IP family in ESTABLISHED or CLOSE_WAIT
+    /// (`CurrentlyEstablished`, tcpCurrEstab): a pass over the table, for
+    /// the statistics query.
+    pub fn established(&self, ipv6: bool) -> u32 {
+        let mut n = 0u32;
+        for id in 0..self.conns.capacity() {
+            let Some(lock) = self.conns.get(id as u32) else {
+                continue;
+            };
+            let c = lock.lock();
+            let family = matches!(c.template.ip, crate::wire::IpPair::V6 { .. });
+            if family == ipv6 && c.established() {
+                n = n.wrapping_add(1);
+            }
+        }
+        n
+    }
+
     /// The connection named by the context slot NDIS passes to the data
     /// path handlers (read once, validated), locked, with its index.
     ///
@@ -191,6 +209,16 @@ impl DataPath {
         let c = self.conns.get(r.index)?.lock();
         c.is(r.generation).then_some(c)
     }
+}
+
+/// A direct transition to CLOSED from ESTABLISHED or CLOSE_WAIT (a reset,
+/// either way, or a SYN at RCV.NXT): the family's `ResetEstablished`.
+fn count_reset(adapter: &Adapter, c: &ConnTx) {
+    let s = match c.template.ip {
+        crate::wire::IpPair::V4 { .. } => &adapter.stats.tcp4,
+        crate::wire::IpPair::V6 { .. } => &adapter.stats.tcp6,
+    };
+    s.reset_established.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Hand NBLs that completed inside a handler to the completion timer (a
@@ -283,8 +311,12 @@ pub unsafe fn abortive_disconnect(
     let Some((_, mut c)) = (unsafe { dp.conn_by_slot(slot) }) else {
         return false;
     };
+    let established = c.established();
     if !c.abort(&dp.nic, dp.now(), &mut done) {
         return false;
+    }
+    if established {
+        count_reset(adapter, &c);
     }
     let mut settled = Completions::new();
     c.posted
@@ -656,6 +688,9 @@ impl NicEvents for Events<'_> {
                 }
                 SynAction::Closed => {
                     let handle = c.offload_handle;
+                    if state_before.is_none_or(|s| s == TcpConnectionCloseWait) {
+                        count_reset(self.adapter, &c);
+                    }
                     drop(c);
                     if let Some(handlers) = self.adapter.offload_handlers {
                         handlers.event(
@@ -670,6 +705,10 @@ impl NicEvents for Events<'_> {
         }
         let mut done = Completions::new();
         let outcome = c.on_segment(seg, &mut done);
+        if outcome == RxOutcome::Aborted && state_before.is_none_or(|s| s == TcpConnectionCloseWait)
+        {
+            count_reset(self.adapter, &c);
+        }
         let now = self.dp.now();
         let due = now.wrapping_add(self.dp.delayed_ack_ticks.load(Ordering::Relaxed));
         let freq = self.dp.ack_frequency.load(Ordering::Relaxed);

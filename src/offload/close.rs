@@ -177,6 +177,16 @@ impl ConnTx {
         }
     }
 
+    /// ESTABLISHED or CLOSE_WAIT, offloaded (tcpCurrEstab, spec §7.6).
+    pub fn established(&self) -> bool {
+        matches!(
+            self.state,
+            super::conn::TxState::Open | super::conn::TxState::Uploading
+        ) && self
+            .close_state()
+            .is_none_or(|s| s == TcpConnectionCloseWait)
+    }
+
     /// FIN_WAIT_2 (our FIN acknowledged, the peer's not in): its timer runs.
     pub fn in_fin_wait_2(&self) -> bool {
         self.fin_out == FinOut::Acked && !self.rx.fin_in

@@ -200,6 +200,8 @@ pub struct Segment<'a> {
     pub dont_fragment: bool,
     /// The IPv4 header carried options (they are skipped, not interpreted).
     pub ip_options: bool,
+    /// Length of the IP datagram: IP header(s), TCP header and payload.
+    pub ip_len: u32,
     /// IPv4 Identification; zero for IPv6.
     pub ip_id: u16,
     pub src_port: u16,
@@ -449,6 +451,8 @@ struct IpLayer<'a> {
     dont_fragment: bool,
     /// IPv4 options were present.
     options: bool,
+    /// Bytes of IP header (IPv4 with its options; 40 for IPv6).
+    header_len: usize,
     ip_id: u16,
     /// TCP header and payload, bounded by the IP length.
     segment: &'a [u8],
@@ -518,6 +522,7 @@ pub fn parse_frame(frame: &[u8]) -> Result<Segment<'_>, WireError> {
         ip: ip.ip,
         dont_fragment: ip.dont_fragment,
         ip_options: ip.options,
+        ip_len: (ip.header_len + ip.segment.len()) as u32,
         ip_id: ip.ip_id,
         src_port,
         dst_port,
@@ -572,6 +577,7 @@ fn parse_ipv4(packet: &[u8]) -> Result<IpLayer<'_>, WireError> {
         ip: IpPair::V4 { src, dst, ttl, tos },
         dont_fragment: fragment & IPV4_DF != 0,
         options: ihl > IPV4_HEADER,
+        header_len: ihl,
         ip_id,
         segment,
     })
@@ -608,6 +614,7 @@ fn parse_ipv6(packet: &[u8]) -> Result<IpLayer<'_>, WireError> {
         },
         dont_fragment: false,
         options: false,
+        header_len: IPV6_HEADER,
         ip_id: 0,
         segment,
     })

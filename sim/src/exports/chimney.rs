@@ -247,9 +247,19 @@ unsafe extern "system" fn sim_event(
     EventType: ULONG,
     EventSpecificInformation: ULONG,
 ) {
-    check_irql_dispatch("NdisTcpOffloadEventHandler");
-    check_no_lock_held("NdisTcpOffloadEventHandler");
+    const E: &str = "NdisTcpOffloadEventHandler";
+    check_irql_dispatch(E);
+    check_no_lock_held(E);
     if let Some(sim) = crate::state::current() {
+        let handle = NdisOffloadHandle as usize;
+        if !lock(&sim.chimney).live_handles.contains(&handle) {
+            // Rule 91: the event names a connection by the handle NDIS
+            // stored in its block, while it is offloaded.
+            sim.violation(Violation::BadArgument {
+                export: E,
+                detail: format!("event {EventType} for offload handle {handle:#x}, not offloaded"),
+            });
+        }
         lock(&sim.chimney).calls.push(ChimneyCall::Event {
             offload_handle: NdisOffloadHandle as usize,
             event: EventType,
