@@ -735,6 +735,7 @@ impl NicEvents for Events<'_> {
         // The graceful disconnect, done when this ACK covered its FIN (or a
         // reset ended it).
         let disconnect = c.finished_disconnect();
+        let optional = c.optional_upload_due();
         // Both FINs acknowledged, ours last: TIME_WAIT, which the host
         // keeps (spec §7.2), so ask for the upload.
         let state_after = c.close_state();
@@ -797,6 +798,13 @@ impl NicEvents for Events<'_> {
                 NdisHandle::new(handle as NDIS_HANDLE),
                 TcpIndicateRetrieve,
                 UploadRequested,
+            );
+        }
+        if let Some(reason) = optional {
+            handlers.event(
+                NdisHandle::new(handle as NDIS_HANDLE),
+                TcpIndicateRetrieve,
+                reason,
             );
         }
         if let Some(bytes) = backlog {

@@ -52,6 +52,9 @@ pub enum SynAction {
     Drop,
 }
 
+/// Out-of-order segments dropped before an optional upload request.
+pub const OUT_OF_ORDER_LIMIT: u16 = 64;
+
 /// FIN_WAIT_2's timer, unless the host offloaded it running (spec §7.3).
 pub const FIN_WAIT_2_SECONDS: u32 = 120;
 
@@ -185,6 +188,24 @@ impl ConnTx {
         ) && self
             .close_state()
             .is_none_or(|s| s == TcpConnectionCloseWait)
+    }
+
+    /// An upload worth asking for with an optional reason now, if any:
+    /// `HighOutOfOrderPackets` once [`OUT_OF_ORDER_LIMIT`] out-of-order
+    /// segments were dropped since the last such request (this target does
+    /// not reassemble, so the host's stack serves such a path better). The
+    /// host may ignore it: the connection goes on as before (rule 89). Not
+    /// asked in the half-closed states, where only mandatory reasons may
+    /// start an upload (spec §6.12).
+    pub fn optional_upload_due(&mut self) -> Option<u32> {
+        if self.state != super::conn::TxState::Open
+            || self.close_state().is_some()
+            || self.rx.out_of_order < OUT_OF_ORDER_LIMIT
+        {
+            return None;
+        }
+        self.rx.out_of_order = 0;
+        Some(crate::ffi::HighOutOfOrderPackets)
     }
 
     /// FIN_WAIT_2 (our FIN acknowledged, the peer's not in): its timer runs.

@@ -429,7 +429,9 @@ impl ConnTx {
             return AckNeed::Now;
         }
         if seq_lt(self.rcv_nxt, seg.seq) {
-            // Out of order: RFC 5681 §4.2 asks for an immediate duplicate ACK.
+            // Out of order: RFC 5681 §4.2 asks for an immediate duplicate
+            // ACK. Without reassembly the segment is dropped (and counted).
+            self.rx.out_of_order = self.rx.out_of_order.saturating_add(1);
             return AckNeed::Now;
         }
         let skip = self.rcv_nxt.wrapping_sub(seg.seq) as usize;
@@ -448,8 +450,8 @@ impl ConnTx {
         if seg.flags & wire::tcp_flags::FIN != 0 {
             return self.on_fin(seg, len);
         }
-        self.rx.unacked_segments += 1;
-        if self.rx.unacked_segments >= ack_frequency.max(1) {
+        self.rx.unacked_segments = self.rx.unacked_segments.saturating_add(1);
+        if u32::from(self.rx.unacked_segments) >= ack_frequency.max(1) {
             return AckNeed::Now;
         }
         if self.rx.ack_due.is_none() {

@@ -15,8 +15,12 @@ pub struct RxQueue {
     tail: u32,
     /// Bytes buffered (acknowledged, not delivered).
     pub bytes: u32,
-    /// In-order data segments received since the last ACK went out.
-    pub unacked_segments: u32,
+    /// In-order data segments received since the last ACK went out
+    /// (`TcpAckFrequency` is at most 255).
+    pub unacked_segments: u16,
+    /// Out-of-order segments dropped since the last upload request for
+    /// them (`HighOutOfOrderPackets`).
+    pub out_of_order: u16,
     /// NIC tick by which the delayed ACK is due (None: no ACK owed).
     pub ack_due: Option<u32>,
     /// The connection sits on the adapter's delayed-ACK list.
@@ -47,6 +51,7 @@ impl RxQueue {
             tail: NO_BUF,
             bytes: 0,
             unacked_segments: 0,
+            out_of_order: 0,
             ack_due: None,
             ack_listed: false,
             adv_edge: 0,
