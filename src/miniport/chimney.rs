@@ -422,9 +422,12 @@ pub unsafe fn defer_disconnect(adapter: &Adapter, request: PNET_BUFFER_LIST, sta
 /// NDIS contract.
 pub unsafe extern "system" fn miniport_tcp_offload_forward(
     MiniportAdapterContext: NDIS_HANDLE,
-    _MiniportOffloadContext: PVOID,
+    MiniportOffloadContext: PVOID,
     NetBufferList: PNET_BUFFER_LIST,
 ) -> NDIS_STATUS {
+    // SAFETY: NDIS contract: the slot and a chain that is ours now.
+    unsafe { super::forward::tag_chain(MiniportOffloadContext, NetBufferList) };
+    // Processed from the completion timer (DISPATCH_LEVEL), in order.
     queue_io(MiniportAdapterContext, NetBufferList, IoOp::Forward)
 }
 
@@ -657,7 +660,14 @@ fn complete_io(adapter: &Adapter, mut nbls: NblQueue) {
     while let Some((p, tag)) = nbls.pop() {
         // SAFETY: queued NBLs are ours until completed.
         unsafe {
-            if tag != IoOp::SendDone as usize
+            if tag == IoOp::Forward as usize {
+                // Processed now, as if received (spec §6.9); what it
+                // completes goes up after everything queued before it.
+                flush_batches(adapter, &handlers, &mut batches);
+                let status = super::forward::process(adapter, p);
+                nbl::set_status(p, status);
+                nbl::set_bytes_transferred(p, 0);
+            } else if tag != IoOp::SendDone as usize
                 && tag != IoOp::DisconnectDone as usize
                 && tag != IoOp::ReceiveDone as usize
             {

@@ -13,6 +13,7 @@ pub mod close;
 pub mod ctrlpath;
 pub mod datapath;
 pub mod driver;
+pub mod forward;
 pub mod hardware;
 pub mod receive;
 pub mod send;

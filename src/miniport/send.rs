@@ -205,7 +205,10 @@ impl DataPath {
     }
 
     /// The connection a context value names, locked, if it is live.
-    fn conn_of(&self, r: ObjRef) -> Option<crate::ndis::spinlock::SpinGuard<'_, ConnTx>> {
+    pub(super) fn conn_of(
+        &self,
+        r: ObjRef,
+    ) -> Option<crate::ndis::spinlock::SpinGuard<'_, ConnTx>> {
         let c = self.conns.get(r.index)?.lock();
         c.is(r.generation).then_some(c)
     }
@@ -827,6 +830,18 @@ impl NicEvents for Events<'_> {
     fn unclaimed(&self, frame: &[u8]) {
         super::receive::indicate_ordinary(self.adapter, self.dp, frame);
     }
+}
+
+/// Process `seg` as if connection `id` had received it from the wire (the
+/// forward path, spec §6.9). False when the connection did not take it
+/// (gone, being uploaded, CLOSED). At DISPATCH_LEVEL, no driver lock held.
+pub(super) fn receive_segment(
+    adapter: &Adapter,
+    dp: &DataPath,
+    id: u32,
+    seg: &RxSegment<'_>,
+) -> bool {
+    Events { adapter, dp }.segment(id, seg)
 }
 
 /// CHIMNEY_PHY_RECEIVE_HANDLER: one frame, at DISPATCH_LEVEL.

@@ -33,6 +33,24 @@ pub unsafe fn set_status(nbl: PNET_BUFFER_LIST, status: NDIS_STATUS) {
     unsafe { (*nbl).Status = status }
 }
 
+/// The `Scratch` field: the current owner's (ours while we own the NBL).
+///
+/// # Safety
+/// `nbl` must be a valid NBL the caller owns.
+pub unsafe fn scratch(nbl: PNET_BUFFER_LIST) -> PVOID {
+    // SAFETY: caller contract.
+    unsafe { (*nbl).Scratch }
+}
+
+/// Set `Scratch`.
+///
+/// # Safety
+/// `nbl` must be a valid NBL the caller owns.
+pub unsafe fn set_scratch(nbl: PNET_BUFFER_LIST, value: PVOID) {
+    // SAFETY: caller contract.
+    unsafe { (*nbl).Scratch = value }
+}
+
 /// The two `MiniportReserved` pointer slots (ours while we own the NBL).
 ///
 /// # Safety

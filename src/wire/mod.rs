@@ -495,25 +495,22 @@ pub fn parse_frame(frame: &[u8]) -> Result<Segment<'_>, WireError> {
         return Err(WireError::Checksum);
     }
 
-    let mut r = Reader(ip.segment);
-    let src_port = r.u16()?;
-    let dst_port = r.u16()?;
-    let seq = r.u32()?;
-    let ack = r.u32()?;
-    let offset = r.u8()?;
-    let flags = r.u8()?;
-    let window = r.u16()?;
-    let _checksum = r.u16()?;
-    let urgent = r.u16()?;
-    let header_len = usize::from(offset >> 4) * 4;
-    let options_len = header_len
-        .checked_sub(TCP_HEADER)
-        .ok_or(WireError::BadHeader)?;
-    let (options, payload) = r
-        .rest()
-        .split_at_checked(options_len)
-        .ok_or(WireError::Truncated)?;
-    let opts = parse_options(options);
+    let t = parse_tcp_header(ip.segment)?;
+    let payload = ip.segment.get(t.header_len..).ok_or(WireError::Truncated)?;
+    let TcpHeader {
+        src_port,
+        dst_port,
+        seq,
+        ack,
+        flags,
+        window,
+        urgent,
+        header_len: _,
+        mss,
+        window_scale,
+        sack_permitted,
+        timestamps,
+    } = t;
 
     Ok(Segment {
         src_mac,
@@ -531,11 +528,71 @@ pub fn parse_frame(frame: &[u8]) -> Result<Segment<'_>, WireError> {
         flags,
         window,
         urgent,
+        mss,
+        window_scale,
+        sack_permitted,
+        timestamps,
+        payload,
+    })
+}
+
+/// The fields of a TCP header (options parsed as [`parse_frame`] does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpHeader {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub seq: u32,
+    pub ack: u32,
+    /// [`tcp_flags`] bits.
+    pub flags: u8,
+    pub window: u16,
+    pub urgent: u16,
+    /// Bytes of header, options included (20..=60).
+    pub header_len: usize,
+    pub mss: Option<u16>,
+    pub window_scale: Option<u8>,
+    pub sack_permitted: bool,
+    /// (TSval, TSecr).
+    pub timestamps: Option<(u32, u32)>,
+}
+
+/// Parses the TCP header at the start of `segment` (no checksum check: the
+/// caller verified it, or it comes from the host, spec §6.9). `segment`
+/// must hold at least the whole header; what follows is not looked at.
+///
+/// # Errors
+/// [`WireError::Truncated`] for a header cut short, [`WireError::BadHeader`]
+/// for a data offset below 5 words.
+pub fn parse_tcp_header(segment: &[u8]) -> Result<TcpHeader, WireError> {
+    let mut r = Reader(segment);
+    let src_port = r.u16()?;
+    let dst_port = r.u16()?;
+    let seq = r.u32()?;
+    let ack = r.u32()?;
+    let offset = r.u8()?;
+    let flags = r.u8()?;
+    let window = r.u16()?;
+    let _checksum = r.u16()?;
+    let urgent = r.u16()?;
+    let header_len = usize::from(offset >> 4) * 4;
+    let options_len = header_len
+        .checked_sub(TCP_HEADER)
+        .ok_or(WireError::BadHeader)?;
+    let options = r.rest().get(..options_len).ok_or(WireError::Truncated)?;
+    let opts = parse_options(options);
+    Ok(TcpHeader {
+        src_port,
+        dst_port,
+        seq,
+        ack,
+        flags,
+        window,
+        urgent,
+        header_len,
         mss: opts.mss,
         window_scale: opts.window_scale,
         sack_permitted: opts.sack_permitted,
         timestamps: opts.timestamps,
-        payload,
     })
 }
 
