@@ -229,3 +229,69 @@ fn a_syn_outside_the_window_is_answered_with_an_ack_and_one_inside_is_dropped() 
     terminate(&sim, &c);
     finish(sim);
 }
+
+fn urgent_segment(c: &Conn, n: u8, seq: u32, ack: u32, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(peer_mac(n), DEFAULT_MAC)
+        .ipv4([10, 0, 1, n], [10, 0, 0, 1], 64)
+        .tcp(c.key.peer_port, c.key.target_port, seq, 1000)
+        .ack(ack)
+        .urg(1)
+        .write(&mut out, data)
+        .expect("frame");
+    out
+}
+
+#[test]
+fn rule_092_urgent_data_requests_the_upload_stops_acks_and_goes_up_the_normal_path_after_it() {
+    let sim = with_adapter();
+    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let d = offload(&sim, 2, 4001, MANUAL);
+    // Something in flight, and in-order data the delayed ACK still owes.
+    let ch = chain_of(&[1000], 1);
+    send(&sim, &c, &ch);
+    sim.peer_send(c.key, b"abc", false);
+    sim.run_until_idle();
+    let sent_before = sent(&sim, &c);
+    // An URG segment in the window: upload requested, with the mandatory
+    // reason; nothing more goes out, not even the owed ACK.
+    let urg = urgent_segment(&c, 1, RCV_NXT + 3, SND_UNA, b"URGENT");
+    sim.inject_frame(urg.clone());
+    sim.run_until_idle();
+    assert_eq!(retrieves(&sim), vec![ReceivedUrgentData]);
+    // Later data, and an ACK for the send: held, not processed.
+    sim.peer_send(c.key, b"later", true);
+    sim.peer_ack(c.key, SND_UNA + 1000, c.spec.delegated.SndWnd);
+    sim.run_until_idle();
+    sim.advance_ms(2_000);
+    let later = frames_from_peer(&sim);
+    let held: Vec<Vec<u8>> = later[later.len() - 2..].to_vec();
+    assert_eq!(sent(&sim, &c), sent_before, "no further ACKs");
+    assert!(completed(&sim).is_empty(), "the ACK was not processed");
+    assert!(sim.ordinary_frames().is_empty(), "held until the upload");
+    // An URG segment outside the window is dropped; that connection goes on.
+    sim.inject_frame(urgent_segment(&d, 2, RCV_NXT + 1_000_000, SND_UNA, b"no"));
+    sim.peer_send(d.key, b"fine", true);
+    sim.run_until_idle();
+    sim.advance_ms(500);
+    assert_eq!(retrieves(&sim), vec![ReceivedUrgentData], "not for d");
+    assert_eq!(
+        sim.peer_state(d.key).segments.last().map(|s| s.ack),
+        Some(RCV_NXT + 4)
+    );
+    // The terminate completes; the urgent segment and everything after it
+    // then go up the ordinary path, in order; the state stops before it.
+    let (term, tcp) = terminate(&sim, &c);
+    let st: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(st.RcvNxt, RCV_NXT + 3);
+    assert_eq!(
+        term.chain(tcp),
+        ch.head(),
+        "the send goes back unacknowledged"
+    );
+    let mut want = vec![urg];
+    want.extend(held);
+    assert_eq!(sim.ordinary_frames(), want);
+    terminate(&sim, &d);
+    finish(sim);
+}

@@ -37,6 +37,9 @@ pub struct RxSegment<'a> {
     pub window: u16,
     pub timestamps: Option<(u32, u32)>,
     pub payload: &'a [u8],
+    /// The whole frame as received (empty for a segment the host forwarded,
+    /// which has none): what goes up the ordinary path if it is held.
+    pub frame: &'a [u8],
 }
 
 /// What the hardware counted of one IP family's offloaded traffic since

@@ -191,6 +191,7 @@ impl SoftNic {
             window: seg.window,
             timestamps: seg.timestamps,
             payload: seg.payload,
+            frame,
         };
         if self
             .index

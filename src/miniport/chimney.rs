@@ -488,6 +488,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     let mut failed_sends = crate::ndis::sendq::Completions::new();
     let mut settled_receives = crate::ndis::sendq::Completions::new();
     let mut disconnects = crate::ndis::sendq::Completions::new();
+    let mut held = crate::ndis::rxpool::NO_BUF;
     let mut faults = 0;
     match (&adapter.offload, &adapter.data) {
         (Some(table), Some(dp)) => {
@@ -497,6 +498,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
                 done: crate::ndis::sendq::Completions::new(),
                 recv_done: crate::ndis::sendq::Completions::new(),
                 disconnects: crate::ndis::sendq::Completions::new(),
+                held: crate::ndis::rxpool::NO_BUF,
                 faults: 0,
             };
             let mut t = table.lock();
@@ -509,6 +511,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
             failed_sends = plane.done.take();
             settled_receives = plane.recv_done.take();
             disconnects = plane.disconnects.take();
+            held = plane.held;
             faults = plane.faults;
         }
         // SAFETY: as above.
@@ -558,6 +561,13 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
             StateOp::Invalidate => NdisMInvalidateOffloadComplete(h, root),
             StateOp::Query => NdisMQueryOffloadStateComplete(h, root),
         }
+    }
+    // Frames held since urgent data arrived go up the ordinary path now that
+    // the host owns the connection again (spec §6.10 step 6).
+    if held != crate::ndis::rxpool::NO_BUF
+        && let Some(dp) = &adapter.data
+    {
+        super::receive::indicate_held(adapter, dp, held);
     }
     // Only now may terminated objects go (rule 53).
     if op == StateOp::Terminate

@@ -132,6 +132,7 @@ pub unsafe fn process(adapter: &Adapter, p: PNET_BUFFER_LIST) -> NDIS_STATUS {
         window: h.window,
         timestamps: h.timestamps,
         payload: &[],
+        frame: &[],
     };
     if payload_len == 0 {
         return taken(super::send::receive_segment(adapter, dp, r.index, &seg));

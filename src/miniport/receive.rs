@@ -45,6 +45,16 @@ pub fn indicate_ordinary(adapter: &Adapter, dp: &DataPath, frame: &[u8]) {
         return;
     };
     dp.rx.append(b, frame);
+    indicate_buffer(adapter, dp, b);
+}
+
+/// Indicate buffer `b` (ours, filled, unlinked) on the ordinary path; it
+/// comes back through the return handler, or at once when buffers run low.
+fn indicate_buffer(adapter: &Adapter, dp: &DataPath, b: u32) {
+    if adapter.state.lock_at_dispatch().run != RunState::Running {
+        dp.rx.give(b);
+        return;
+    }
     let n = dp.rx.lend(b);
     let short = dp.rx.available() < low_water(dp);
     let mut flags = NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
@@ -65,6 +75,108 @@ pub fn indicate_ordinary(adapter: &Adapter, dp: &DataPath, frame: &[u8]) {
         // The protocol copied what it keeps: the buffer is ours again.
         dp.rx.returned();
         dp.rx.give(b);
+    }
+}
+
+/// Frames held for the host (spec §6.10: urgent data and everything after
+/// it), oldest first, in receive buffers linked through their `next`; each
+/// buffer starts with the connection id (4 bytes) before the frame.
+pub struct Held {
+    head: u32,
+    tail: u32,
+}
+
+impl Held {
+    pub const fn new() -> Self {
+        Held {
+            head: crate::ndis::rxpool::NO_BUF,
+            tail: crate::ndis::rxpool::NO_BUF,
+        }
+    }
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Hold `frame` of connection `id` until its upload completes. False (the
+/// frame is dropped: the peer retransmits it to the host later) when it
+/// does not fit a buffer or buffers run low. DISPATCH_LEVEL.
+pub fn hold_frame(dp: &DataPath, id: u32, frame: &[u8]) -> bool {
+    use crate::ndis::rxpool::{NO_BUF, RX_BUF_BYTES};
+    if frame.is_empty() || frame.len() + 4 > RX_BUF_BYTES || dp.rx.available() < low_water(dp) {
+        return false;
+    }
+    let Some(b) = dp.rx.take() else {
+        return false;
+    };
+    dp.rx.append(b, &id.to_le_bytes());
+    dp.rx.append(b, frame);
+    let mut h = dp.held.lock_at_dispatch();
+    if h.tail == NO_BUF {
+        h.head = b;
+    } else {
+        dp.rx.set_next(h.tail, b);
+    }
+    h.tail = b;
+    true
+}
+
+/// Take the frames held for connection `id` out of the adapter's list, in
+/// order: the head of their queue (`NO_BUF` when none).
+pub fn take_held(dp: &DataPath, id: u32) -> u32 {
+    use crate::ndis::rxpool::NO_BUF;
+    let (mut out_head, mut out_tail) = (NO_BUF, NO_BUF);
+    let mut h = dp.held.lock();
+    let (mut prev, mut b) = (NO_BUF, h.head);
+    let mut guard = dp.rx.capacity();
+    while b != NO_BUF && guard > 0 {
+        guard -= 1;
+        let next = dp.rx.next(b);
+        let owner = dp.rx.with_pending(b, |bytes| {
+            bytes
+                .get(..4)
+                .and_then(|x| x.try_into().ok())
+                .map(u32::from_le_bytes)
+        });
+        if owner == Some(id) {
+            // Unlink `b`.
+            if prev == NO_BUF {
+                h.head = next;
+            } else {
+                dp.rx.set_next(prev, next);
+            }
+            if h.tail == b {
+                h.tail = prev;
+            }
+            dp.rx.set_next(b, NO_BUF);
+            if out_tail == NO_BUF {
+                out_head = b;
+            } else {
+                dp.rx.set_next(out_tail, b);
+            }
+            out_tail = b;
+        } else {
+            prev = b;
+        }
+        b = next;
+    }
+    out_head
+}
+
+/// Indicate a queue of held frames on the ordinary path, in order
+/// (DISPATCH_LEVEL, no lock held).
+pub fn indicate_held(adapter: &Adapter, dp: &DataPath, mut b: u32) {
+    let mut guard = dp.rx.capacity();
+    while b != crate::ndis::rxpool::NO_BUF && guard > 0 {
+        guard -= 1;
+        let next = dp.rx.next(b);
+        dp.rx.set_next(b, crate::ndis::rxpool::NO_BUF);
+        dp.rx.consume(b, 4);
+        indicate_buffer(adapter, dp, b);
+        b = next;
     }
 }
 

@@ -57,6 +57,8 @@ pub struct DataPath {
     pub indicating: AtomicU32,
     /// Frames the ordinary path dropped for want of a buffer.
     pub rx_no_buffer: AtomicU32,
+    /// Frames held for connections that received urgent data.
+    pub held: SpinLock<super::receive::Held>,
 }
 
 impl DataPath {
@@ -98,6 +100,7 @@ impl DataPath {
             ack_timer_due: AtomicU32::new(0),
             indicating: AtomicU32::new(0),
             rx_no_buffer: AtomicU32::new(0),
+            held: SpinLock::new(super::receive::Held::new()),
         })
     }
 
@@ -105,6 +108,7 @@ impl DataPath {
     pub fn init(&self) {
         self.waiting.init();
         self.acks.init();
+        self.held.init();
         self.rx.init();
     }
 
@@ -391,6 +395,9 @@ pub struct Plane<'a> {
     /// Disconnect requests pending at upload (completed after the sends,
     /// before the state completion).
     pub disconnects: Completions,
+    /// Frames held for uploaded connections (urgent data): indicated on the
+    /// ordinary path after the state completion (a receive-buffer queue).
+    pub held: u32,
     /// Terminates failed for corrupt hardware state (events due after the
     /// completion).
     pub faults: u32,
@@ -560,6 +567,11 @@ impl DataPlane for Plane<'_> {
             c.posted
                 .complete_all(NDIS_STATUS_UPLOAD_IN_PROGRESS, true, &mut self.recv_done);
         }
+        if c.urgent {
+            // The held frames go up once the terminate has completed.
+            let mine = super::receive::take_held(self.dp, r.index);
+            self.held = append_queue(&self.dp.rx, self.held, mine);
+        }
         let (send_head, send_tail, disconnect) = c.close(&mut self.done);
         if let Some(f) = disconnect {
             // SAFETY: the request left the queue; ours, completed once.
@@ -584,6 +596,22 @@ impl DataPlane for Plane<'_> {
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32> {
         self.dp.conn_of(r).map(|c| c.send_backlog())
     }
+}
+
+/// Append receive-buffer queue `b` to queue `a`; returns the head.
+fn append_queue(rx: &RxPool, a: u32, b: u32) -> u32 {
+    use crate::ndis::rxpool::NO_BUF;
+    if a == NO_BUF {
+        return b;
+    }
+    let mut t = a;
+    let mut guard = rx.capacity();
+    while rx.next(t) != NO_BUF && guard > 0 {
+        guard -= 1;
+        t = rx.next(t);
+    }
+    rx.set_next(t, b);
+    a
 }
 
 /// Copy the NBL chain `head` (the host's `BufferedData`) into `c`'s receive
@@ -665,6 +693,17 @@ impl NicEvents for Events<'_> {
         if c.state == TxState::Free || c.flow() != seg.flow {
             return false;
         }
+        if c.urgent {
+            // After urgent data everything is the host's, in order: held
+            // until the upload completes (spec §6.10). A forwarded segment
+            // (no frame) goes back to the host as not processed.
+            drop(c);
+            if seg.frame.is_empty() {
+                return false;
+            }
+            super::receive::hold_frame(self.dp, id, seg.frame);
+            return true;
+        }
         if c.state == TxState::Uploading {
             // A connection being uploaded no longer processes segments: they
             // go up the ordinary receive path unprocessed (rule 52). With
@@ -679,6 +718,27 @@ impl NicEvents for Events<'_> {
             // Nothing is processed on a CLOSED connection: its segments
             // are the host's (spec §6.10).
             return false;
+        }
+        if seg.flags & crate::wire::tcp_flags::URG != 0 {
+            let ack = (seg.flags & crate::wire::tcp_flags::ACK != 0).then_some(seg.ack);
+            if !c.urgent_arrived(seg.seq, ack) {
+                // Not acceptable: dropped; the connection goes on.
+                return true;
+            }
+            let handle = c.offload_handle;
+            drop(c);
+            let wire = !seg.frame.is_empty();
+            if wire {
+                super::receive::hold_frame(self.dp, id, seg.frame);
+            }
+            if let Some(handlers) = self.adapter.offload_handlers {
+                handlers.event(
+                    NdisHandle::new(handle as NDIS_HANDLE),
+                    TcpIndicateRetrieve,
+                    ReceivedUrgentData,
+                );
+            }
+            return wire;
         }
         if seg.flags & crate::wire::tcp_flags::SYN != 0 {
             let now = self.dp.now();

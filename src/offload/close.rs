@@ -180,6 +180,30 @@ impl ConnTx {
         }
     }
 
+    /// A segment with URG (spec §6.10): if its sequence number is in the
+    /// window and its ACK (when set) acknowledges nothing unsent, the
+    /// connection stops here: no more ACKs or data go out, and everything
+    /// from this segment on is held for the host. True when it did; an
+    /// unacceptable one is dropped and the connection goes on.
+    pub fn urgent_arrived(&mut self, seq: u32, ack: Option<u32>) -> bool {
+        let window = self.rx.adv_edge.wrapping_sub(self.rcv_nxt).max(1);
+        if seq.wrapping_sub(self.rcv_nxt) >= window {
+            return false;
+        }
+        if let Some(ack) = ack {
+            // Acceptable: SND.UNA − MAX.SND.WND ≤ ACK ≤ SND.MAX (RFC 5961 §5).
+            let ahead = ack.wrapping_sub(self.snd_una);
+            let behind = self.snd_una.wrapping_sub(ack);
+            if ahead > self.snd_max.wrapping_sub(self.snd_una) && behind > self.max_snd_wnd {
+                return false;
+            }
+        }
+        self.urgent = true;
+        self.halted = true;
+        self.touched = true;
+        true
+    }
+
     /// ESTABLISHED or CLOSE_WAIT, offloaded (tcpCurrEstab, spec §7.6).
     pub fn established(&self) -> bool {
         matches!(

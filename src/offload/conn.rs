@@ -106,6 +106,10 @@ pub struct ConnTx {
     pub fin_after_peer: bool,
     /// FIN_WAIT_2 timer deadline in NIC ticks, while running (spec §7.3).
     pub fin2_due: Option<u32>,
+    /// Urgent data arrived (spec §6.10): nothing more is processed or sent;
+    /// the connection's frames are held for the ordinary path until the
+    /// upload completes.
+    pub urgent: bool,
 }
 
 /// A hardware fault on a connection (the NIC refused its frames): the
@@ -256,6 +260,7 @@ impl ConnTx {
             fin_out: FinOut::None,
             fin_after_peer: false,
             fin2_due: None,
+            urgent: false,
         }
     }
 
