@@ -306,6 +306,16 @@ fn traffic(adapter: &Adapter, ipv6: bool) -> crate::hw::Traffic {
         .unwrap_or_default()
 }
 
+/// Segments the driver sent again, per family (the hardware does not know
+/// which bytes were sent before).
+fn retransmitted(adapter: &Adapter, ipv6: bool) -> u32 {
+    adapter
+        .data
+        .as_ref()
+        .and_then(|dp| dp.retransmitted.get(usize::from(ipv6)))
+        .map_or(0, |n| n.load(Ordering::Relaxed))
+}
+
 fn tcp_stats(adapter: &Adapter, ipv6: bool) -> TCP_OFFLOAD_STATS {
     let sw = if ipv6 {
         &adapter.stats.tcp6
@@ -313,9 +323,14 @@ fn tcp_stats(adapter: &Adapter, ipv6: bool) -> TCP_OFFLOAD_STATS {
         &adapter.stats.tcp4
     };
     let hw = traffic(adapter, ipv6);
+    let resent = retransmitted(adapter, ipv6);
     let mut r = sw.snapshot();
     r.InSegments = r.InSegments.wrapping_add(hw.in_segments);
-    r.OutSegments = r.OutSegments.wrapping_add(hw.out_segments);
+    // tcpOutSegs leaves out segments carrying only bytes sent before.
+    r.OutSegments = r
+        .OutSegments
+        .wrapping_add(hw.out_segments.wrapping_sub(u64::from(resent)));
+    r.RetransmittedSegments = r.RetransmittedSegments.wrapping_add(resent);
     r.OutResets = r.OutResets.wrapping_add(hw.out_resets);
     r.CurrentlyEstablished = adapter.data.as_ref().map_or(0, |dp| dp.established(ipv6));
     r
@@ -328,11 +343,16 @@ fn reset_tcp_stats(adapter: &Adapter, ipv6: bool) {
         &adapter.stats.tcp4
     };
     let hw = traffic(adapter, ipv6);
+    let resent = retransmitted(adapter, ipv6);
     sw.reset();
     sw.in_segments
         .store(0u64.wrapping_sub(hw.in_segments), Ordering::Relaxed);
-    sw.out_segments
-        .store(0u64.wrapping_sub(hw.out_segments), Ordering::Relaxed);
+    sw.out_segments.store(
+        0u64.wrapping_sub(hw.out_segments.wrapping_sub(u64::from(resent))),
+        Ordering::Relaxed,
+    );
+    sw.retransmitted_segments
+        .store(0u32.wrapping_sub(resent), Ordering::Relaxed);
     sw.out_resets
         .store(0u32.wrapping_sub(hw.out_resets), Ordering::Relaxed);
 }

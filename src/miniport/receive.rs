@@ -23,6 +23,7 @@ use crate::ffi::*;
 use crate::ndis::sendq::Completions;
 use crate::ndis::{NdisHandle, nbl};
 use crate::offload::conn::TxState;
+use crate::offload::rexmit::Rto;
 use core::sync::atomic::Ordering;
 
 /// Below this many free buffers an ordinary indication carries
@@ -530,12 +531,28 @@ pub fn service_acks(adapter: &Adapter, dp: &DataPath) {
                 }
             }
         }
-        // FIN_WAIT_2's timer (rule 99).
+        // The retransmit timer, which in FIN_WAIT_2 is FIN_WAIT_2's
+        // (rules 97, 99).
         let mut expired = false;
-        if c.fin2_due.is_some() {
-            match wait_for(c.fin2_due) {
+        if c.rexmit_due.is_some() {
+            match wait_for(c.rexmit_due) {
                 Some(wait) => keep = Some(keep.map_or(wait, |k| k.min(wait))),
-                None => expired = c.fin_wait_2_expired(),
+                None if c.in_fin_wait_2() => expired = c.fin_wait_2_expired(),
+                None => {
+                    let tps = dp.ticks_per_second.load(Ordering::Relaxed);
+                    let max = adapter.tcp_params().max_retransmissions;
+                    match c.retransmit_timeout(now, tps, max) {
+                        Rto::Resent => {
+                            dp.pump(id, &mut c);
+                        }
+                        Rto::GaveUp => expired = true,
+                        Rto::Idle => {}
+                    }
+                    if let Some(due) = c.rexmit_due {
+                        let wait = due.wrapping_sub(now).max(1);
+                        keep = Some(keep.map_or(wait, |k| k.min(wait)));
+                    }
+                }
             }
         }
         let handle = c.offload_handle;

@@ -59,6 +59,8 @@ pub struct DataPath {
     pub rx_no_buffer: AtomicU32,
     /// Frames held for connections that received urgent data.
     pub held: SpinLock<super::receive::Held>,
+    /// Segments sent again (retransmissions), per IP family (IPv4, IPv6).
+    pub retransmitted: [AtomicU32; 2],
 }
 
 impl DataPath {
@@ -101,6 +103,7 @@ impl DataPath {
             indicating: AtomicU32::new(0),
             rx_no_buffer: AtomicU32::new(0),
             held: SpinLock::new(super::receive::Held::new()),
+            retransmitted: [AtomicU32::new(0), AtomicU32::new(0)],
         })
     }
 
@@ -134,12 +137,32 @@ impl DataPath {
     /// Transmit what connection `c` may, and queue it for ring space if the
     /// hardware ran out. Called with the connection's lock held.
     pub(super) fn pump(&self, id: u32, c: &mut ConnTx) -> u32 {
-        let sent = c.pump(&self.nic, self.now());
+        let now = self.now();
+        let p = c.pump(&self.nic, now);
         if c.ring_blocked && !c.waiting {
             c.waiting = true;
             self.waiting.lock().push(id);
         }
-        sent
+        if p.retransmitted > 0 {
+            let family = usize::from(matches!(c.template.ip, crate::wire::IpPair::V6 { .. }));
+            if let Some(n) = self.retransmitted.get(family) {
+                n.fetch_add(p.retransmitted, Ordering::Relaxed);
+            }
+        }
+        // Something is outstanding: the retransmit timer runs (RFC 6298
+        // §5.1), on the receive-timer list.
+        if p.sent > 0 && c.arm_rexmit(now) {
+            let ticks = c.rto;
+            if c.rx.ack_listed {
+                super::receive::arm_timer(self, ticks);
+            } else {
+                c.rx.ack_listed = true;
+                if !super::receive::list_for_timer(self, id, ticks) {
+                    c.rx.ack_listed = false;
+                }
+            }
+        }
+        p.sent
     }
 
     /// Give every waiting connection a turn, until the ring fills again;
@@ -495,22 +518,29 @@ impl DataPlane for Plane<'_> {
             c.waiting = true;
             self.dp.waiting.lock().push(r.index);
         }
-        // Offloaded in FIN_WAIT_2: its timer runs on (spec §7.3), from the
-        // host's value or else from the start.
-        let mut fin2 = None;
+        // The retransmit timer the host was running carries on while data
+        // is outstanding (spec §7.2); offloaded in FIN_WAIT_2, the same
+        // timer is FIN_WAIT_2's, from the host's value or else from the
+        // start (spec §7.3).
+        let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
+        let now = self.dp.now();
+        c.start_rexmit(now, tps, init);
+        let mut list = None;
         if c.in_fin_wait_2() {
-            let ticks = fin_wait_2_ticks(self.dp.ticks_per_second.load(Ordering::Relaxed));
-            let now = self.dp.now();
-            let due = *c.fin2_due.get_or_insert(now.wrapping_add(ticks));
+            let ticks = fin_wait_2_ticks(tps);
+            c.rexmit_due.get_or_insert(now.wrapping_add(ticks));
             // The timer runs here now: the upload reports what is left.
             c.touched = true;
-            if !c.rx.ack_listed {
-                c.rx.ack_listed = true;
-                fin2 = Some(due.wrapping_sub(now).min(ticks));
-            }
+        }
+        if let Some(due) = c.rexmit_due
+            && !c.rx.ack_listed
+        {
+            c.rx.ack_listed = true;
+            let left = due.wrapping_sub(now);
+            list = Some(if left < 1 << 31 { left } else { 0 });
         }
         drop(c);
-        if let Some(ticks) = fin2
+        if let Some(ticks) = list
             && !super::receive::list_for_timer(self.dp, r.index, ticks)
         {
             lock.lock().rx.ack_listed = false;
@@ -531,7 +561,7 @@ impl DataPlane for Plane<'_> {
 
     fn sync(&mut self, r: ObjRef, d: &mut TcpDelegated) {
         if let Some(c) = self.dp.conn_of(r) {
-            c.sync_to(d);
+            c.sync_to(d, self.dp.now());
         }
     }
 
@@ -548,7 +578,7 @@ impl DataPlane for Plane<'_> {
         if c.ack_owed() {
             c.send_ack(&self.dp.nic, self.dp.now());
         }
-        c.sync_to(d);
+        c.sync_to(d, self.dp.now());
         self.dp.nic.remove_connection(r.index, &c.template);
         let (head, _) = c.rx.take_all();
         let buffered = if want_buffered && !c.rx_dropped_by_reset() {
@@ -767,12 +797,13 @@ impl NicEvents for Events<'_> {
             };
         }
         let mut done = Completions::new();
-        let outcome = c.on_segment(seg, &mut done);
+        let now = self.dp.now();
+        let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
+        let outcome = c.on_segment(seg, now, tps, &mut done);
         if outcome == RxOutcome::Aborted && state_before.is_none_or(|s| s == TcpConnectionCloseWait)
         {
             count_reset(self.adapter, &c);
         }
-        let now = self.dp.now();
         let due = now.wrapping_add(self.dp.delayed_ack_ticks.load(Ordering::Relaxed));
         let freq = self.dp.ack_frequency.load(Ordering::Relaxed);
         // A reset ends every posted receive too (REQUEST_ABORTED, with the
@@ -809,6 +840,10 @@ impl NicEvents for Events<'_> {
             && seg.flags & crate::wire::tcp_flags::RST == 0;
         let fin2_ticks = fin_wait_2_ticks(tps);
         let mut fin2_list = false;
+        if state_before == Some(TcpConnectionFinWait2) && state_after != state_before {
+            // FIN_WAIT_2 left (TIME_WAIT): its timer stops.
+            c.rexmit_due = None;
+        }
         if acceptable || state_before != state_after {
             fin2_list = c.restart_fin_wait_2(now, fin2_ticks) && !c.rx.ack_listed;
             if fin2_list {

@@ -106,7 +106,7 @@ impl ConnTx {
         self.fin_out == FinOut::Wanted
             && self.queue.unsent() == 0
             && self.queue.failed() == NDIS_STATUS_SUCCESS
-            && matches!(self.queue.closing(), Closing::Queued | Closing::Acked(_))
+            && !matches!(self.queue.closing(), Closing::Failed(_) | Closing::Aside(_))
     }
 
     /// The FIN went out at SND.NXT: it takes one sequence number.
@@ -154,7 +154,7 @@ impl ConnTx {
         self.fin_out = ours;
         self.fin_after_peer = state == TcpConnectionLastAck;
         if state == TcpConnectionFinWait2 {
-            self.fin2_due = deadline;
+            self.rexmit_due = deadline;
         }
     }
 
@@ -167,7 +167,7 @@ impl ConnTx {
         }
         if seq == self.rcv_nxt {
             self.fin_out = FinOut::Closed;
-            self.fin2_due = None;
+            self.rexmit_due = None;
             self.state = super::conn::TxState::Uploading;
             self.touched = true;
             return SynAction::Closed;
@@ -238,14 +238,14 @@ impl ConnTx {
     }
 
     /// The FIN_WAIT_2 timer at `now`: start or restart it (entering the
-    /// state, or an acceptable segment arrived) for `ticks`; stop it once
-    /// the state is left. Returns true when it is running.
+    /// state, or an acceptable segment arrived) for `ticks`. Returns true
+    /// when it runs. (Outside FIN_WAIT_2 the same deadline is the
+    /// retransmit timer's, left alone.)
     pub fn restart_fin_wait_2(&mut self, now: u32, ticks: u32) -> bool {
         if self.in_fin_wait_2() && self.state == super::conn::TxState::Open {
-            self.fin2_due = Some(now.wrapping_add(ticks));
+            self.rexmit_due = Some(now.wrapping_add(ticks));
             true
         } else {
-            self.fin2_due = None;
             false
         }
     }
@@ -256,7 +256,7 @@ impl ConnTx {
     /// the caller requests with `TimeoutExpiration`. False if it no longer
     /// applied.
     pub fn fin_wait_2_expired(&mut self) -> bool {
-        self.fin2_due = None;
+        self.rexmit_due = None;
         if !self.in_fin_wait_2() || self.state != super::conn::TxState::Open {
             return false;
         }

@@ -104,8 +104,26 @@ pub struct ConnTx {
     pub fin_out: FinOut,
     /// The peer's FIN had arrived when ours went out (LAST_ACK, not CLOSING).
     pub fin_after_peer: bool,
-    /// FIN_WAIT_2 timer deadline in NIC ticks, while running (spec §7.3).
-    pub fin2_due: Option<u32>,
+    /// Retransmit timer deadline in NIC ticks, while running; in
+    /// FIN_WAIT_2 the same timer is the FIN_WAIT_2 timer (spec §7.3).
+    pub rexmit_due: Option<u32>,
+    /// Retransmission timeout now (ticks), and the RTT estimates it comes
+    /// from, scaled as the host keeps them (SRTT × 8, RTTVAR × 4).
+    pub rto: u32,
+    pub srtt_x8: u16,
+    pub rttvar_x4: u16,
+    /// Retransmissions of the oldest unacknowledged segment so far.
+    pub rexmit_count: u8,
+    /// A segment is being timed (no timestamps): its end and when it left.
+    pub rtt_timing: bool,
+    pub rtt_seq: u32,
+    pub rtt_time: u32,
+    /// NIC tick of the first retransmission of the oldest segment (TotalRT
+    /// counts from it while `rexmit_count` > 0).
+    pub rt_start: u32,
+    /// `MaxRT` of the cached state: 0 = `TcpMaximumRetransmissions`
+    /// counts, `u32::MAX` = unlimited, else ticks of retransmitting.
+    pub max_rt: u32,
     /// Urgent data arrived (spec §6.10): nothing more is processed or sent;
     /// the connection's frames are held for the ordinary path until the
     /// upload completes.
@@ -159,6 +177,13 @@ pub struct TxInit {
     /// The host's retransmit deadline (NIC ticks), FIN_WAIT_2's timer in
     /// that state.
     pub rexmit_deadline: Option<u32>,
+    /// The host's RTT estimates (×8, ×4), retransmission count and ticks
+    /// spent retransmitting, and the cached `MaxRT`.
+    pub srtt_x8: u16,
+    pub rttvar_x4: u16,
+    pub rexmit_count: u8,
+    pub total_rt: u32,
+    pub max_rt: u32,
 }
 
 /// The effective send MSS: the peer's MSS, bounded by the path MTU less the
@@ -186,6 +211,15 @@ pub enum RxOutcome {
     None,
     /// An acceptable RST: indicate `TcpIndicateAbort`.
     Aborted,
+}
+
+/// What one [`ConnTx::pump`] handed to the hardware.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pumped {
+    /// Segments posted.
+    pub sent: u32,
+    /// Of those, segments carrying bytes (or a FIN) sent before.
+    pub retransmitted: u32,
 }
 
 /// What received data asks of the caller about acknowledging it.
@@ -259,7 +293,16 @@ impl ConnTx {
             posted: RecvQueue::new(),
             fin_out: FinOut::None,
             fin_after_peer: false,
-            fin2_due: None,
+            rexmit_due: None,
+            rto: 0,
+            srtt_x8: 0,
+            rttvar_x4: 0,
+            rexmit_count: 0,
+            rtt_timing: false,
+            rtt_seq: 0,
+            rtt_time: 0,
+            rt_start: 0,
+            max_rt: 0,
             urgent: false,
         }
     }
@@ -297,6 +340,10 @@ impl ConnTx {
             ts_delta: i.ts_delta,
             ip_id: IP_ID_FIRST | (i.ip_id_seed & 0x7FFF),
             ssthresh_host: i.ssthresh,
+            srtt_x8: i.srtt_x8,
+            rttvar_x4: i.rttvar_x4,
+            rexmit_count: i.rexmit_count,
+            max_rt: i.max_rt,
             ..ConnTx::new()
         };
         self.backlog = Throttle::start(self.send_backlog());
@@ -325,13 +372,16 @@ impl ConnTx {
         self.mss = i.mss.max(1);
         self.rcv_wnd = i.rcv_wnd;
         self.nagle = i.nagle;
+        self.max_rt = i.max_rt;
     }
 
-    /// Copy the live send variables into the connection's delegated state.
-    pub fn sync_to(&self, d: &mut TcpDelegated) {
+    /// Copy the live send variables into the connection's delegated state
+    /// (`now`: the NIC clock, for the time spent retransmitting).
+    pub fn sync_to(&self, d: &mut TcpDelegated, now: u32) {
         if !self.touched {
             return;
         }
+        self.sync_rexmit(d, now);
         d.snd_una = self.snd_una;
         d.snd_nxt = self.snd_nxt;
         d.snd_max = self.snd_max;
@@ -347,7 +397,7 @@ impl ConnTx {
             d.state = state;
             // FIN_WAIT_2's timer is carried in the retransmit fields.
             if matches!(self.fin_out, FinOut::Acked | FinOut::Closed) {
-                d.rexmit_deadline = self.fin2_due;
+                d.rexmit_deadline = self.rexmit_due;
             }
         }
         // RCV.WND as last advertised (the right edge never moves back).
@@ -643,10 +693,11 @@ impl ConnTx {
 
     /// Transmit what the windows allow. `now` is the NIC clock in ticks (for
     /// timestamps). Returns the number of segments handed to the hardware.
-    pub fn pump(&mut self, nic: &impl OffloadNic, now: u32) -> u32 {
+    pub fn pump(&mut self, nic: &impl OffloadNic, now: u32) -> Pumped {
         let mut sent = 0;
+        let mut retransmitted = 0;
         if self.state != TxState::Open || self.halted {
-            return 0;
+            return Pumped::default();
         }
         self.ring_blocked = false;
         loop {
@@ -720,6 +771,11 @@ impl ConnTx {
             self.queue.commit(&chunk);
             self.acked_now();
             self.advertised(edge);
+            if self.snd_nxt == self.snd_max {
+                self.time_segment(self.snd_nxt.wrapping_add(chunk.bytes), now);
+            } else {
+                retransmitted += 1;
+            }
             self.snd_nxt = self.snd_nxt.wrapping_add(chunk.bytes);
             if fin != 0 {
                 self.fin_sent();
@@ -731,9 +787,17 @@ impl ConnTx {
             sent += 1;
         }
         if self.fin_due() && !self.ring_blocked && !self.halted {
-            sent += self.send_fin(nic, now);
+            let again = self.snd_nxt != self.snd_max;
+            let n = self.send_fin(nic, now);
+            sent += n;
+            if again {
+                retransmitted += n;
+            }
         }
-        sent
+        Pumped {
+            sent,
+            retransmitted,
+        }
     }
 
     /// A FIN of its own once the data before it is out (none left, or the
@@ -773,9 +837,17 @@ impl ConnTx {
         1
     }
 
-    /// Process a received segment for this connection: acknowledgements,
-    /// window updates, RST. Completed NBLs go to `done`.
-    pub fn on_segment(&mut self, seg: &RxSegment<'_>, done: &mut Completions) -> RxOutcome {
+    /// Process a received segment for this connection at NIC time `now`
+    /// (`tps` ticks per second): acknowledgements (with RTT measurement and
+    /// the retransmit timer), window updates, RST. Completed NBLs go to
+    /// `done`.
+    pub fn on_segment(
+        &mut self,
+        seg: &RxSegment<'_>,
+        now: u32,
+        tps: u32,
+        done: &mut Completions,
+    ) -> RxOutcome {
         if self.state == TxState::Free || self.state == TxState::Reset {
             return RxOutcome::None;
         }
@@ -797,7 +869,11 @@ impl ConnTx {
         let ack = seg.ack;
         if seq_lt(self.snd_una, ack) && seq_le(ack, self.snd_max) {
             let mut acked = ack.wrapping_sub(self.snd_una);
-            if self.fin_out == FinOut::Sent && ack == self.snd_max {
+            // Our FIN is the last sequence number sent (SND.MAX − 1) once it
+            // went out, even if a retransmission went back before it.
+            let fin_in_max = matches!(self.fin_out, FinOut::Sent | FinOut::Wanted)
+                && u64::from(self.snd_max.wrapping_sub(self.snd_una)) == self.queue.unacked() + 1;
+            if fin_in_max && ack == self.snd_max {
                 // Our FIN (the last sequence number sent) is acknowledged:
                 // it is not a data byte of the queue.
                 acked -= 1;
@@ -806,12 +882,14 @@ impl ConnTx {
             self.snd_una = ack;
             self.queue.ack(u64::from(acked), done);
             // Data handed over at offload as "sent" may be acked before we
-            // ever transmit it: the transmit point never trails snd_una.
+            // ever transmit it (or acked in full after a retransmission
+            // went back): the transmit point never trails snd_una.
             if seq_lt(self.snd_nxt, ack) {
                 self.snd_nxt = ack;
                 self.queue.seek_from_una(0);
             }
             self.grow_cwnd(acked);
+            self.new_ack(ack, seg.timestamps.map(|t| t.1), now, tps);
         }
         // Window update (RFC 793 SND.WL1/WL2 rule).
         if seq_le(self.snd_una, ack)
@@ -1236,6 +1314,11 @@ pub fn tx_init(
         ip_id_seed: (r.index as u16).wrapping_mul(2_654_435_761u32 as u16),
         tcp_state: d.state,
         rexmit_deadline: d.rexmit_deadline,
+        srtt_x8: d.srtt_x8,
+        rttvar_x4: d.rttvar_x4,
+        rexmit_count: d.rexmit_count,
+        total_rt: d.total_rt,
+        max_rt: tcp.cached.MaxRT,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod conn;
 pub mod handle;
 pub mod objects;
 pub mod params;
+pub mod rexmit;
 pub mod rx;
 pub mod slots;
 pub mod stats;

@@ -1,0 +1,196 @@
+//! Retransmission (spec §7.3, RFC 6298 with RFC 2988's initial value, RFC
+//! 5681 on timeout; rule 97): RTT estimation from timestamps or from one
+//! timed segment at a time (Karn's rule: never from a retransmitted one),
+//! the retransmission timeout with exponential backoff, go-back-N from
+//! SND.UNA on expiry, and the limit after which the target stops and asks
+//! for the upload (`MaxRT` ticks, or `TcpMaximumRetransmissions` attempts).
+//!
+//! The timer itself is the connection's `rexmit_due` on the adapter's
+//! receive-timer list (the same deadline is FIN_WAIT_2's timer in that
+//! state, spec §7.3).
+
+use super::close::FinOut;
+use super::conn::{ConnTx, TxInit, TxState};
+use super::objects::TcpDelegated;
+
+/// RFC 2988 §2.1: the RTO before any RTT sample, in seconds.
+pub const INITIAL_RTO_SECONDS: u32 = 3;
+/// RFC 6298 §2.4: the RTO never goes below one second.
+pub const MIN_RTO_MS: u32 = 1_000;
+/// RFC 6298 §2.5: an upper bound of at least 60 seconds.
+pub const MAX_RTO_SECONDS: u32 = 60;
+
+/// What a retransmission timeout did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rto {
+    /// Nothing was outstanding (or the connection no longer sends).
+    Idle,
+    /// Back to SND.UNA: the caller transmits again (the timer runs on).
+    Resent,
+    /// The limit is exceeded: retransmission stopped; the caller requests
+    /// the upload with `TimeoutExpiration`.
+    GaveUp,
+}
+
+fn ms_to_ticks(ms: u32, tps: u32) -> u32 {
+    (u64::from(ms) * u64::from(tps.max(1)) / 1000).clamp(1, 1 << 30) as u32
+}
+
+impl ConnTx {
+    /// At offload, once the NIC clock is known: the RTO from the host's
+    /// estimates (RFC 2988's 3 s without any), and the host's retransmit
+    /// timer, carried on, while data is outstanding.
+    pub fn start_rexmit(&mut self, now: u32, tps: u32, i: &TxInit) {
+        self.update_rto(tps);
+        if self.srtt_x8 == 0 {
+            self.rto = ms_to_ticks(INITIAL_RTO_SECONDS * 1000, tps);
+        }
+        if self.rexmit_count > 0 {
+            self.rt_start = now.wrapping_sub(i.total_rt);
+        }
+        if self.in_flight() > 0 && !self.in_fin_wait_2() {
+            self.rexmit_due = i.rexmit_deadline;
+        }
+    }
+
+    /// RFC 6298 §2.3: RTO = SRTT + max(G, 4 × RTTVAR), within [1 s, 60 s].
+    fn update_rto(&mut self, tps: u32) {
+        let srtt = u32::from(self.srtt_x8) / 8;
+        let var4 = u32::from(self.rttvar_x4).max(1);
+        self.rto = srtt.saturating_add(var4).clamp(
+            ms_to_ticks(MIN_RTO_MS, tps),
+            ms_to_ticks(MAX_RTO_SECONDS * 1000, tps),
+        );
+    }
+
+    /// RFC 6298 §2.2–2.3: take one RTT measurement `r` (ticks).
+    fn sample_rtt(&mut self, r: u32, tps: u32) {
+        let r = r.min(u32::from(u16::MAX) / 8);
+        if self.srtt_x8 == 0 {
+            // First measurement: SRTT = R, RTTVAR = R / 2.
+            self.srtt_x8 = (r * 8).max(1) as u16;
+            self.rttvar_x4 = (r * 2) as u16;
+        } else {
+            // RTTVAR = 3/4 RTTVAR + 1/4 |SRTT − R|; SRTT = 7/8 SRTT + 1/8 R,
+            // in the scaled units (×4 and ×8).
+            let srtt8 = i64::from(self.srtt_x8);
+            let var4 = i64::from(self.rttvar_x4);
+            let err = (i64::from(r) * 8 - srtt8).abs() / 2; // |R − SRTT| × 4
+            let var4 = var4 - var4 / 4 + err / 4;
+            let srtt8 = srtt8 - srtt8 / 8 + i64::from(r);
+            self.srtt_x8 = srtt8.clamp(1, i64::from(u16::MAX)) as u16;
+            self.rttvar_x4 = var4.clamp(0, i64::from(u16::MAX)) as u16;
+        }
+        self.update_rto(tps);
+    }
+
+    /// New data left for the first time: time it when nothing else is
+    /// being timed (used when an ACK echoes no timestamp).
+    pub(super) fn time_segment(&mut self, end: u32, now: u32) {
+        if !self.rtt_timing {
+            self.rtt_timing = true;
+            self.rtt_seq = end;
+            self.rtt_time = now;
+        }
+    }
+
+    /// SND.UNA advanced to `ack` (new data acknowledged): measure the RTT
+    /// (from the echoed timestamp, or the timed segment if this ACK covers
+    /// it and it was never retransmitted), forget the retransmission count,
+    /// and restart the timer for what is still outstanding, or stop it
+    /// (RFC 6298 §5.2–5.3).
+    pub(super) fn new_ack(&mut self, ack: u32, ecr: Option<u32>, now: u32, tps: u32) {
+        let mut sample = None;
+        let timed = self.rtt_timing && (ack.wrapping_sub(self.rtt_seq) as i32) >= 0;
+        if timed {
+            self.rtt_timing = false;
+        }
+        if let Some(ecr) = ecr.filter(|&e| e != 0 && self.timestamps) {
+            let r = now.wrapping_add(self.ts_delta).wrapping_sub(ecr);
+            if r < 1 << 30 {
+                sample = Some(r);
+            }
+        } else if timed {
+            sample = Some(now.wrapping_sub(self.rtt_time));
+        }
+        if let Some(r) = sample.filter(|_| self.rexmit_count == 0) {
+            self.sample_rtt(r, tps);
+        }
+        self.rexmit_count = 0;
+        self.rexmit_due = if self.in_flight() > 0 {
+            Some(now.wrapping_add(self.rto))
+        } else {
+            None
+        };
+    }
+
+    /// After a transmission: start the retransmit timer if data (or a FIN)
+    /// is outstanding and it is not running (RFC 6298 §5.1). True when it
+    /// was started now (the caller puts the connection on the timer list).
+    pub fn arm_rexmit(&mut self, now: u32) -> bool {
+        if self.rexmit_due.is_some() || self.in_flight() == 0 || self.in_fin_wait_2() {
+            return false;
+        }
+        self.rexmit_due = Some(now.wrapping_add(self.rto));
+        true
+    }
+
+    /// The retransmit timer expired at `now`. `max_retransmissions` is
+    /// the host's `TcpMaximumRetransmissions`.
+    pub fn retransmit_timeout(&mut self, now: u32, tps: u32, max_retransmissions: u8) -> Rto {
+        self.rexmit_due = None;
+        if self.state != TxState::Open || self.halted || self.in_flight() == 0 {
+            return Rto::Idle;
+        }
+        if self.rexmit_count == 0 {
+            self.rt_start = now;
+        }
+        let exceeded = match self.max_rt {
+            0 => self.rexmit_count >= max_retransmissions,
+            u32::MAX => false,
+            limit => now.wrapping_sub(self.rt_start) >= limit,
+        };
+        if exceeded {
+            // Stop: nothing more is sent until the host uploads.
+            self.halted = true;
+            self.touched = true;
+            return Rto::GaveUp;
+        }
+        // RFC 5681 §3.1 (4): ssthresh = max(FlightSize / 2, 2 × SMSS),
+        // cwnd = 1 × SMSS.
+        self.ssthresh = (self.in_flight() / 2).max(2 * self.mss);
+        self.cwnd = self.mss;
+        // RFC 6298 §5.5: back off, up to the 60 s bound.
+        self.rto = self
+            .rto
+            .saturating_mul(2)
+            .min(ms_to_ticks(MAX_RTO_SECONDS * 1000, tps));
+        self.rexmit_count = self.rexmit_count.saturating_add(1);
+        // Karn: what is being timed now includes a retransmission.
+        self.rtt_timing = false;
+        // Go back to SND.UNA; a FIN sent is sent again after the data.
+        self.snd_nxt = self.snd_una;
+        self.queue.seek_from_una(0);
+        if self.fin_out == FinOut::Sent {
+            self.fin_out = FinOut::Wanted;
+        }
+        self.touched = true;
+        self.rexmit_due = Some(now.wrapping_add(self.rto));
+        Rto::Resent
+    }
+
+    /// The retransmission state the upload reports.
+    pub(super) fn sync_rexmit(&self, d: &mut TcpDelegated, now: u32) {
+        d.srtt_x8 = self.srtt_x8;
+        d.rttvar_x4 = self.rttvar_x4;
+        d.rexmit_count = self.rexmit_count;
+        d.total_rt = if self.rexmit_count > 0 {
+            now.wrapping_sub(self.rt_start)
+        } else {
+            0
+        };
+        if !self.in_fin_wait_2() {
+            d.rexmit_deadline = self.rexmit_due;
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Retransmission (spec §7.3, rule 97): the RTO from the host's estimates
+//! and from measurements, exponential backoff, go-back-N from SND.UNA with
+//! the very bytes sent before, and the limit (`TcpMaximumRetransmissions`
+//! attempts, or `MaxRT` ticks) after which the target stops and asks for
+//! the upload with `TimeoutExpiration`.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
+mod common;
+
+use chimney_miniport::ffi::*;
+use common::send::*;
+use common::*;
+use ndis_sim::exports::chimney::ChimneyCall;
+use ndis_sim::{AckPolicy, Simulator};
+
+const MANUAL: AckPolicy = AckPolicy::Manual;
+/// 100 ns units per millisecond (the simulator's clock).
+const MS: u64 = 10_000;
+
+fn timeouts(sim: &Simulator) -> usize {
+    sim.chimney_calls()
+        .iter()
+        .filter(|x| {
+            matches!(x, ChimneyCall::Event { event, info, .. }
+                if *event == TcpIndicateRetrieve && *info == TimeoutExpiration)
+        })
+        .count()
+}
+
+/// (virtual ms, seq, len) of each segment the peer received.
+fn arrivals(sim: &Simulator, c: &Conn) -> Vec<(u64, u32, u32)> {
+    let segs = sim.peer_state(c.key).segments;
+    let times: Vec<u64> = sim
+        .captured_frames()
+        .into_iter()
+        .filter(|f| f.1 == ndis_sim::Direction::FromTarget)
+        .map(|f| f.0 / MS)
+        .collect();
+    assert_eq!(times.len(), segs.len(), "one connection on the wire");
+    segs.iter()
+        .zip(times)
+        .map(|(s, t)| (t, s.seq, s.len))
+        .collect()
+}
+
+fn tcp4(sim: &Simulator) -> TCP_OFFLOAD_STATS {
+    let r = sim.oid_query(OID_TCP4_OFFLOAD_STATS, size_of::<TCP_OFFLOAD_STATS>());
+    read(&r.data)
+}
+
+#[test]
+fn rule_097_retransmission_backs_off_and_stops_after_tcp_maximum_retransmissions() {
+    let sim = with_adapter();
+    // The host's estimates (SRTT 20 ticks, RTTVAR 5) give the 1 s minimum.
+    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let ch = chain_of(&[1000], 3);
+    let t0 = sim.core.now_100ns.load(std::sync::atomic::Ordering::SeqCst) / MS;
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.advance_ms(60_000);
+    // Sent at 0, then again at 1, 3, 7 and 15 s (RTO 1, 2, 4, 8): the
+    // default limit is 5 retransmissions; the 6th timeout (at 31 s) gives
+    // up and asks for the upload.
+    let a = arrivals(&sim, &c);
+    let when: Vec<u64> = a.iter().map(|x| x.0 - t0).collect();
+    assert_eq!(when, vec![0, 1_000, 3_000, 7_000, 15_000, 31_000]);
+    assert!(a.iter().all(|x| x.1 == SND_UNA && x.2 == 1000));
+    assert_eq!(sim.peer_state(c.key).retransmitted_bytes, 5 * 1000);
+    sim.advance_ms(600_000);
+    assert_eq!(timeouts(&sim), 1);
+    assert_eq!(arrivals(&sim, &c).len(), 6, "nothing after giving up");
+    let st = tcp4(&sim);
+    assert_eq!((st.OutSegments, st.RetransmittedSegments), (1, 5));
+    // The upload reports the retransmission state and hands the data back.
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.Retransmit.Count, 5);
+    assert_eq!(term.chain(tcp), ch.head());
+    finish(sim);
+}
+
+#[test]
+fn rule_097_max_rt_limits_the_time_spent_retransmitting() {
+    // MaxRT = 5 s: retransmissions at 1 and 3 s; at 7 s, 6 s have passed
+    // since the first: stop.
+    let sim = with_adapter();
+    let c = offload_with(
+        &sim,
+        1,
+        4000,
+        MANUAL,
+        |s, t| {
+            no_nagle(s, t);
+            s.cached.MaxRT = 5_000;
+        },
+        |s| s.delegated.SndUna,
+    );
+    let ch = chain_of(&[500], 3);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.advance_ms(6_900);
+    assert_eq!(timeouts(&sim), 0);
+    assert_eq!(arrivals(&sim, &c).len(), 3);
+    sim.advance_ms(200);
+    assert_eq!(timeouts(&sim), 1);
+    assert_eq!(arrivals(&sim, &c).len(), 3);
+    terminate(&sim, &c);
+    finish(sim);
+    // MaxRT = 0xFFFFFFFF: no limit; the RTO stops doubling at 60 s.
+    let sim = with_adapter();
+    let c = offload_with(
+        &sim,
+        1,
+        4000,
+        MANUAL,
+        |s, t| {
+            no_nagle(s, t);
+            s.cached.MaxRT = 0xFFFF_FFFF;
+        },
+        |s| s.delegated.SndUna,
+    );
+    let ch = chain_of(&[500], 3);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.advance_ms(20 * 60_000);
+    assert_eq!(timeouts(&sim), 0);
+    let a = arrivals(&sim, &c);
+    assert!(a.len() > 20, "{} transmissions in 20 minutes", a.len());
+    let gaps: Vec<u64> = a.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    assert!(gaps.iter().all(|&g| g <= 60_000), "{gaps:?}");
+    assert_eq!(gaps.last(), Some(&60_000));
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn a_retransmission_repairs_a_lost_segment_and_the_sends_complete() {
+    let sim = with_adapter();
+    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let ch = chain_of(&[1448, 1448, 600], 7);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    // The peer got everything but acknowledges only the first segment (as
+    // if the second were lost and the third dropped out of order).
+    sim.peer_ack(c.key, SND_UNA + 1448, c.spec.delegated.SndWnd);
+    sim.run_until_idle();
+    let before = arrivals(&sim, &c).len();
+    sim.advance_ms(1_100);
+    // Back to SND.UNA with a congestion window of one segment (RFC 5681):
+    // the second segment again, the same bytes (the peer compares every
+    // retransmitted byte).
+    let a = arrivals(&sim, &c);
+    assert_eq!(
+        a[before..].iter().map(|x| (x.1, x.2)).collect::<Vec<_>>(),
+        vec![(SND_UNA + 1448, 1448)]
+    );
+    // Its ACK opens the window: the third follows, again.
+    sim.peer_ack(c.key, SND_UNA + 2896, c.spec.delegated.SndWnd);
+    sim.run_until_idle();
+    let a = arrivals(&sim, &c);
+    assert_eq!(a.last().map(|x| (x.1, x.2)), Some((SND_UNA + 2896, 600)));
+    ack_all(&sim, &c);
+    let n = ch.nbls();
+    assert_completed(
+        &sim,
+        &[
+            (n[0], NDIS_STATUS_SUCCESS),
+            (n[1], NDIS_STATUS_SUCCESS),
+            (n[2], NDIS_STATUS_SUCCESS),
+        ],
+    );
+    sim.advance_ms(120_000);
+    assert_eq!(arrivals(&sim, &c).len(), a.len(), "the timer stopped");
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn the_rto_follows_measured_round_trips() {
+    let sim = with_adapter();
+    // No estimates from the host: RFC 2988's 3 s until a measurement.
+    let c = offload_with(
+        &sim,
+        1,
+        4000,
+        AckPolicy::Auto {
+            delay_ms: 1_500,
+            max_step: None,
+        },
+        |s, t| {
+            no_nagle(s, t);
+            s.delegated.SRtt = 0;
+            s.delegated.RttVar = 0;
+        },
+        |s| s.delegated.SndUna,
+    );
+    let ch = chain_of(&[100], 1);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.advance_ms(2_000);
+    assert_eq!(arrivals(&sim, &c).len(), 1, "no retransmission at 1.5 s");
+    assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
+    // One 1.5 s sample (from the echoed timestamp): SRTT 1.5 s, RTTVAR
+    // 0.75 s, RTO 4.5 s.
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!((d.SRtt, d.RttVar), (8 * 1_500, 4 * 750));
+    assert_eq!(d.Retransmit.Count, 0);
+    assert_eq!(
+        d.Retransmit.TimeoutDelta, 0xFFFF_FFFF,
+        "nothing outstanding"
+    );
+    finish(sim);
+}
+
+#[test]
+fn an_upload_while_retransmitting_carries_the_timer_and_count_over() {
+    let sim = with_adapter();
+    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let ch = chain_of(&[700], 3);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.advance_ms(1_500); // one retransmission at 1 s, the next due at 3 s
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.Retransmit.Count, 1);
+    assert_eq!(d.Retransmit.TimeoutDelta, 1_500, "ticks left");
+    assert_eq!(d.TotalRT, 500, "retransmitting since 1 s");
+    finish(sim);
+}
