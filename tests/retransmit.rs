@@ -229,3 +229,90 @@ fn an_upload_while_retransmitting_carries_the_timer_and_count_over() {
     assert_eq!(d.TotalRT, 500, "retransmitting since 1 s");
     finish(sim);
 }
+
+/// A connection whose peer offers a 1,000-byte window, with 3,000 bytes
+/// queued; the peer acknowledges the first 1,000 and closes its window.
+fn zero_window(sim: &Simulator) -> (Conn, ndis_sim::builders::NblChain) {
+    let c = offload_with(
+        sim,
+        1,
+        4000,
+        MANUAL,
+        |s, t| {
+            no_nagle(s, t);
+            s.delegated.SndWnd = 1000;
+        },
+        |s| s.delegated.SndUna,
+    );
+    let ch = chain_of(&[3000], 5);
+    send(sim, &c, &ch);
+    sim.run_until_idle();
+    assert_eq!(sim.peer_state(c.key).stream.len(), 1000);
+    sim.peer_ack(c.key, SND_UNA + 1000, 0);
+    sim.run_until_idle();
+    (c, ch)
+}
+
+#[test]
+fn rule_098_persist_probes_back_off_and_a_silent_round_requests_the_upload() {
+    let sim = with_adapter();
+    let (c, ch) = zero_window(&sim);
+    let t0 = sim.core.now_100ns.load(std::sync::atomic::Ordering::SeqCst) / MS;
+    sim.advance_ms(120_000);
+    // One-byte probes at SND.NXT at 1, 2, 4, 8 and 16 s (the persist timer
+    // at RTO, then the probe's retransmit timer at RTO << Retransmit.Count);
+    // the sixth would exceed TcpMaximumRetransmissions (5): at 32 s the
+    // target gives up and asks for the upload.
+    let probes: Vec<(u64, u32, u32)> = arrivals(&sim, &c)[1..].to_vec();
+    assert_eq!(
+        probes.iter().map(|p| p.0 - t0).collect::<Vec<_>>(),
+        vec![1_000, 2_000, 4_000, 8_000, 16_000]
+    );
+    assert!(probes.iter().all(|p| p.1 == SND_UNA + 1000 && p.2 == 1));
+    assert_eq!(timeouts(&sim), 1);
+    let (term, tcp) = terminate(&sim, &c);
+    assert_eq!(term.chain(tcp), ch.head());
+    finish(sim);
+}
+
+#[test]
+fn rule_098_zero_window_acks_start_new_rounds_and_an_open_window_resumes_sending() {
+    let sim = with_adapter();
+    let (c, ch) = zero_window(&sim);
+    // The peer answers every probe with a zero window: each answer starts
+    // a new round (SndWndProbeCount + 1, Retransmit.Count 0), its timer at
+    // RTO << SndWndProbeCount, up to the 60 s bound; no round runs out.
+    let mut when = Vec::new();
+    for _ in 0..10 {
+        let before = arrivals(&sim, &c).len();
+        let mut waited = 0;
+        while arrivals(&sim, &c).len() == before {
+            sim.advance_ms(100);
+            waited += 100;
+            assert!(waited <= 120_000, "no probe");
+        }
+        when.push(arrivals(&sim, &c).last().map(|a| a.0).unwrap_or(0));
+        sim.peer_ack(c.key, SND_UNA + 1000, 0);
+        sim.run_until_idle();
+    }
+    let gaps: Vec<u64> = when.windows(2).map(|w| (w[1] - w[0]) / 100 * 100).collect();
+    assert_eq!(
+        gaps,
+        vec![
+            2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000, 60_000
+        ]
+    );
+    assert_eq!(timeouts(&sim), 0, "the peer keeps answering");
+    // The window opens: everything goes, and completes.
+    sim.peer_ack(c.key, SND_UNA + 1000, 64_000);
+    sim.run_until_idle();
+    ack_all(&sim, &c);
+    assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
+    let mut want = pattern(0, 3000, 5);
+    want.truncate(3000);
+    assert_eq!(sim.peer_state(c.key).stream, want);
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.SndWndProbeCount, 0, "left persist");
+    finish(sim);
+}

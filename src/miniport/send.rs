@@ -151,8 +151,9 @@ impl DataPath {
         }
         // Something is outstanding: the retransmit timer runs (RFC 6298
         // §5.1), on the receive-timer list.
-        if p.sent > 0 && c.arm_rexmit(now) {
-            let ticks = c.rto;
+        let tps = self.ticks_per_second.load(Ordering::Relaxed);
+        if c.arm_rexmit(now, tps) {
+            let ticks = c.rexmit_due.map_or(c.rto, |d| d.wrapping_sub(now));
             if c.rx.ack_listed {
                 super::receive::arm_timer(self, ticks);
             } else {

@@ -124,6 +124,11 @@ pub struct ConnTx {
     /// `MaxRT` of the cached state: 0 = `TcpMaximumRetransmissions`
     /// counts, `u32::MAX` = unlimited, else ticks of retransmitting.
     pub max_rt: u32,
+    /// Persist mode (the peer's window is zero with data waiting), its
+    /// round (`SndWndProbeCount`), and a window probe allowed now.
+    pub persist: bool,
+    pub probe_count: u8,
+    pub probe_now: bool,
     /// Urgent data arrived (spec §6.10): nothing more is processed or sent;
     /// the connection's frames are held for the ordinary path until the
     /// upload completes.
@@ -303,6 +308,9 @@ impl ConnTx {
             rtt_time: 0,
             rt_start: 0,
             max_rt: 0,
+            persist: false,
+            probe_count: 0,
+            probe_now: false,
             urgent: false,
         }
     }
@@ -702,7 +710,12 @@ impl ConnTx {
         self.ring_blocked = false;
         loop {
             let window = self.snd_wnd.min(self.cwnd);
-            let usable = window.saturating_sub(self.in_flight());
+            let mut usable = window.saturating_sub(self.in_flight());
+            if usable == 0 && self.probe_now && self.in_flight() == 0 {
+                // A window probe: one byte past the zero window (§7.3).
+                usable = 1;
+            }
+            self.probe_now = false;
             if usable == 0 {
                 break;
             }
@@ -901,6 +914,10 @@ impl ConnTx {
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = ack;
+        }
+        if ack == self.snd_una && seg.payload.is_empty() {
+            // A zero window still, with a probe out: the next persist round.
+            self.zero_window_ack(now, tps);
         }
         if let Some((val, _)) = seg.timestamps {
             self.ts_recent = val;

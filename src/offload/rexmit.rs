@@ -124,22 +124,88 @@ impl ConnTx {
         };
     }
 
+    /// RTO << `n`, bounded by 60 s (RFC 6298 §5.5 backoff; spec §7.3).
+    fn backoff(&self, n: u8, tps: u32) -> u32 {
+        let cap = u64::from(ms_to_ticks(MAX_RTO_SECONDS * 1000, tps));
+        (u64::from(self.rto) << n.min(30)).min(cap.max(u64::from(self.rto))) as u32
+    }
+
     /// After a transmission: start the retransmit timer if data (or a FIN)
-    /// is outstanding and it is not running (RFC 6298 §5.1). True when it
-    /// was started now (the caller puts the connection on the timer list).
-    pub fn arm_rexmit(&mut self, now: u32) -> bool {
-        if self.rexmit_due.is_some() || self.in_flight() == 0 || self.in_fin_wait_2() {
+    /// is outstanding and it is not running (RFC 6298 §5.1); or, when the
+    /// peer's window is zero with data waiting and nothing outstanding,
+    /// the persist timer (§7.3 step 1); leave persist once the window
+    /// opens. True when a timer was started now (the caller puts the
+    /// connection on the timer list).
+    pub fn arm_rexmit(&mut self, now: u32, tps: u32) -> bool {
+        let stalled = self.state == TxState::Open
+            && !self.halted
+            && self.snd_wnd == 0
+            && self.queue.unsent() > 0;
+        if !stalled && self.persist {
+            // §7.3 step 4: a window opened: back to sending.
+            self.persist = false;
+            self.probe_count = 0;
+        }
+        if stalled && !self.persist {
+            self.persist = true;
+            self.probe_count = 0;
+            self.rexmit_count = 0;
+        }
+        if self.rexmit_due.is_some() || self.in_fin_wait_2() {
             return false;
         }
-        self.rexmit_due = Some(now.wrapping_add(self.rto));
-        true
+        if self.in_flight() > 0 {
+            self.rexmit_due = Some(now.wrapping_add(self.backoff(self.rexmit_count, tps)));
+            return true;
+        }
+        if self.persist {
+            self.rexmit_due = Some(now.wrapping_add(self.backoff(self.probe_count, tps)));
+            return true;
+        }
+        false
+    }
+
+    /// §7.3 step 3: an ACK that still shows a zero window arrived while a
+    /// probe is outstanding: the next round, its timer at RTO <<
+    /// `SndWndProbeCount`.
+    pub(super) fn zero_window_ack(&mut self, now: u32, tps: u32) {
+        if !self.persist || self.snd_wnd != 0 || self.in_flight() == 0 {
+            return;
+        }
+        self.probe_count = self.probe_count.saturating_add(1);
+        self.rexmit_count = 0;
+        self.rexmit_due = Some(now.wrapping_add(self.backoff(self.probe_count, tps)));
     }
 
     /// The retransmit timer expired at `now`. `max_retransmissions` is
     /// the host's `TcpMaximumRetransmissions`.
     pub fn retransmit_timeout(&mut self, now: u32, tps: u32, max_retransmissions: u8) -> Rto {
         self.rexmit_due = None;
-        if self.state != TxState::Open || self.halted || self.in_flight() == 0 {
+        if self.state != TxState::Open || self.halted {
+            return Rto::Idle;
+        }
+        if self.persist {
+            // §7.3 steps 2 and 5: a window probe (again), its retransmit
+            // timer at RTO << Retransmit.Count, then the count grows; more
+            // than TcpMaximumRetransmissions probes in a round: give up.
+            if self.rexmit_count >= max_retransmissions {
+                self.halted = true;
+                self.touched = true;
+                return Rto::GaveUp;
+            }
+            let n = self.rexmit_count;
+            self.rexmit_count = self.rexmit_count.saturating_add(1);
+            if self.in_flight() > 0 {
+                self.snd_nxt = self.snd_una;
+                self.queue.seek_from_una(0);
+            }
+            self.probe_now = true;
+            self.rtt_timing = false;
+            self.touched = true;
+            self.rexmit_due = Some(now.wrapping_add(self.backoff(n, tps)));
+            return Rto::Resent;
+        }
+        if self.in_flight() == 0 {
             return Rto::Idle;
         }
         if self.rexmit_count == 0 {
@@ -160,11 +226,7 @@ impl ConnTx {
         // cwnd = 1 × SMSS.
         self.ssthresh = (self.in_flight() / 2).max(2 * self.mss);
         self.cwnd = self.mss;
-        // RFC 6298 §5.5: back off, up to the 60 s bound.
-        self.rto = self
-            .rto
-            .saturating_mul(2)
-            .min(ms_to_ticks(MAX_RTO_SECONDS * 1000, tps));
+        // RFC 6298 §5.5: back off (RTO << count), up to the 60 s bound.
         self.rexmit_count = self.rexmit_count.saturating_add(1);
         // Karn: what is being timed now includes a retransmission.
         self.rtt_timing = false;
@@ -175,7 +237,7 @@ impl ConnTx {
             self.fin_out = FinOut::Wanted;
         }
         self.touched = true;
-        self.rexmit_due = Some(now.wrapping_add(self.rto));
+        self.rexmit_due = Some(now.wrapping_add(self.backoff(self.rexmit_count, tps)));
         Rto::Resent
     }
 
@@ -184,6 +246,7 @@ impl ConnTx {
         d.srtt_x8 = self.srtt_x8;
         d.rttvar_x4 = self.rttvar_x4;
         d.rexmit_count = self.rexmit_count;
+        d.snd_wnd_probe_count = self.probe_count;
         d.total_rt = if self.rexmit_count > 0 {
             now.wrapping_sub(self.rt_start)
         } else {
