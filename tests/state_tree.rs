@@ -914,7 +914,7 @@ fn hundred_thousand_connections_offloaded_and_terminated_without_leaks() {
 /// allocations the simulator tracks by tag (data buffers excluded): TCP,
 /// path, neighbor pools and the terminate bookkeeping, per unit of capacity.
 #[test]
-fn context_memory_per_connection_state_at_most_384_bytes_all_at_most_760() {
+fn context_memory_per_connection_state_at_most_384_bytes_all_at_most_784() {
     const N: u32 = 100_000;
     let mut sim = loaded();
     sim.set_config("TcpConnectionOffloadCapacity", N);
@@ -947,12 +947,13 @@ fn context_memory_per_connection_state_at_most_384_bytes_all_at_most_760() {
     // Both figures are guarded against regressions (the second was 700 B
     // until posted receive requests and their push timer added 24 B, then
     // FIN_WAIT_2's timer deadline 8 B, then retransmission's RTO, RTT
-    // estimates and timing 24 B, then the persist state 8 B).
+    // estimates and timing 24 B, then the persist state 8 B, then
+    // keep-alive and the blind-reset mitigation 24 B).
     assert!(
         per_state <= 384.0,
         "{per_state} bytes of offload state per connection"
     );
-    assert!(per <= 760.0, "{per} bytes per connection in all");
+    assert!(per <= 784.0, "{per} bytes per connection in all");
     finish(sim);
 }
 

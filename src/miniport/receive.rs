@@ -23,6 +23,7 @@ use crate::ffi::*;
 use crate::ndis::sendq::Completions;
 use crate::ndis::{NdisHandle, nbl};
 use crate::offload::conn::TxState;
+use crate::offload::keepalive::KeepAlive;
 use crate::offload::rexmit::Rto;
 use core::sync::atomic::Ordering;
 
@@ -449,6 +450,31 @@ pub(super) fn list_for_timer(dp: &DataPath, id: u32, ticks: u32) -> bool {
     true
 }
 
+/// Keep connection `id` (locked by the caller as `c`) on the receive-timer
+/// list with something due in `ticks`: list it if it is not, else make sure
+/// the timer fires in time. The list's lock nests inside the connection's.
+pub(super) fn keep_listed(
+    dp: &DataPath,
+    id: u32,
+    c: &mut crate::offload::conn::ConnTx,
+    ticks: u32,
+) {
+    if c.rx.ack_listed {
+        arm_timer(dp, ticks);
+        return;
+    }
+    c.rx.ack_listed = true;
+    if !list_for_timer(dp, id, ticks) {
+        c.rx.ack_listed = false;
+    }
+}
+
+/// Ticks from `now` to `due` (0 when past).
+pub(super) fn ticks_until(now: u32, due: u32) -> u32 {
+    let left = due.wrapping_sub(now);
+    if left < 1 << 31 { left } else { 0 }
+}
+
 /// Make sure the receive timer fires within `ticks`: set it unless it is
 /// already set to fire as soon or sooner.
 pub(super) fn arm_timer(dp: &DataPath, ticks: u32) {
@@ -550,6 +576,22 @@ pub fn service_acks(adapter: &Adapter, dp: &DataPath) {
                     }
                     if let Some(due) = c.rexmit_due {
                         let wait = due.wrapping_sub(now).max(1);
+                        keep = Some(keep.map_or(wait, |k| k.min(wait)));
+                    }
+                }
+            }
+        }
+        // Keep-alive, and the blind-reset mitigation's probes (rule 95).
+        if let Some(due) = c.ka_due {
+            match wait_for(Some(due)) {
+                Some(wait) => keep = Some(keep.map_or(wait, |k| k.min(wait))),
+                None => {
+                    let tps = dp.ticks_per_second.load(Ordering::Relaxed);
+                    if c.keepalive_timeout(&dp.nic, now, tps) == KeepAlive::Closed {
+                        expired = true;
+                    }
+                    if let Some(due) = c.ka_due {
+                        let wait = ticks_until(now, due).max(1);
                         keep = Some(keep.map_or(wait, |k| k.min(wait)));
                     }
                 }

@@ -526,26 +526,22 @@ impl DataPlane for Plane<'_> {
         let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
         let now = self.dp.now();
         c.start_rexmit(now, tps, init);
-        let mut list = None;
+        c.start_keepalive(now, init);
         if c.in_fin_wait_2() {
             let ticks = fin_wait_2_ticks(tps);
             c.rexmit_due.get_or_insert(now.wrapping_add(ticks));
             // The timer runs here now: the upload reports what is left.
             c.touched = true;
         }
-        if let Some(due) = c.rexmit_due
-            && !c.rx.ack_listed
-        {
-            c.rx.ack_listed = true;
-            let left = due.wrapping_sub(now);
-            list = Some(if left < 1 << 31 { left } else { 0 });
+        let first = [c.rexmit_due, c.ka_due]
+            .into_iter()
+            .flatten()
+            .map(|due| super::receive::ticks_until(now, due))
+            .min();
+        if let Some(ticks) = first {
+            super::receive::keep_listed(self.dp, r.index, &mut c, ticks);
         }
         drop(c);
-        if let Some(ticks) = list
-            && !super::receive::list_for_timer(self.dp, r.index, ticks)
-        {
-            lock.lock().rx.ack_listed = false;
-        }
         Ok(())
     }
 
@@ -621,6 +617,17 @@ impl DataPlane for Plane<'_> {
     fn refresh(&mut self, r: ObjRef, init: &TxInit) {
         if let Some(mut c) = self.dp.conn_of(r) {
             c.refresh(init);
+            let now = self.dp.now();
+            if c.refresh_keepalive(now, init.ka_restart)
+                && let Some(due) = c.ka_due
+            {
+                super::receive::keep_listed(
+                    self.dp,
+                    r.index,
+                    &mut c,
+                    super::receive::ticks_until(now, due),
+                );
+            }
         }
     }
 
@@ -775,7 +782,16 @@ impl NicEvents for Events<'_> {
             let now = self.dp.now();
             return match c.on_syn(seg.seq) {
                 SynAction::Unclaimed => false,
-                SynAction::Drop => true,
+                SynAction::Drop => {
+                    // In the window, not at RCV.NXT: a challenge ACK, at
+                    // most one per 3 s, and the keep-alive within 5 min.
+                    let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
+                    if c.syn_in_window(now, tps) {
+                        c.send_ack(&self.dp.nic, now);
+                        self.mitigate(id, &mut c, now, tps);
+                    }
+                    true
+                }
                 SynAction::Ack => {
                     c.send_ack(&self.dp.nic, now);
                     true
@@ -800,6 +816,19 @@ impl NicEvents for Events<'_> {
         let mut done = Completions::new();
         let now = self.dp.now();
         let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
+        if seg.flags & crate::wire::tcp_flags::RST != 0 && c.rst_in_window(seg.seq) {
+            // Blind-reset mitigation (RFC 5961 §3): a challenge ACK, one
+            // per validation period, and the keep-alive within 5 min.
+            c.send_ack(&self.dp.nic, now);
+            self.mitigate(id, &mut c, now, tps);
+            return true;
+        }
+        if c.acceptable(seg)
+            && c.keepalive_heard(now)
+            && let Some(due) = c.ka_due
+        {
+            super::receive::keep_listed(self.dp, id, &mut c, super::receive::ticks_until(now, due));
+        }
         let outcome = c.on_segment(seg, now, tps, &mut done);
         if outcome == RxOutcome::Aborted && state_before.is_none_or(|s| s == TcpConnectionCloseWait)
         {
@@ -925,6 +954,17 @@ impl NicEvents for Events<'_> {
 
     fn unclaimed(&self, frame: &[u8]) {
         super::receive::indicate_ordinary(self.adapter, self.dp, frame);
+    }
+}
+
+impl Events<'_> {
+    /// After a challenge ACK: the keep-alive timer within 5 minutes.
+    fn mitigate(&self, id: u32, c: &mut ConnTx, now: u32, tps: u32) {
+        if c.mitigation_timer(now, tps)
+            && let Some(due) = c.ka_due
+        {
+            super::receive::keep_listed(self.dp, id, c, super::receive::ticks_until(now, due));
+        }
     }
 }
 

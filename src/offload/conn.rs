@@ -129,6 +129,21 @@ pub struct ConnTx {
     pub persist: bool,
     pub probe_count: u8,
     pub probe_now: bool,
+    /// Keep-alive (spec §7.3, §6.15): its deadline while running, the
+    /// probes sent unanswered (`KeepAlive.ProbeCount`), the host's settings
+    /// (`KaTimeout`, `KaInterval` in ticks, `KaProbeCount`, enabled), and
+    /// the blind-reset mitigation's state: the timer was started (or
+    /// pulled in) by it, a challenge ACK for an in-window RST was sent in
+    /// this validation period, and when the last one for a SYN went out.
+    pub ka_due: Option<u32>,
+    pub ka_sent: u8,
+    pub ka_limit: u8,
+    pub ka_enabled: bool,
+    pub ka_mitigation: bool,
+    pub rst_challenged: bool,
+    pub ka_timeout: u32,
+    pub ka_interval: u32,
+    pub syn_challenge_at: Option<u32>,
     /// Urgent data arrived (spec §6.10): nothing more is processed or sent;
     /// the connection's frames are held for the ordinary path until the
     /// upload completes.
@@ -189,6 +204,15 @@ pub struct TxInit {
     pub rexmit_count: u8,
     pub total_rt: u32,
     pub max_rt: u32,
+    /// Keep-alive: the cached settings and the delegated state.
+    pub ka_enabled: bool,
+    pub ka_timeout: u32,
+    pub ka_interval: u32,
+    pub ka_limit: u8,
+    pub ka_sent: u8,
+    pub ka_deadline: Option<u32>,
+    /// `TCP_FLAG_KEEP_ALIVE_RESTART` (an update restarts the timer).
+    pub ka_restart: bool,
 }
 
 /// The effective send MSS: the peer's MSS, bounded by the path MTU less the
@@ -311,6 +335,15 @@ impl ConnTx {
             persist: false,
             probe_count: 0,
             probe_now: false,
+            ka_due: None,
+            ka_sent: 0,
+            ka_limit: 0,
+            ka_enabled: false,
+            ka_mitigation: false,
+            rst_challenged: false,
+            ka_timeout: 0,
+            ka_interval: 0,
+            syn_challenge_at: None,
             urgent: false,
         }
     }
@@ -352,6 +385,11 @@ impl ConnTx {
             rttvar_x4: i.rttvar_x4,
             rexmit_count: i.rexmit_count,
             max_rt: i.max_rt,
+            ka_enabled: i.ka_enabled,
+            ka_timeout: i.ka_timeout,
+            ka_interval: i.ka_interval,
+            ka_limit: i.ka_limit,
+            ka_sent: i.ka_sent,
             ..ConnTx::new()
         };
         self.backlog = Throttle::start(self.send_backlog());
@@ -381,6 +419,10 @@ impl ConnTx {
         self.rcv_wnd = i.rcv_wnd;
         self.nagle = i.nagle;
         self.max_rt = i.max_rt;
+        self.ka_enabled = i.ka_enabled;
+        self.ka_timeout = i.ka_timeout;
+        self.ka_interval = i.ka_interval;
+        self.ka_limit = i.ka_limit;
     }
 
     /// Copy the live send variables into the connection's delegated state
@@ -390,6 +432,7 @@ impl ConnTx {
             return;
         }
         self.sync_rexmit(d, now);
+        self.sync_keepalive(d);
         d.snd_una = self.snd_una;
         d.snd_nxt = self.snd_nxt;
         d.snd_max = self.snd_max;
@@ -686,6 +729,13 @@ impl ConnTx {
     /// True if the context generation `g` names this connection.
     pub fn is(&self, g: u32) -> bool {
         self.state != TxState::Free && self.generation == g
+    }
+
+    /// Advance the IPv4 Identification after a segment went out.
+    pub(super) fn bump_ip_id(&mut self) {
+        if let IpPair::V4 { .. } = self.template.ip {
+            self.next_ip_id();
+        }
     }
 
     fn next_ip_id(&mut self) -> u16 {
@@ -1336,6 +1386,13 @@ pub fn tx_init(
         rexmit_count: d.rexmit_count,
         total_rt: d.total_rt,
         max_rt: tcp.cached.MaxRT,
+        ka_enabled: tcp.cached.Flags & crate::ffi::TCP_FLAG_KEEP_ALIVE_ENABLED != 0,
+        ka_timeout: tcp.cached.KaTimeout,
+        ka_interval: tcp.cached.KaInterval,
+        ka_limit: tcp.cached.KaProbeCount,
+        ka_sent: d.ka_probe_count,
+        ka_deadline: d.ka_deadline,
+        ka_restart: tcp.cached.Flags & crate::ffi::TCP_FLAG_KEEP_ALIVE_RESTART != 0,
     }
 }
 

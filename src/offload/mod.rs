@@ -9,6 +9,7 @@ pub mod caps;
 pub mod close;
 pub mod conn;
 pub mod handle;
+pub mod keepalive;
 pub mod objects;
 pub mod params;
 pub mod rexmit;
