@@ -686,6 +686,12 @@ impl Simulator {
         lock(&self.core.chimney).receive_mode = mode;
     }
 
+    /// The HostReachabilityDelta the host answers NeighborReachabilityQuery
+    /// indications with (0, "stale", unless set).
+    pub fn set_neighbor_answer(&self, host_delta: u32) {
+        lock(&self.core.chimney).neighbor_answer = host_delta;
+    }
+
     /// While `hold`, receive NBLs the driver lent stay with NDIS until
     /// [`Simulator::return_lent`].
     pub fn hold_lent(&self, hold: bool) {

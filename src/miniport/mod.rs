@@ -15,6 +15,7 @@ pub mod datapath;
 pub mod driver;
 pub mod forward;
 pub mod hardware;
+pub mod reach;
 pub mod receive;
 pub mod send;
 

@@ -517,6 +517,7 @@ pub unsafe extern "system" fn ack_timer_callback(
     };
     dp.ack_timer_armed.store(false, Ordering::Release);
     super::chimney::mark_pending_terminates(adapter);
+    super::reach::indicate_queries(adapter, dp);
     service_acks(adapter, dp);
 }
 

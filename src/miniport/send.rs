@@ -61,6 +61,9 @@ pub struct DataPath {
     pub held: SpinLock<super::receive::Held>,
     /// Segments sent again (retransmissions), per IP family (IPv4, IPv6).
     pub retransmitted: [AtomicU32; 2],
+    /// Neighbor reachability (spec §6.14) and the host's `NceStaleTicks`.
+    pub reach: super::reach::Reachability,
+    pub nce_stale_ticks: AtomicU32,
 }
 
 impl DataPath {
@@ -79,6 +82,10 @@ impl DataPath {
         let waiting = SpinLock::new(IdRing::new(handle, capacity.saturating_mul(2))?);
         let acks = SpinLock::new(IdRing::new(handle, capacity.saturating_mul(2))?);
         let rx = RxPool::new(handle, rx_buffers)?;
+        let reach = super::reach::Reachability::new(
+            handle,
+            crate::offload::table::OffloadTable::neighbor_capacity(capacity),
+        )?;
         let ack_timer = Timer::allocate(
             handle,
             TAG_ACK_TIMER,
@@ -104,6 +111,8 @@ impl DataPath {
             rx_no_buffer: AtomicU32::new(0),
             held: SpinLock::new(super::receive::Held::new()),
             retransmitted: [AtomicU32::new(0), AtomicU32::new(0)],
+            reach,
+            nce_stale_ticks: AtomicU32::new(defaults.nce_stale_ticks),
         })
     }
 
@@ -123,6 +132,8 @@ impl DataPath {
             .store(u32::from(p.ack_frequency), Ordering::Relaxed);
         self.delayed_ack_ticks
             .store(u32::from(p.delayed_ack_ticks), Ordering::Relaxed);
+        self.nce_stale_ticks
+            .store(p.nce_stale_ticks, Ordering::Relaxed);
     }
 
     /// Stop the data path's own timer (halt, before the structure goes).
@@ -138,6 +149,15 @@ impl DataPath {
     /// hardware ran out. Called with the connection's lock held.
     pub(super) fn pump(&self, id: u32, c: &mut ConnTx) -> u32 {
         let now = self.now();
+        // The neighbor's staleness test comes before transmitting (rule
+        // 101); a query that falls due is made from the timer at once.
+        if self.reach.check(
+            c.neighbor,
+            now,
+            self.nce_stale_ticks.load(Ordering::Relaxed),
+        ) {
+            super::receive::arm_timer(self, 1);
+        }
         let p = c.pump(&self.nic, now);
         if c.ring_blocked && !c.waiting {
             c.waiting = true;
@@ -634,6 +654,18 @@ impl DataPlane for Plane<'_> {
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32> {
         self.dp.conn_of(r).map(|c| c.send_backlog())
     }
+
+    fn neighbor_offloaded(&mut self, index: u32, nrd: u32, hrd: u32) {
+        self.dp.reach.offloaded(index, self.dp.now(), nrd, hrd);
+    }
+
+    fn neighbor_hrd(&mut self, index: u32, hrd: u32) {
+        self.dp.reach.host_delta(index, self.dp.now(), hrd);
+    }
+
+    fn neighbor_nrd(&mut self, index: u32) -> Option<u32> {
+        self.dp.reach.nrd(index, self.dp.now())
+    }
 }
 
 /// Append receive-buffer queue `b` to queue `a`; returns the head.
@@ -752,6 +784,7 @@ impl NicEvents for Events<'_> {
             return c.sack && !seg.payload.is_empty() && beyond != 0 && beyond < 1 << 31;
         }
         let state_before = c.close_state();
+        let progress_from = (c.snd_una, c.rcv_nxt);
         if state_before == Some(TcpConnectionClosed) {
             // Nothing is processed on a CLOSED connection: its segments
             // are the host's (spec §6.10).
@@ -851,6 +884,10 @@ impl NicEvents for Events<'_> {
         let sent = self.dp.pump(id, &mut c);
         if need == AckNeed::Now && sent == 0 {
             c.send_ack(&self.dp.nic, now);
+        }
+        if (c.snd_una, c.rcv_nxt) != progress_from {
+            // Forward progress through the neighbor (spec §6.14).
+            self.dp.reach.progress(c.neighbor, now);
         }
         let deliver = c.delivery_due();
         let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);

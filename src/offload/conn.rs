@@ -144,6 +144,9 @@ pub struct ConnTx {
     pub ka_timeout: u32,
     pub ka_interval: u32,
     pub syn_challenge_at: Option<u32>,
+    /// Slot of the neighbor this connection sends through (its forward
+    /// progress and reachability, spec §6.14).
+    pub neighbor: u32,
     /// Urgent data arrived (spec §6.10): nothing more is processed or sent;
     /// the connection's frames are held for the ordinary path until the
     /// upload completes.
@@ -213,6 +216,8 @@ pub struct TxInit {
     pub ka_deadline: Option<u32>,
     /// `TCP_FLAG_KEEP_ALIVE_RESTART` (an update restarts the timer).
     pub ka_restart: bool,
+    /// Slot of the neighbor the connection's path goes through.
+    pub neighbor: u32,
 }
 
 /// The effective send MSS: the peer's MSS, bounded by the path MTU less the
@@ -344,6 +349,7 @@ impl ConnTx {
             ka_timeout: 0,
             ka_interval: 0,
             syn_challenge_at: None,
+            neighbor: 0,
             urgent: false,
         }
     }
@@ -390,6 +396,7 @@ impl ConnTx {
             ka_interval: i.ka_interval,
             ka_limit: i.ka_limit,
             ka_sent: i.ka_sent,
+            neighbor: i.neighbor,
             ..ConnTx::new()
         };
         self.backlog = Throttle::start(self.send_backlog());
@@ -1393,6 +1400,7 @@ pub fn tx_init(
         ka_sent: d.ka_probe_count,
         ka_deadline: d.ka_deadline,
         ka_restart: tcp.cached.Flags & crate::ffi::TCP_FLAG_KEEP_ALIVE_RESTART != 0,
+        neighbor: path.neighbor.index,
     }
 }
 

@@ -149,6 +149,21 @@ pub trait DataPlane {
     fn upload(&mut self, r: ObjRef, d: &mut TcpDelegated, want_buffered: bool) -> Option<Uploaded>;
     /// The addressing, MTU or cached variables behind `r` changed.
     fn refresh(&mut self, r: ObjRef, init: &TxInit);
+    /// Neighbor slot `index` was offloaded with these deltas (spec §6.14:
+    /// NRT = now − NRD, HRT = now − HRD). The default does nothing.
+    fn neighbor_offloaded(&mut self, index: u32, nrd: u32, hrd: u32) {
+        let _ = (index, nrd, hrd);
+    }
+    /// The host updated neighbor `index`'s HostReachabilityDelta.
+    fn neighbor_hrd(&mut self, index: u32, hrd: u32) {
+        let _ = (index, hrd);
+    }
+    /// NicReachabilityDelta of neighbor `index` now (None: the data path
+    /// does not track it; the value given at offload stands).
+    fn neighbor_nrd(&mut self, index: u32) -> Option<u32> {
+        let _ = index;
+        None
+    }
     /// The preferred send backlog of connection `r` (None: unsupported).
     fn send_backlog(&mut self, r: ObjRef) -> Option<u32>;
     /// A hint: the connection with this 4-tuple (and, when it is already
@@ -525,10 +540,17 @@ impl<'a> Walk<'a> {
             cached,
             nic_reachability_delta: delegated.NicReachabilityDelta,
         };
-        self.table
+        let r = self
+            .table
             .neighbors
             .insert(n, generation)
-            .map_err(|_| Fail(NDIS_STATUS_RESOURCES))
+            .map_err(|_| Fail(NDIS_STATUS_RESOURCES))?;
+        self.data.neighbor_offloaded(
+            r.index,
+            delegated.NicReachabilityDelta,
+            cached.HostReachabilityDelta,
+        );
+        Ok(r)
     }
 
     fn offload_path(
@@ -769,11 +791,12 @@ impl<'a> Walk<'a> {
                     )?;
                     let d = states.take::<NEIGHBOR_OFFLOAD_STATE_DELEGATED>()?;
                     let mut v = d.get();
-                    v.NicReachabilityDelta = self
+                    let stored = self
                         .table
                         .neighbors
                         .get(r)
                         .map_or(0, |n| n.nic_reachability_delta);
+                    v.NicReachabilityDelta = self.data.neighbor_nrd(r.index).unwrap_or(stored);
                     d.set(v);
                 }
                 ObjKind::Path => {
@@ -848,6 +871,7 @@ impl<'a> Walk<'a> {
                     if let Ok(n) = self.table.neighbors.get_mut(r) {
                         n.cached = c;
                     }
+                    self.data.neighbor_hrd(r.index, c.HostReachabilityDelta);
                 }
                 ObjKind::Path => {
                     skip::<PATH_OFFLOAD_STATE_CONST, PATH_OFFLOAD_STATE_CACHED>(
@@ -943,7 +967,10 @@ impl<'a> Walk<'a> {
                 if has_delegated {
                     let d = states.take::<NEIGHBOR_OFFLOAD_STATE_DELEGATED>()?;
                     let mut v = d.get();
-                    v.NicReachabilityDelta = n.nic_reachability_delta;
+                    v.NicReachabilityDelta = self
+                        .data
+                        .neighbor_nrd(r.index)
+                        .unwrap_or(n.nic_reachability_delta);
                     d.set(v);
                 }
             }

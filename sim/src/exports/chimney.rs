@@ -5,7 +5,7 @@
 use super::driver::{AdapterBlock, adapter_sim};
 use super::spinlock::check_no_lock_held;
 use super::{check_irql_dispatch, check_irql_max};
-use crate::state::{SimCore, lock, report};
+use crate::state::{SimCore, lock};
 use crate::tracker;
 use crate::verifier::Violation;
 use chimney_miniport::ffi::*;
@@ -50,6 +50,15 @@ pub enum ChimneyCall {
         offload_handle: usize,
         data: Vec<u8>,
         status: NDIS_STATUS,
+    },
+    /// `NdisMOffloadEventIndicate(NeighborReachabilityQuery)`: the next-hop
+    /// MAC of the neighbor's cached state, the HostReachabilityDelta and
+    /// NicReachabilityDelta the block carried, and what the host answered.
+    NeighborQuery {
+        dl_destination: [u8; 6],
+        host_delta: u32,
+        nic_delta: u32,
+        answer: u32,
     },
 }
 
@@ -106,6 +115,9 @@ pub struct ChimneyLog {
     /// Context value → offload handle of every live object.
     pub live_objects:
         std::collections::HashMap<usize, usize, std::hash::BuildHasherDefault<HandleHasher>>,
+    /// The HostReachabilityDelta the host answers neighbor queries with
+    /// (0 by default: its entry is stale and it will check the neighbor).
+    pub neighbor_answer: u32,
 }
 
 fn sim_for(export: &'static str, h: NDIS_HANDLE) -> Option<std::sync::Arc<SimCore>> {
@@ -701,18 +713,69 @@ pub extern "system" fn NdisMQueryOffloadStateComplete(
 #[unsafe(no_mangle)]
 pub extern "system" fn NdisMOffloadEventIndicate(
     NdisMiniportHandle: NDIS_HANDLE,
-    _OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    OffloadBlockList: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     IndicationCode: ULONG,
 ) {
-    check_irql_dispatch("NdisMOffloadEventIndicate");
-    check_no_lock_held("NdisMOffloadEventIndicate");
-    if let Some(sim) = sim_for("NdisMOffloadEventIndicate", NdisMiniportHandle)
-        && IndicationCode != NeighborReachabilityQuery
-    {
-        report(Violation::BadArgument {
-            export: "NdisMOffloadEventIndicate",
-            detail: format!("indication code {IndicationCode}"),
+    const E: &str = "NdisMOffloadEventIndicate";
+    check_irql_dispatch(E);
+    check_no_lock_held(E);
+    let Some(sim) = sim_for(E, NdisMiniportHandle) else {
+        return;
+    };
+    let bad = |detail: String| sim.violation(Violation::BadArgument { export: E, detail });
+    if IndicationCode != NeighborReachabilityQuery {
+        bad(format!("indication code {IndicationCode}"));
+        return;
+    }
+    if OffloadBlockList.is_null() {
+        bad("NeighborReachabilityQuery without a block".into());
+        return;
+    }
+    // SAFETY: the driver passes one block list immediately followed by
+    // the neighbor's const, cached and delegated structures (spec §6.14),
+    // valid for the call; each is read where its predecessor's length says.
+    unsafe {
+        let b = &*OffloadBlockList;
+        if b.Header.Type != NeighborOffloadState
+            || usize::from(b.Header.Size) != size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>()
+            || !b.NextBlock.is_null()
+            || !b.DependentBlockList.is_null()
+            || b.Status != NDIS_STATUS_SUCCESS
+        {
+            bad(format!(
+                "query block: type {}, size {}, links {:p} {:p}, status {:#x}",
+                b.Header.Type, b.Header.Size, b.NextBlock, b.DependentBlockList, b.Status
+            ));
+            return;
+        }
+        let base = OffloadBlockList.cast::<u8>();
+        let konst = base.add(usize::from(b.Header.Size));
+        let kl = (*konst.cast::<OFFLOAD_STATE_HEADER>()).Length as usize;
+        let cached = konst.add(kl);
+        let cl = (*cached.cast::<OFFLOAD_STATE_HEADER>()).Length as usize;
+        let delegated = cached.add(cl);
+        let dl = (*delegated.cast::<OFFLOAD_STATE_HEADER>()).Length as usize;
+        if kl != size_of::<NEIGHBOR_OFFLOAD_STATE_CONST>()
+            || cl != size_of::<NEIGHBOR_OFFLOAD_STATE_CACHED>()
+            || dl != size_of::<NEIGHBOR_OFFLOAD_STATE_DELEGATED>()
+        {
+            bad(format!("query structure lengths {kl}, {cl}, {dl}"));
+            return;
+        }
+        let c = cached.cast::<NEIGHBOR_OFFLOAD_STATE_CACHED>();
+        let d = delegated.cast::<NEIGHBOR_OFFLOAD_STATE_DELEGATED>();
+        let all = (*c).DlDestinationAddress;
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&all[..6]);
+        let answer = lock(&sim.chimney).neighbor_answer;
+        let host_delta = (*c).HostReachabilityDelta;
+        let nic_delta = (*d).NicReachabilityDelta;
+        (*c).HostReachabilityDelta = answer;
+        lock(&sim.chimney).calls.push(ChimneyCall::NeighborQuery {
+            dl_destination: mac,
+            host_delta,
+            nic_delta,
+            answer,
         });
-        drop(sim);
     }
 }
