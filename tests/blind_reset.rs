@@ -38,16 +38,9 @@ fn inject(sim: &Simulator, f: Vec<u8>) {
 
 /// (virtual ms, seq, ack, len) of what the target sent.
 fn sent(sim: &Simulator, c: &Conn) -> Vec<(u64, u32, u32, u32)> {
-    let segs = sim.peer_state(c.key).segments;
-    let times: Vec<u64> = sim
-        .captured_frames()
+    timed_segments(sim, c)
         .into_iter()
-        .filter(|f| f.1 == ndis_sim::Direction::FromTarget)
-        .map(|f| f.0 / MS)
-        .collect();
-    segs.iter()
-        .zip(times)
-        .map(|(s, t)| (t, s.seq, s.ack, s.len))
+        .map(|(t, s)| (t, s.seq, s.ack, s.len))
         .collect()
 }
 
@@ -139,8 +132,7 @@ fn rule_095_after_a_challenge_unanswered_keepalive_probes_upload_the_connection_
     sim.advance_ms(20_000);
     assert_eq!(sent(&sim, &c).len(), 1 + 10, "ten probes");
     assert_eq!(events(&sim, TcpIndicateRetrieve), vec![TimeoutExpiration]);
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);
 }
@@ -208,8 +200,7 @@ fn keepalive_probes_an_idle_connection_and_closes_it_after_unanswered_probes() {
         vec![t0 + 10_000, t1 + 10_000, t1 + 12_000, t1 + 14_000]
     );
     assert_eq!(events(&sim, TcpIndicateRetrieve), vec![TimeoutExpiration]);
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);
 }

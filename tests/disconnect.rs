@@ -115,7 +115,7 @@ fn rule_079_graceful_disconnect_pends_and_fails_only_while_uploading_or_aborted(
 #[test]
 fn rule_082_graceful_disconnect_sends_data_then_fin_without_waiting_and_completes_sends_first() {
     let sim = with_adapter();
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let sends = chain_of(&[1000, 2000], 3);
     send(&sim, &c, &sends);
     let tail = data(700, 9);
@@ -190,7 +190,7 @@ fn rule_082_the_fin_waits_for_one_sequence_number_of_window_and_then_goes_alone(
 #[test]
 fn rule_083_graceful_disconnect_succeeds_only_once_data_and_fin_are_acknowledged() {
     let sim = with_adapter();
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let req = NblChain::single(&data(500, 1));
     graceful(&sim, &c, &req);
     sim.run_until_idle();
@@ -225,7 +225,7 @@ fn rule_083_graceful_disconnect_succeeds_only_once_data_and_fin_are_acknowledged
 #[test]
 fn graceful_disconnect_then_abortive_aborts_the_graceful_one_first() {
     let sim = with_adapter();
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let req = NblChain::single(&data(300, 2));
     graceful(&sim, &c, &req);
     sim.run_until_idle();
@@ -256,7 +256,7 @@ fn graceful_disconnect_then_abortive_aborts_the_graceful_one_first() {
 #[test]
 fn a_reset_ends_a_pending_graceful_disconnect_as_aborted_with_the_acked_bytes() {
     let sim = with_adapter();
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let earlier = chain_of(&[400], 5);
     send(&sim, &c, &earlier);
     let req = NblChain::single(&data(600, 3));
@@ -276,7 +276,7 @@ fn a_reset_ends_a_pending_graceful_disconnect_as_aborted_with_the_acked_bytes() 
 #[test]
 fn after_a_graceful_disconnect_sends_and_a_second_disconnect_fail_with_invalid_state() {
     let sim = with_adapter();
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let req = NblChain::single(&data(10, 1));
     graceful(&sim, &c, &req);
     let late = chain_of(&[100], 2);
@@ -332,7 +332,7 @@ fn a_graceful_disconnect_behind_a_failed_send_is_aborted_in_place_and_sends_no_f
 #[test]
 fn a_malformed_graceful_disconnect_fails_in_its_fifo_place_without_a_fin() {
     let sim = with_adapter();
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let before = chain_of(&[800], 1);
     send(&sim, &c, &before);
     let req = NblChain::single(&data(100, 1));
@@ -386,8 +386,7 @@ fn fin_wait_2_then_time_wait_requests_the_upload() {
     sim.peer_fin(c.key);
     sim.run_until_idle();
     assert_eq!(retrieves(&sim), vec![UploadRequested]);
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionTimeWait);
     assert_eq!(d.SndMax, SND_UNA + 1);
     assert_eq!(d.RcvNxt, RCV_NXT + 9 + 1);
@@ -401,8 +400,7 @@ fn the_upload_reports_fin_wait_2_once_the_fin_is_acknowledged() {
     let req = NblChain::single(&[]);
     graceful(&sim, &c, &req);
     sim.run_until_idle();
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionFinWait2);
     assert_eq!((d.SndUna, d.SndMax), (SND_UNA + 1, SND_UNA + 1));
     finish(sim);
@@ -424,8 +422,7 @@ fn closing_after_the_peer_closed_goes_through_last_ack_to_closed() {
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_SUCCESS));
     // CLOSED, not TIME_WAIT: no upload request (the host closes it).
     assert!(retrieves(&sim).is_empty());
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);
 }
@@ -439,8 +436,7 @@ fn the_upload_reports_last_ack_while_our_fin_after_the_peers_is_unacknowledged()
     let req = NblChain::single(&[]);
     graceful(&sim, &c, &req);
     sim.run_until_idle();
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionLastAck);
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_UPLOAD_IN_PROGRESS));
     finish(sim);
@@ -456,8 +452,7 @@ fn the_upload_reports_closing_when_the_fins_cross() {
     // The peer's FIN arrives before it acknowledged ours.
     sim.peer_fin(c.key);
     sim.run_until_idle();
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosing);
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_UPLOAD_IN_PROGRESS));
     finish(sim);
@@ -543,8 +538,7 @@ fn rule_099_fin_wait_2_timer_starts_at_120_s_restarts_on_segments_and_requests_u
     sim.peer_send(c.key, b"after", true);
     sim.run_until_idle();
     assert_eq!(ordinary_count(&sim), before + 1);
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     assert_eq!(d.Retransmit.TimeoutDelta, 0xFFFF_FFFF);
     finish(sim);
@@ -570,8 +564,7 @@ fn rule_099_fin_wait_2_upload_hands_back_the_time_left() {
     // Not running at offload: it starts at 120 s.
     sim.advance_ms(20_000);
     assert!(retrieves(&sim).is_empty());
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionFinWait2);
     let left = d.Retransmit.TimeoutDelta;
     assert!((99_000..=100_000).contains(&left), "{left} ticks left");
@@ -590,8 +583,7 @@ fn offloaded_in_fin_wait_1_the_fin_after_the_data_is_acknowledged() {
     // Then the FIN: FIN_WAIT_2.
     sim.peer_ack(c.key, SND_UNA + 101, c.spec.delegated.SndWnd);
     sim.run_until_idle();
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionFinWait2);
     assert_eq!(d.SndUna, SND_UNA + 101);
     finish(sim);
@@ -624,8 +616,7 @@ fn offloaded_in_close_wait_the_host_is_not_told_again_and_can_close() {
     assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_SUCCESS));
     assert!(retrieves(&sim).is_empty());
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);
 }

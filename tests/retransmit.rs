@@ -14,7 +14,6 @@ use common::*;
 use ndis_sim::exports::chimney::ChimneyCall;
 use ndis_sim::{AckPolicy, Simulator};
 
-const MANUAL: AckPolicy = AckPolicy::Manual;
 /// 100 ns units per millisecond (the simulator's clock).
 const MS: u64 = 10_000;
 
@@ -30,17 +29,9 @@ fn timeouts(sim: &Simulator) -> usize {
 
 /// (virtual ms, seq, len) of each segment the peer received.
 fn arrivals(sim: &Simulator, c: &Conn) -> Vec<(u64, u32, u32)> {
-    let segs = sim.peer_state(c.key).segments;
-    let times: Vec<u64> = sim
-        .captured_frames()
+    timed_segments(sim, c)
         .into_iter()
-        .filter(|f| f.1 == ndis_sim::Direction::FromTarget)
-        .map(|f| f.0 / MS)
-        .collect();
-    assert_eq!(times.len(), segs.len(), "one connection on the wire");
-    segs.iter()
-        .zip(times)
-        .map(|(s, t)| (t, s.seq, s.len))
+        .map(|(t, s)| (t, s.seq, s.len))
         .collect()
 }
 
@@ -53,7 +44,7 @@ fn tcp4(sim: &Simulator) -> TCP_OFFLOAD_STATS {
 fn rule_097_retransmission_backs_off_and_stops_after_tcp_maximum_retransmissions() {
     let sim = with_adapter();
     // The host's estimates (SRTT 20 ticks, RTTVAR 5) give the 1 s minimum.
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let ch = chain_of(&[1000], 3);
     let t0 = sim.core.now_100ns.load(std::sync::atomic::Ordering::SeqCst) / MS;
     send(&sim, &c, &ch);
@@ -73,10 +64,9 @@ fn rule_097_retransmission_backs_off_and_stops_after_tcp_maximum_retransmissions
     let st = tcp4(&sim);
     assert_eq!((st.OutSegments, st.RetransmittedSegments), (1, 5));
     // The upload reports the retransmission state and hands the data back.
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (term, d) = uploaded_state(&sim, &c);
     assert_eq!(d.Retransmit.Count, 5);
-    assert_eq!(term.chain(tcp), ch.head());
+    assert_eq!(term.chain(2), ch.head(), "the TCP block is block 2");
     finish(sim);
 }
 
@@ -85,17 +75,7 @@ fn rule_097_max_rt_limits_the_time_spent_retransmitting() {
     // MaxRT = 5 s: retransmissions at 1 and 3 s; at 7 s, 6 s have passed
     // since the first: stop.
     let sim = with_adapter();
-    let c = offload_with(
-        &sim,
-        1,
-        4000,
-        MANUAL,
-        |s, t| {
-            no_nagle(s, t);
-            s.cached.MaxRT = 5_000;
-        },
-        |s| s.delegated.SndUna,
-    );
+    let c = offload_manual(&sim, |s| s.cached.MaxRT = 5_000);
     let ch = chain_of(&[500], 3);
     send(&sim, &c, &ch);
     sim.run_until_idle();
@@ -109,17 +89,7 @@ fn rule_097_max_rt_limits_the_time_spent_retransmitting() {
     finish(sim);
     // MaxRT = 0xFFFFFFFF: no limit; the RTO stops doubling at 60 s.
     let sim = with_adapter();
-    let c = offload_with(
-        &sim,
-        1,
-        4000,
-        MANUAL,
-        |s, t| {
-            no_nagle(s, t);
-            s.cached.MaxRT = 0xFFFF_FFFF;
-        },
-        |s| s.delegated.SndUna,
-    );
+    let c = offload_manual(&sim, |s| s.cached.MaxRT = 0xFFFF_FFFF);
     let ch = chain_of(&[500], 3);
     send(&sim, &c, &ch);
     sim.run_until_idle();
@@ -137,7 +107,7 @@ fn rule_097_max_rt_limits_the_time_spent_retransmitting() {
 #[test]
 fn a_retransmission_repairs_a_lost_segment_and_the_sends_complete() {
     let sim = with_adapter();
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let ch = chain_of(&[1448, 1448, 600], 7);
     send(&sim, &c, &ch);
     sim.run_until_idle();
@@ -203,8 +173,7 @@ fn the_rto_follows_measured_round_trips() {
     assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
     // One 1.5 s sample (from the echoed timestamp): SRTT 1.5 s, RTTVAR
     // 0.75 s, RTO 4.5 s.
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!((d.SRtt, d.RttVar), (8 * 1_500, 4 * 750));
     assert_eq!(d.Retransmit.Count, 0);
     assert_eq!(
@@ -217,13 +186,12 @@ fn the_rto_follows_measured_round_trips() {
 #[test]
 fn an_upload_while_retransmitting_carries_the_timer_and_count_over() {
     let sim = with_adapter();
-    let c = offload_with(&sim, 1, 4000, MANUAL, no_nagle, |s| s.delegated.SndUna);
+    let c = offload_manual(&sim, |_| {});
     let ch = chain_of(&[700], 3);
     send(&sim, &c, &ch);
     sim.run_until_idle();
     sim.advance_ms(1_500); // one retransmission at 1 s, the next due at 3 s
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.Retransmit.Count, 1);
     assert_eq!(d.Retransmit.TimeoutDelta, 1_500, "ticks left");
     assert_eq!(d.TotalRT, 500, "retransmitting since 1 s");
@@ -233,17 +201,7 @@ fn an_upload_while_retransmitting_carries_the_timer_and_count_over() {
 /// A connection whose peer offers a 1,000-byte window, with 3,000 bytes
 /// queued; the peer acknowledges the first 1,000 and closes its window.
 fn zero_window(sim: &Simulator) -> (Conn, ndis_sim::builders::NblChain) {
-    let c = offload_with(
-        sim,
-        1,
-        4000,
-        MANUAL,
-        |s, t| {
-            no_nagle(s, t);
-            s.delegated.SndWnd = 1000;
-        },
-        |s| s.delegated.SndUna,
-    );
+    let c = offload_manual(sim, |s| s.delegated.SndWnd = 1000);
     let ch = chain_of(&[3000], 5);
     send(sim, &c, &ch);
     sim.run_until_idle();
@@ -311,8 +269,7 @@ fn rule_098_zero_window_acks_start_new_rounds_and_an_open_window_resumes_sending
     let mut want = pattern(0, 3000, 5);
     want.truncate(3000);
     assert_eq!(sim.peer_state(c.key).stream, want);
-    let (term, tcp) = terminate(&sim, &c);
-    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.SndWndProbeCount, 0, "left persist");
     finish(sim);
 }

@@ -262,3 +262,40 @@ pub fn frames_from_peer(sim: &Simulator) -> Vec<Vec<u8>> {
         .map(|f| f.2)
         .collect()
 }
+
+/// A connection with a manually acknowledging peer and Nagle off, its state
+/// edited by `tweak` first (the peer expects data from SndUna).
+pub fn offload_manual(sim: &Simulator, tweak: impl FnOnce(&mut TcpSpec)) -> Conn {
+    offload_with(
+        sim,
+        1,
+        4000,
+        AckPolicy::Manual,
+        |s, t| {
+            no_nagle(s, t);
+            tweak(s);
+        },
+        |s| s.delegated.SndUna,
+    )
+}
+
+/// Terminate the connection and return its uploaded delegated state.
+pub fn uploaded_state(sim: &Simulator, c: &Conn) -> (Tree, TCP_OFFLOAD_STATE_DELEGATED) {
+    let (term, tcp) = terminate(sim, c);
+    let d = term.state(tcp, 0);
+    (term, d)
+}
+
+/// (virtual ms, segment) of everything the target sent (one connection on
+/// the wire: the capture's times line up with the peer's record).
+pub fn timed_segments(sim: &Simulator, c: &Conn) -> Vec<(u64, ndis_sim::SegInfo)> {
+    let segs = sim.peer_state(c.key).segments;
+    let times: Vec<u64> = sim
+        .captured_frames()
+        .into_iter()
+        .filter(|f| f.1 == ndis_sim::Direction::FromTarget)
+        .map(|f| f.0 / 10_000)
+        .collect();
+    assert_eq!(times.len(), segs.len(), "one connection on the wire");
+    times.into_iter().zip(segs).collect()
+}
