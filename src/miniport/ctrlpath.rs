@@ -317,11 +317,7 @@ fn retransmitted(adapter: &Adapter, ipv6: bool) -> u32 {
 }
 
 fn tcp_stats(adapter: &Adapter, ipv6: bool) -> TCP_OFFLOAD_STATS {
-    let sw = if ipv6 {
-        &adapter.stats.tcp6
-    } else {
-        &adapter.stats.tcp4
-    };
+    let sw = adapter.stats.tcp(ipv6);
     let hw = traffic(adapter, ipv6);
     let resent = retransmitted(adapter, ipv6);
     let mut r = sw.snapshot();
@@ -337,11 +333,7 @@ fn tcp_stats(adapter: &Adapter, ipv6: bool) -> TCP_OFFLOAD_STATS {
 }
 
 fn reset_tcp_stats(adapter: &Adapter, ipv6: bool) {
-    let sw = if ipv6 {
-        &adapter.stats.tcp6
-    } else {
-        &adapter.stats.tcp4
-    };
+    let sw = adapter.stats.tcp(ipv6);
     let hw = traffic(adapter, ipv6);
     let resent = retransmitted(adapter, ipv6);
     sw.reset();
@@ -358,11 +350,7 @@ fn reset_tcp_stats(adapter: &Adapter, ipv6: bool) {
 }
 
 fn ip_stats(adapter: &Adapter, ipv6: bool) -> IP_OFFLOAD_STATS {
-    let sw = if ipv6 {
-        &adapter.stats.ip6
-    } else {
-        &adapter.stats.ip4
-    };
+    let sw = adapter.stats.ip(ipv6);
     let hw = traffic(adapter, ipv6);
     let mut r = sw.snapshot();
     // Every datagram an offloaded connection takes is delivered to it.
@@ -375,11 +363,7 @@ fn ip_stats(adapter: &Adapter, ipv6: bool) -> IP_OFFLOAD_STATS {
 }
 
 fn reset_ip_stats(adapter: &Adapter, ipv6: bool) {
-    let sw = if ipv6 {
-        &adapter.stats.ip6
-    } else {
-        &adapter.stats.ip4
-    };
+    let sw = adapter.stats.ip(ipv6);
     let hw = traffic(adapter, ipv6);
     sw.reset();
     let neg = |v: u64| 0u64.wrapping_sub(v);

@@ -265,11 +265,12 @@ impl DataPath {
 /// A direct transition to CLOSED from ESTABLISHED or CLOSE_WAIT (a reset,
 /// either way, or a SYN at RCV.NXT): the family's `ResetEstablished`.
 fn count_reset(adapter: &Adapter, c: &ConnTx) {
-    let s = match c.template.ip {
-        crate::wire::IpPair::V4 { .. } => &adapter.stats.tcp4,
-        crate::wire::IpPair::V6 { .. } => &adapter.stats.tcp6,
-    };
-    s.reset_established.fetch_add(1, Ordering::Relaxed);
+    let ipv6 = matches!(c.template.ip, crate::wire::IpPair::V6 { .. });
+    adapter
+        .stats
+        .tcp(ipv6)
+        .reset_established
+        .fetch_add(1, Ordering::Relaxed);
 }
 
 /// Hand NBLs that completed inside a handler to the completion timer (a

@@ -41,6 +41,18 @@ pub struct OffloadStats {
     pub ip6: IpStats,
 }
 
+impl OffloadStats {
+    /// The TCP counters of IPv4 (`ipv6` false) or IPv6.
+    pub fn tcp(&self, ipv6: bool) -> &TcpStats {
+        if ipv6 { &self.tcp6 } else { &self.tcp4 }
+    }
+
+    /// The IP counters of IPv4 (`ipv6` false) or IPv6.
+    pub fn ip(&self, ipv6: bool) -> &IpStats {
+        if ipv6 { &self.ip6 } else { &self.ip4 }
+    }
+}
+
 impl TcpStats {
     pub fn snapshot(&self) -> TCP_OFFLOAD_STATS {
         TCP_OFFLOAD_STATS {
