@@ -204,3 +204,41 @@ fn keepalive_probes_an_idle_connection_and_closes_it_after_unanswered_probes() {
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);
 }
+
+#[test]
+fn keepalive_probes_answered_by_the_peer_keep_an_idle_connection_open() {
+    let sim = with_adapter();
+    let c = offload_with(
+        &sim,
+        1,
+        4000,
+        AckPolicy::Auto {
+            delay_ms: 0,
+            max_step: None,
+        },
+        |s, _| {
+            s.cached.Flags |= TCP_FLAG_KEEP_ALIVE_ENABLED;
+            s.cached.KaTimeout = 10_000;
+            s.cached.KaInterval = 1_000;
+            s.cached.KaProbeCount = 2;
+        },
+        |s| s.delegated.SndUna,
+    );
+    // An hour idle: a probe every 10 s, each answered (the peer ACKs a
+    // segment before its RCV.NXT), so the connection stays.
+    sim.advance_ms(3_600_000);
+    let probes = sent(&sim, &c);
+    assert!(
+        (350..=361).contains(&probes.len()),
+        "{} probes",
+        probes.len()
+    );
+    assert!(probes.iter().all(|p| p.1 == SND_UNA - 1 && p.3 == 0));
+    assert!(events(&sim, TcpIndicateRetrieve).is_empty());
+    let ch = chain_of(&[100], 1);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
+    terminate(&sim, &c);
+    finish(sim);
+}

@@ -429,6 +429,12 @@ fn receive(c: &mut Conn, seg: &check::Seg, problems: &mut Vec<String>) -> Reply 
     }
     let fin = seg.flags & flags::FIN != 0;
     if len == 0 && !fin {
+        // A segment before RCV.NXT (a keep-alive probe, SEQ = RCV.NXT − 1)
+        // is not acceptable: answered with an ACK (RFC 793 §3.9). A pure
+        // ACK at RCV.NXT needs no answer.
+        if seq_gt(r.rcv_nxt, seg.seq) {
+            return Reply::Duplicate;
+        }
         return Reply::None;
     }
     if seq_gt(seg.seq, r.rcv_nxt) {
