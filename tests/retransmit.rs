@@ -273,3 +273,72 @@ fn rule_098_zero_window_acks_start_new_rounds_and_an_open_window_resumes_sending
     assert_eq!(d.SndWndProbeCount, 0, "left persist");
     finish(sim);
 }
+
+#[test]
+fn three_duplicate_acks_resend_the_lost_segment_at_once_and_recovery_follows() {
+    let sim = with_adapter();
+    let c = offload_manual(&sim, |_| {});
+    let w = c.spec.delegated.SndWnd;
+    let ch = chain_of(&[1448; 8], 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    assert_eq!(arrivals(&sim, &c).len(), 8);
+    // Segment 2 "lost": the peer acknowledges segment 1, then repeats that
+    // ACK for segments 3, 4 and 5. Two duplicates do nothing ...
+    sim.peer_ack(c.key, SND_UNA + 1448, w);
+    sim.peer_ack(c.key, SND_UNA + 1448, w);
+    sim.peer_ack(c.key, SND_UNA + 1448, w);
+    sim.run_until_idle();
+    assert_eq!(arrivals(&sim, &c).len(), 8);
+    // ... the third resends segment 2 at once, long before any RTO.
+    sim.peer_ack(c.key, SND_UNA + 1448, w);
+    sim.run_until_idle();
+    let a = arrivals(&sim, &c);
+    assert_eq!(a.len(), 9);
+    assert_eq!((a[8].1, a[8].2), (SND_UNA + 1448, 1448));
+    assert_eq!(a[8].0, a[7].0, "no timer waited for");
+    assert_eq!(tcp4(&sim).RetransmittedSegments, 1);
+    // A partial ACK (up to segment 4) resends the next hole (segment 5).
+    sim.peer_ack(c.key, SND_UNA + 4 * 1448, w);
+    sim.run_until_idle();
+    let a = arrivals(&sim, &c);
+    assert_eq!((a[9].1, a[9].2), (SND_UNA + 4 * 1448, 1448));
+    // The full ACK ends recovery; everything completes.
+    ack_all(&sim, &c);
+    assert_completed(
+        &sim,
+        &ch.nbls()
+            .into_iter()
+            .map(|p| (p, NDIS_STATUS_SUCCESS))
+            .collect::<Vec<_>>(),
+    );
+    let (_, d) = uploaded_state(&sim, &c);
+    assert_eq!(d.SndUna, SND_UNA + 8 * 1448);
+    assert_eq!(
+        d.CWnd,
+        d.SsThresh.max(1448),
+        "cwnd = ssthresh after recovery"
+    );
+    finish(sim);
+}
+
+#[test]
+fn duplicate_acks_below_the_threshold_or_with_a_changed_window_resend_nothing() {
+    let sim = with_adapter();
+    let c = offload_manual(&sim, |_| {});
+    let w = c.spec.delegated.SndWnd;
+    let ch = chain_of(&[1448; 4], 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    // Window updates are not duplicates; two duplicates are not enough.
+    sim.peer_ack(c.key, SND_UNA, w - 1000);
+    sim.peer_ack(c.key, SND_UNA, w - 2000);
+    sim.peer_ack(c.key, SND_UNA, w - 3000);
+    sim.peer_ack(c.key, SND_UNA, w - 3000);
+    sim.peer_ack(c.key, SND_UNA, w - 3000);
+    sim.run_until_idle();
+    assert_eq!(arrivals(&sim, &c).len(), 4);
+    ack_all(&sim, &c);
+    terminate(&sim, &c);
+    finish(sim);
+}

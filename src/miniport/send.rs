@@ -64,6 +64,8 @@ pub struct DataPath {
     /// Neighbor reachability (spec §6.14) and the host's `NceStaleTicks`.
     pub reach: super::reach::Reachability,
     pub nce_stale_ticks: AtomicU32,
+    /// `TcpDuplicateAckThreshold`: duplicate ACKs before a fast retransmit.
+    pub dup_ack_threshold: AtomicU32,
 }
 
 impl DataPath {
@@ -113,6 +115,7 @@ impl DataPath {
             retransmitted: [AtomicU32::new(0), AtomicU32::new(0)],
             reach,
             nce_stale_ticks: AtomicU32::new(defaults.nce_stale_ticks),
+            dup_ack_threshold: AtomicU32::new(defaults.duplicate_ack_threshold),
         })
     }
 
@@ -134,6 +137,8 @@ impl DataPath {
             .store(u32::from(p.delayed_ack_ticks), Ordering::Relaxed);
         self.nce_stale_ticks
             .store(p.nce_stale_ticks, Ordering::Relaxed);
+        self.dup_ack_threshold
+            .store(p.duplicate_ack_threshold, Ordering::Relaxed);
     }
 
     /// Stop the data path's own timer (halt, before the structure goes).
@@ -863,7 +868,8 @@ impl NicEvents for Events<'_> {
         {
             super::receive::keep_listed(self.dp, id, &mut c, super::receive::ticks_until(now, due));
         }
-        let outcome = c.on_segment(seg, now, tps, &mut done);
+        let dup = self.dp.dup_ack_threshold.load(Ordering::Relaxed);
+        let outcome = c.on_segment(seg, now, tps, dup, &mut done);
         if outcome == RxOutcome::Aborted && state_before.is_none_or(|s| s == TcpConnectionCloseWait)
         {
             count_reset(self.adapter, &c);

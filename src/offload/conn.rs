@@ -129,6 +129,13 @@ pub struct ConnTx {
     pub persist: bool,
     pub probe_count: u8,
     pub probe_now: bool,
+    /// Fast retransmit and recovery (RFC 5681 §3.2, RFC 6582): duplicate
+    /// ACKs in a row (`DupAckCount`), in recovery until SND.UNA reaches
+    /// `recover`, and one segment at SND.UNA to send again now.
+    pub dup_acks: u8,
+    pub in_recovery: bool,
+    pub resend_una: bool,
+    pub recover: u32,
     /// Keep-alive (spec §7.3, §6.15): its deadline while running, the
     /// probes sent unanswered (`KeepAlive.ProbeCount`), the host's settings
     /// (`KaTimeout`, `KaInterval` in ticks, `KaProbeCount`, enabled), and
@@ -340,6 +347,10 @@ impl ConnTx {
             persist: false,
             probe_count: 0,
             probe_now: false,
+            dup_acks: 0,
+            in_recovery: false,
+            resend_una: false,
+            recover: 0,
             ka_due: None,
             ka_sent: 0,
             ka_limit: 0,
@@ -447,7 +458,12 @@ impl ConnTx {
         d.max_snd_wnd = self.max_snd_wnd;
         d.send_wl1 = self.snd_wl1;
         d.cwnd = self.cwnd;
-        d.ssthresh = self.ssthresh_host;
+        // The live threshold once loss set one; the host's value before.
+        d.ssthresh = if self.ssthresh == u32::MAX {
+            self.ssthresh_host
+        } else {
+            self.ssthresh
+        };
         d.ts_recent = self.ts_recent;
         d.rcv_nxt = self.rcv_nxt;
         if let Some(state) = self.close_state() {
@@ -756,16 +772,30 @@ impl ConnTx {
         self.snd_nxt.wrapping_sub(self.snd_una)
     }
 
-    /// Transmit what the windows allow. `now` is the NIC clock in ticks (for
-    /// timestamps). Returns the number of segments handed to the hardware.
+    /// Transmit what the windows allow (first, a fast retransmission if
+    /// one is due). `now` is the NIC clock in ticks (for timestamps).
     pub fn pump(&mut self, nic: &impl OffloadNic, now: u32) -> Pumped {
-        let mut sent = 0;
-        let mut retransmitted = 0;
         if self.state != TxState::Open || self.halted {
             return Pumped::default();
         }
         self.ring_blocked = false;
-        loop {
+        let first = if self.resend_una {
+            self.resend_oldest(nic, now)
+        } else {
+            Pumped::default()
+        };
+        let rest = self.transmit(nic, now, u32::MAX);
+        Pumped {
+            sent: first.sent + rest.sent,
+            retransmitted: first.retransmitted + rest.retransmitted,
+        }
+    }
+
+    /// Transmit at most `limit` segments from SND.NXT as the windows allow.
+    pub(super) fn transmit(&mut self, nic: &impl OffloadNic, now: u32, limit: u32) -> Pumped {
+        let mut sent = 0;
+        let mut retransmitted = 0;
+        while sent < limit {
             let window = self.snd_wnd.min(self.cwnd);
             let mut usable = window.saturating_sub(self.in_flight());
             if usable == 0 && self.probe_now && self.in_flight() == 0 {
@@ -856,7 +886,7 @@ impl ConnTx {
             self.touched = true;
             sent += 1;
         }
-        if self.fin_due() && !self.ring_blocked && !self.halted {
+        if sent < limit && self.fin_due() && !self.ring_blocked && !self.halted {
             let again = self.snd_nxt != self.snd_max;
             let n = self.send_fin(nic, now);
             sent += n;
@@ -916,14 +946,15 @@ impl ConnTx {
         seg: &RxSegment<'_>,
         now: u32,
         tps: u32,
+        dup_threshold: u32,
         done: &mut Completions,
     ) -> RxOutcome {
         if self.state == TxState::Free || self.state == TxState::Reset {
             return RxOutcome::None;
         }
         if seg.flags & wire::tcp_flags::RST != 0 {
-            // RFC 5961 §3 / spec §6.15: only an exact match is acceptable;
-            // an in-window RST earns a challenge ACK (with the engine), and
+            // RFC 5961 §3 / spec §6.15: only an exact match is acceptable
+            // (the caller answers an in-window one with a challenge ACK);
             // anything else is dropped.
             if seg.seq == self.rcv_nxt {
                 self.state = TxState::Reset;
@@ -937,6 +968,7 @@ impl ConnTx {
         }
         self.touched = true;
         let ack = seg.ack;
+        let duplicate = self.is_duplicate_ack(seg);
         if seq_lt(self.snd_una, ack) && seq_le(ack, self.snd_max) {
             let mut acked = ack.wrapping_sub(self.snd_una);
             // Our FIN is the last sequence number sent (SND.MAX − 1) once it
@@ -958,8 +990,12 @@ impl ConnTx {
                 self.snd_nxt = ack;
                 self.queue.seek_from_una(0);
             }
-            self.grow_cwnd(acked);
+            if !self.recovery_ack(ack, acked) {
+                self.grow_cwnd(acked);
+            }
             self.new_ack(ack, seg.timestamps.map(|t| t.1), now, tps);
+        } else if duplicate {
+            self.duplicate_ack(dup_threshold);
         }
         // Window update (RFC 793 SND.WL1/WL2 rule).
         if seq_le(self.snd_una, ack)

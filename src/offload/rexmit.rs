@@ -10,7 +10,7 @@
 //! state, spec §7.3).
 
 use super::close::FinOut;
-use super::conn::{ConnTx, TxInit, TxState};
+use super::conn::{ConnTx, Pumped, TxInit, TxState};
 use super::objects::TcpDelegated;
 
 /// RFC 2988 §2.1: the RTO before any RTT sample, in seconds.
@@ -228,8 +228,12 @@ impl ConnTx {
         self.cwnd = self.mss;
         // RFC 6298 §5.5: back off (RTO << count), up to the 60 s bound.
         self.rexmit_count = self.rexmit_count.saturating_add(1);
-        // Karn: what is being timed now includes a retransmission.
+        // Karn: what is being timed now includes a retransmission. A
+        // timeout also ends fast recovery.
         self.rtt_timing = false;
+        self.in_recovery = false;
+        self.dup_acks = 0;
+        self.resend_una = false;
         // Go back to SND.UNA; a FIN sent is sent again after the data.
         self.snd_nxt = self.snd_una;
         self.queue.seek_from_una(0);
@@ -255,5 +259,96 @@ impl ConnTx {
         if !self.in_fin_wait_2() {
             d.rexmit_deadline = self.rexmit_due;
         }
+    }
+}
+
+impl ConnTx {
+    /// RFC 5681 §2's duplicate ACK: data outstanding, the ACK acknowledges
+    /// nothing new (SEG.ACK = SND.UNA), carries no data, SYN or FIN, and
+    /// leaves the window as it was.
+    pub(super) fn is_duplicate_ack(&self, seg: &crate::hw::RxSegment<'_>) -> bool {
+        use crate::wire::tcp_flags::{FIN, SYN};
+        // A zero window's repeated ACKs belong to persist, not to loss.
+        self.in_flight() > 0
+            && !self.persist
+            && self.snd_wnd > 0
+            && seg.ack == self.snd_una
+            && seg.payload.is_empty()
+            && seg.flags & (SYN | FIN) == 0
+            && u32::from(seg.window) << self.snd_wscale == self.snd_wnd
+    }
+
+    /// One more duplicate ACK: at `threshold` (`TcpDuplicateAckThreshold`)
+    /// retransmit the oldest segment at once and enter fast recovery
+    /// (ssthresh = max(FlightSize/2, 2 SMSS), cwnd = ssthresh + 3 SMSS);
+    /// each further one inflates cwnd by one SMSS (RFC 5681 §3.2).
+    pub(super) fn duplicate_ack(&mut self, threshold: u32) {
+        self.dup_acks = self.dup_acks.saturating_add(1);
+        let threshold = threshold.clamp(1, 255);
+        let n = u32::from(self.dup_acks);
+        if self.in_recovery {
+            self.cwnd = self.cwnd.saturating_add(self.mss);
+        } else if n == threshold && self.snd_nxt == self.snd_max {
+            self.in_recovery = true;
+            self.recover = self.snd_max;
+            self.ssthresh = (self.in_flight() / 2).max(2 * self.mss);
+            self.cwnd = self.ssthresh.saturating_add(3 * self.mss);
+            self.resend_una = true;
+            self.rtt_timing = false;
+        }
+    }
+
+    /// SND.UNA advanced by `acked` to `ack`: in fast recovery, a full ACK
+    /// (at or past `recover`) ends it with cwnd = ssthresh; a partial one
+    /// resends the next hole and deflates cwnd by what it acknowledged,
+    /// less one SMSS (RFC 6582 §3.2). True when this handled the congestion
+    /// window (the caller does not grow it).
+    pub(super) fn recovery_ack(&mut self, ack: u32, acked: u32) -> bool {
+        self.dup_acks = 0;
+        if !self.in_recovery {
+            return false;
+        }
+        if (ack.wrapping_sub(self.recover) as i32) >= 0 {
+            self.in_recovery = false;
+            self.cwnd = self.ssthresh.max(self.mss);
+        } else {
+            self.resend_una = true;
+            self.cwnd = self
+                .cwnd
+                .saturating_sub(acked)
+                .saturating_add(self.mss)
+                .max(self.mss);
+        }
+        true
+    }
+
+    /// Send the oldest unacknowledged segment again (fast retransmit),
+    /// whatever the windows say, then put the transmit point back where it
+    /// was.
+    pub(super) fn resend_oldest(&mut self, nic: &impl crate::hw::OffloadNic, now: u32) -> Pumped {
+        self.resend_una = false;
+        let back_to = self.snd_nxt;
+        let ahead = back_to.wrapping_sub(self.snd_una);
+        if ahead == 0 {
+            return Pumped::default();
+        }
+        self.snd_nxt = self.snd_una;
+        self.queue.seek_from_una(0);
+        let cwnd = self.cwnd;
+        // One segment's worth of congestion window, just for this
+        // transmission (the peer's window still bounds it).
+        self.cwnd = self.mss;
+        let probe = self.probe_now;
+        self.probe_now = false;
+        let sent = self.transmit(nic, now, 1);
+        self.probe_now = probe;
+        self.cwnd = cwnd;
+        // Resume where transmission stood (never before what was resent).
+        if (self.snd_nxt.wrapping_sub(back_to) as i32) < 0 {
+            self.snd_nxt = back_to;
+            self.queue
+                .seek_from_una(u64::from(back_to.wrapping_sub(self.snd_una)));
+        }
+        sent
     }
 }
