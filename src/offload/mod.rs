@@ -17,4 +17,5 @@ pub mod rx;
 pub mod slots;
 pub mod stats;
 pub mod table;
+pub mod txinit;
 pub mod walk;
