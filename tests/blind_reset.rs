@@ -12,7 +12,6 @@ use chimney_miniport::ffi::*;
 use common::send::*;
 use common::*;
 use etherparse::PacketBuilder;
-use ndis_sim::exports::chimney::ChimneyCall;
 use ndis_sim::exports::phy::DEFAULT_MAC;
 use ndis_sim::{AckPolicy, Simulator};
 
@@ -41,16 +40,6 @@ fn sent(sim: &Simulator, c: &Conn) -> Vec<(u64, u32, u32, u32)> {
     timed_segments(sim, c)
         .into_iter()
         .map(|(t, s)| (t, s.seq, s.ack, s.len))
-        .collect()
-}
-
-fn events(sim: &Simulator, event: ULONG) -> Vec<ULONG> {
-    sim.chimney_calls()
-        .into_iter()
-        .filter_map(|x| match x {
-            ChimneyCall::Event { event: e, info, .. } if e == event => Some(info),
-            _ => None,
-        })
         .collect()
 }
 
@@ -83,7 +72,10 @@ fn rule_095_rsts_off_rcv_nxt_get_one_challenge_ack_per_validation_period() {
     inject(&sim, segment(&c, RCV_NXT + 30, 0x04, &[]));
     assert_eq!(sent(&sim, &c).len(), acked + 1);
     assert_eq!(sent(&sim, &c).last().map(|x| x.2), Some(RCV_NXT + 2));
-    assert!(events(&sim, TcpIndicateAbort).is_empty(), "none aborted");
+    assert!(
+        event_infos(&sim, TcpIndicateAbort).is_empty(),
+        "none aborted"
+    );
     terminate(&sim, &c);
     finish(sim);
 }
@@ -106,7 +98,7 @@ fn rule_095_syns_off_rcv_nxt_get_at_most_one_challenge_ack_per_3_s() {
     }
     assert_eq!(sent(&sim, &c).len(), 5);
     assert!(sent(&sim, &c).iter().all(|x| x.2 == RCV_NXT && x.3 == 0));
-    assert!(events(&sim, TcpIndicateRetrieve).is_empty());
+    assert!(event_infos(&sim, TcpIndicateRetrieve).is_empty());
     terminate(&sim, &c);
     finish(sim);
 }
@@ -131,7 +123,10 @@ fn rule_095_after_a_challenge_unanswered_keepalive_probes_upload_the_connection_
     assert!(probes.iter().all(|p| p.1 == SND_UNA - 1 && p.3 == 0));
     sim.advance_ms(20_000);
     assert_eq!(sent(&sim, &c).len(), 1 + 10, "ten probes");
-    assert_eq!(events(&sim, TcpIndicateRetrieve), vec![TimeoutExpiration]);
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![TimeoutExpiration]
+    );
     let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);
@@ -199,7 +194,10 @@ fn keepalive_probes_an_idle_connection_and_closes_it_after_unanswered_probes() {
         when,
         vec![t0 + 10_000, t1 + 10_000, t1 + 12_000, t1 + 14_000]
     );
-    assert_eq!(events(&sim, TcpIndicateRetrieve), vec![TimeoutExpiration]);
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![TimeoutExpiration]
+    );
     let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);
@@ -234,7 +232,7 @@ fn keepalive_probes_answered_by_the_peer_keep_an_idle_connection_open() {
         probes.len()
     );
     assert!(probes.iter().all(|p| p.1 == SND_UNA - 1 && p.3 == 0));
-    assert!(events(&sim, TcpIndicateRetrieve).is_empty());
+    assert!(event_infos(&sim, TcpIndicateRetrieve).is_empty());
     let ch = chain_of(&[100], 1);
     send(&sim, &c, &ch);
     sim.run_until_idle();

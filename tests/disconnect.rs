@@ -54,16 +54,6 @@ fn last_send_completion(sim: &Simulator) -> Option<usize> {
         .rposition(|x| matches!(x, ChimneyCall::SendComplete(_)))
 }
 
-fn retrieves(sim: &Simulator) -> Vec<ULONG> {
-    sim.chimney_calls()
-        .into_iter()
-        .filter_map(|x| match x {
-            ChimneyCall::Event { event, info, .. } if event == TcpIndicateRetrieve => Some(info),
-            _ => None,
-        })
-        .collect()
-}
-
 fn fins_sent(sim: &Simulator, c: &Conn) -> Vec<(u32, u32)> {
     sim.peer_state(c.key)
         .segments
@@ -370,7 +360,10 @@ fn fin_wait_2_then_time_wait_requests_the_upload() {
     graceful(&sim, &c, &req);
     sim.run_until_idle();
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_SUCCESS));
-    assert!(retrieves(&sim).is_empty(), "FIN_WAIT_2 is kept");
+    assert!(
+        event_infos(&sim, TcpIndicateRetrieve).is_empty(),
+        "FIN_WAIT_2 is kept"
+    );
     // Data still arrives and is taken (only our half closed).
     sim.peer_send(c.key, b"late data", true);
     sim.run_until_idle();
@@ -385,7 +378,10 @@ fn fin_wait_2_then_time_wait_requests_the_upload() {
     // The peer's FIN: TIME_WAIT, which the host keeps: upload requested.
     sim.peer_fin(c.key);
     sim.run_until_idle();
-    assert_eq!(retrieves(&sim), vec![UploadRequested]);
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![UploadRequested]
+    );
     let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionTimeWait);
     assert_eq!(d.SndMax, SND_UNA + 1);
@@ -406,22 +402,29 @@ fn the_upload_reports_fin_wait_2_once_the_fin_is_acknowledged() {
     finish(sim);
 }
 
-#[test]
-fn closing_after_the_peer_closed_goes_through_last_ack_to_closed() {
-    let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, MANUAL);
+/// A connection whose peer closed first (CLOSE_WAIT), then a graceful
+/// disconnect of ours, its FIN out (LAST_ACK).
+fn close_after_peer(sim: &Simulator) -> (Conn, NblChain) {
+    let c = offload(sim, 1, 4000, MANUAL);
     sim.peer_fin(c.key);
     sim.run_until_idle();
     let req = NblChain::single(&[]);
-    graceful(&sim, &c, &req);
+    graceful(sim, &c, &req);
     sim.run_until_idle();
+    (c, req)
+}
+
+#[test]
+fn closing_after_the_peer_closed_goes_through_last_ack_to_closed() {
+    let sim = with_adapter();
+    let (c, req) = close_after_peer(&sim);
     assert_eq!(fins_sent(&sim, &c), vec![(SND_UNA, 0)]);
     assert_eq!(status_of(&sim, &req), None);
     sim.peer_ack(c.key, SND_UNA + 1, c.spec.delegated.SndWnd);
     sim.run_until_idle();
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_SUCCESS));
     // CLOSED, not TIME_WAIT: no upload request (the host closes it).
-    assert!(retrieves(&sim).is_empty());
+    assert!(event_infos(&sim, TcpIndicateRetrieve).is_empty());
     let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);
@@ -430,12 +433,7 @@ fn closing_after_the_peer_closed_goes_through_last_ack_to_closed() {
 #[test]
 fn the_upload_reports_last_ack_while_our_fin_after_the_peers_is_unacknowledged() {
     let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, MANUAL);
-    sim.peer_fin(c.key);
-    sim.run_until_idle();
-    let req = NblChain::single(&[]);
-    graceful(&sim, &c, &req);
-    sim.run_until_idle();
+    let (c, req) = close_after_peer(&sim);
     let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionLastAck);
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_UPLOAD_IN_PROGRESS));
@@ -522,16 +520,26 @@ fn rule_099_fin_wait_2_timer_starts_at_120_s_restarts_on_segments_and_requests_u
     sim.run_until_idle();
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_SUCCESS));
     sim.advance_ms(119_000);
-    assert!(retrieves(&sim).is_empty());
+    assert!(event_infos(&sim, TcpIndicateRetrieve).is_empty());
     // An acceptable segment restarts the timer from 120 s.
     sim.peer_send(c.key, b"x", true);
     sim.run_until_idle();
     sim.advance_ms(119_000);
-    assert!(retrieves(&sim).is_empty(), "restarted at 119 s");
+    assert!(
+        event_infos(&sim, TcpIndicateRetrieve).is_empty(),
+        "restarted at 119 s"
+    );
     sim.advance_ms(2_000);
-    assert_eq!(retrieves(&sim), vec![TimeoutExpiration]);
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![TimeoutExpiration]
+    );
     sim.advance_ms(300_000);
-    assert_eq!(retrieves(&sim), vec![TimeoutExpiration], "once");
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![TimeoutExpiration],
+        "once"
+    );
     // CLOSED now: segments go up the ordinary path unprocessed, sends
     // wait for the upload.
     let before = ordinary_count(&sim);
@@ -550,9 +558,12 @@ fn rule_099_fin_wait_2_offloaded_runs_on_from_the_hosts_value() {
     // 5 s left (1,000 ticks per second).
     let c = offload_in(&sim, TcpConnectionFinWait2, false, None, 5_000);
     sim.advance_ms(4_900);
-    assert!(retrieves(&sim).is_empty());
+    assert!(event_infos(&sim, TcpIndicateRetrieve).is_empty());
     sim.advance_ms(200);
-    assert_eq!(retrieves(&sim), vec![TimeoutExpiration]);
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![TimeoutExpiration]
+    );
     terminate(&sim, &c);
     finish(sim);
 }
@@ -563,7 +574,7 @@ fn rule_099_fin_wait_2_upload_hands_back_the_time_left() {
     let c = offload_in(&sim, TcpConnectionFinWait2, false, None, 0xFFFF_FFFF);
     // Not running at offload: it starts at 120 s.
     sim.advance_ms(20_000);
-    assert!(retrieves(&sim).is_empty());
+    assert!(event_infos(&sim, TcpIndicateRetrieve).is_empty());
     let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionFinWait2);
     let left = d.Retransmit.TimeoutDelta;
@@ -615,7 +626,7 @@ fn offloaded_in_close_wait_the_host_is_not_told_again_and_can_close() {
     ack_all(&sim, &c);
     assert_completed(&sim, &[(ch.head(), NDIS_STATUS_SUCCESS)]);
     assert_eq!(status_of(&sim, &req), Some(NDIS_STATUS_SUCCESS));
-    assert!(retrieves(&sim).is_empty());
+    assert!(event_infos(&sim, TcpIndicateRetrieve).is_empty());
     let (_, d) = uploaded_state(&sim, &c);
     assert_eq!(d.State, TcpConnectionClosed);
     finish(sim);

@@ -249,13 +249,6 @@ fn offload_fin_wait_2(sim: &Simulator, n: u8, port: u16, delta: u32) -> Conn {
     )
 }
 
-fn timeouts(sim: &Simulator) -> usize {
-    events(sim)
-        .iter()
-        .filter(|e| e.1 == TcpIndicateRetrieve && e.2 == TimeoutExpiration)
-        .count()
-}
-
 #[test]
 fn rule_096_ticks_follow_ticks_per_second_and_timers_survive_the_counter_wrap() {
     for tps in [100u32, 1000, 10_000] {

@@ -11,21 +11,10 @@ mod common;
 use chimney_miniport::ffi::*;
 use common::send::*;
 use common::*;
-use ndis_sim::exports::chimney::ChimneyCall;
 use ndis_sim::{AckPolicy, Simulator};
 
 /// 100 ns units per millisecond (the simulator's clock).
 const MS: u64 = 10_000;
-
-fn timeouts(sim: &Simulator) -> usize {
-    sim.chimney_calls()
-        .iter()
-        .filter(|x| {
-            matches!(x, ChimneyCall::Event { event, info, .. }
-                if *event == TcpIndicateRetrieve && *info == TimeoutExpiration)
-        })
-        .count()
-}
 
 /// (virtual ms, seq, len) of each segment the peer received.
 fn arrivals(sim: &Simulator, c: &Conn) -> Vec<(u64, u32, u32)> {

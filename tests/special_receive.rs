@@ -42,16 +42,6 @@ fn segment(c: &Conn, seq: u32, ack: u32, flags: u8, data: &[u8]) -> Vec<u8> {
     segment_over(c, ipv4(0), seq, ack, flags, data)
 }
 
-fn retrieves(sim: &Simulator) -> Vec<ULONG> {
-    sim.chimney_calls()
-        .into_iter()
-        .filter_map(|x| match x {
-            ChimneyCall::Event { event, info, .. } if event == TcpIndicateRetrieve => Some(info),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Segments the target sent on `c` so far.
 fn sent(sim: &Simulator, c: &Conn) -> usize {
     sim.peer_state(c.key).segments.len()
@@ -134,7 +124,11 @@ fn rule_093_management_frames_ip_options_fragments_syn_in_time_wait_and_closed_d
     sim.run_until_idle();
     sim.peer_fin(t.key);
     sim.run_until_idle();
-    assert_eq!(retrieves(&sim), vec![UploadRequested], "TIME_WAIT");
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![UploadRequested],
+        "TIME_WAIT"
+    );
     let before = sent(&sim, &t);
     let syn = {
         let b = PacketBuilder::ethernet2(peer_mac(2), DEFAULT_MAC)
@@ -150,7 +144,11 @@ fn rule_093_management_frames_ip_options_fragments_syn_in_time_wait_and_closed_d
     expected.push(syn);
     assert_eq!(sim.ordinary_frames(), expected);
     assert_eq!(sent(&sim, &t), before, "not answered");
-    assert_eq!(retrieves(&sim), vec![UploadRequested], "no new request");
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![UploadRequested],
+        "no new request"
+    );
     terminate(&sim, &t);
 
     // Data for a CLOSED connection: the peer closed, we closed, our FIN
@@ -192,7 +190,10 @@ fn rule_094_an_in_order_syn_uploads_the_connection_in_closed_state() {
     let syn = segment(&c, RCV_NXT, 0, 0x02, &[]);
     sim.inject_frame(syn.clone());
     sim.run_until_idle();
-    assert_eq!(retrieves(&sim), vec![UploadRequested]);
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![UploadRequested]
+    );
     // The SYN goes up the ordinary path; nothing is answered or sent now.
     assert_eq!(sim.ordinary_frames(), vec![syn]);
     let late = chain_of(&[100], 4);
@@ -238,7 +239,10 @@ fn rule_092_urgent_data_requests_the_upload_stops_acks_and_goes_up_the_normal_pa
     let urg = urgent_segment(&c, 1, RCV_NXT + 3, SND_UNA, b"URGENT");
     sim.inject_frame(urg.clone());
     sim.run_until_idle();
-    assert_eq!(retrieves(&sim), vec![ReceivedUrgentData]);
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![ReceivedUrgentData]
+    );
     // Later data, and an ACK for the send: held, not processed.
     sim.peer_send(c.key, b"later", true);
     sim.peer_ack(c.key, SND_UNA + 1000, c.spec.delegated.SndWnd);
@@ -254,7 +258,11 @@ fn rule_092_urgent_data_requests_the_upload_stops_acks_and_goes_up_the_normal_pa
     sim.peer_send(d.key, b"fine", true);
     sim.run_until_idle();
     sim.advance_ms(500);
-    assert_eq!(retrieves(&sim), vec![ReceivedUrgentData], "not for d");
+    assert_eq!(
+        event_infos(&sim, TcpIndicateRetrieve),
+        vec![ReceivedUrgentData],
+        "not for d"
+    );
     assert_eq!(
         sim.peer_state(d.key).segments.last().map(|s| s.ack),
         Some(RCV_NXT + 4)

@@ -299,3 +299,23 @@ pub fn timed_segments(sim: &Simulator, c: &Conn) -> Vec<(u64, ndis_sim::SegInfo)
     assert_eq!(times.len(), segs.len(), "one connection on the wire");
     times.into_iter().zip(segs).collect()
 }
+
+/// The information of every `event` (a `TCP_OFFLOAD_EVENT_TYPE`) the driver
+/// indicated so far, in order (for `TcpIndicateRetrieve`: the reasons).
+pub fn event_infos(sim: &Simulator, event: ULONG) -> Vec<ULONG> {
+    sim.chimney_calls()
+        .into_iter()
+        .filter_map(|x| match x {
+            ChimneyCall::Event { event: e, info, .. } if e == event => Some(info),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Upload requests made with `TimeoutExpiration` so far.
+pub fn timeouts(sim: &Simulator) -> usize {
+    event_infos(sim, TcpIndicateRetrieve)
+        .iter()
+        .filter(|&&r| r == TimeoutExpiration)
+        .count()
+}
