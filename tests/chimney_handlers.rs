@@ -198,15 +198,22 @@ fn ordinary_sends_complete_once_with_success_while_running() {
             }];
             3
         ],
-        |i, _| vec![i as u8; 60],
+        |i, _| {
+            // Ethernet from the port (EtherType 0x88B5), then filler.
+            let mut f = vec![0xFF; 6];
+            f.extend_from_slice(&ndis_sim::exports::phy::DEFAULT_MAC);
+            f.extend_from_slice(&[0x88, 0xB5]);
+            f.resize(60, i as u8);
+            f
+        },
     );
     sim.send_net_buffer_lists(chain.head());
     let done = sim.driver().adapter.send_completions.clone();
     assert_eq!(done.len(), 3);
     assert!(done.iter().all(|(_, s)| *s == NDIS_STATUS_SUCCESS));
     assert_eq!(
-        chain.payload(1, 0),
-        vec![1u8; 60],
+        chain.payload(1, 0)[14..],
+        [1u8; 46],
         "builder bytes readable through the MDLs"
     );
     finish(sim);

@@ -521,6 +521,39 @@ impl Simulator {
         irql::at_dispatch(|| unsafe { f(ctx, chain, 0, NDIS_SEND_FLAGS_DISPATCH_LEVEL) });
     }
 
+    /// Call MiniportPause (PASSIVE_LEVEL); returns its status.
+    pub fn pause(&self) -> NDIS_STATUS {
+        let f = self.characteristics().PauseHandler.expect("pause handler");
+        // SAFETY: the driver's handler with its context.
+        unsafe { f(self.context(), std::ptr::null_mut()) }
+    }
+
+    /// Call MiniportRestart (PASSIVE_LEVEL); returns its status.
+    pub fn restart(&self) -> NDIS_STATUS {
+        let f = self
+            .characteristics()
+            .RestartHandler
+            .expect("restart handler");
+        // SAFETY: the driver's handler with its context.
+        unsafe { f(self.context(), std::ptr::null_mut()) }
+    }
+
+    /// Call MiniportCancelSend for `cancel_id` at DISPATCH_LEVEL.
+    pub fn cancel_send(&self, cancel_id: usize) {
+        let f = self
+            .characteristics()
+            .CancelSendHandler
+            .expect("cancel-send handler");
+        let ctx = self.context();
+        // SAFETY: the driver's handler with its context.
+        irql::at_dispatch(|| unsafe { f(ctx, cancel_id as PVOID) });
+    }
+
+    /// Ordinary send completions so far: (NBL address, status).
+    pub fn send_completions(&self) -> Vec<(usize, NDIS_STATUS)> {
+        self.driver().adapter.send_completions.clone()
+    }
+
     /// Chimney completions and indications so far.
     pub fn chimney_calls(&self) -> Vec<ChimneyCall> {
         lock(&self.core.chimney).calls.clone()

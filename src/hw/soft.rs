@@ -213,6 +213,24 @@ impl SoftNic {
     }
 }
 
+impl SoftNic {
+    /// Transmit a complete frame the host built (the ordinary path). The
+    /// frame is copied before this returns.
+    pub fn transmit_frame(&self, frame: &[u8]) -> Result<(), NicError> {
+        match transmit(self.handle, frame) {
+            NDIS_STATUS_SUCCESS => {
+                self.counters.frames_out.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            NDIS_STATUS_RESOURCES => {
+                self.counters.ring_full.fetch_add(1, Ordering::Relaxed);
+                Err(NicError::RingFull)
+            }
+            _ => Err(NicError::Refused),
+        }
+    }
+}
+
 impl OffloadNic for SoftNic {
     fn add_connection(&self, id: u32, t: &FrameTemplate) -> Result<(), NicError> {
         self.index

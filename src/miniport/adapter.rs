@@ -454,6 +454,11 @@ pub unsafe extern "system" fn miniport_pause(
     // SAFETY: live context.
     if let Some(a) = unsafe { Adapter::from_context(MiniportAdapterContext) } {
         a.state.lock().run = RunState::Paused;
+        // A pause completes only once no send is pending: the frames still
+        // waiting for ring space are failed with PAUSED.
+        if let Some(dp) = a.data.as_ref() {
+            dp.flush_ordinary(a, NDIS_STATUS_PAUSED, false);
+        }
     }
     NDIS_STATUS_SUCCESS
 }

@@ -160,7 +160,10 @@ fn query(adapter: &Adapter, q: &Query) -> NDIS_STATUS {
         OID_GEN_MAXIMUM_SEND_PACKETS => ulong(64),
         OID_GEN_XMIT_OK => q.answer_counter(adapter.state.lock().xmit_ok),
         OID_GEN_RCV_OK => q.answer_counter(adapter.state.lock().rcv_ok),
-        OID_GEN_XMIT_ERROR | OID_GEN_RCV_ERROR | OID_GEN_RCV_NO_BUFFER => q.answer_counter(0),
+        OID_GEN_XMIT_ERROR => q.answer_counter(adapter.data.as_ref().map_or(0, |dp| {
+            dp.xmit_error.load(core::sync::atomic::Ordering::Relaxed)
+        })),
+        OID_GEN_RCV_ERROR | OID_GEN_RCV_NO_BUFFER => q.answer_counter(0),
         OID_802_3_PERMANENT_ADDRESS => q.answer(&hardware::PERMANENT_MAC),
         OID_802_3_CURRENT_ADDRESS => q.answer(&adapter.state.lock().current_mac),
         OID_802_3_MAXIMUM_LIST_SIZE => ulong(hardware::MAX_MULTICAST_LIST),

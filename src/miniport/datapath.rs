@@ -1,15 +1,17 @@
 //! The ordinary (non-offload) data path: MiniportSendNetBufferLists,
 //! MiniportReturnNetBufferLists, MiniportCancelSend. IRQL <= DISPATCH_LEVEL.
 //!
-//! The virtual NIC has no wire yet (the hardware layer comes with the TCP
-//! engine): frames handed to it are counted and completed at once.
+//! Ordinary frames go out through the hardware port (`miniport::xmit`).
 
 use super::adapter::{Adapter, RunState};
 use crate::ffi::imports::NdisMSendNetBufferListsComplete;
 use crate::ffi::*;
 use crate::ndis::nbl;
 
-/// MiniportSendNetBufferLists.
+/// MiniportSendNetBufferLists: while running, each NET_BUFFER goes out
+/// through the hardware port as one frame (`miniport::xmit`); paused, every
+/// NBL completes with NDIS_STATUS_PAUSED. Without a port (no chimney
+/// hardware) the frames are counted and completed at once.
 ///
 /// # Safety
 /// NDIS contract: live context, a valid NBL chain we own until completion.
@@ -23,21 +25,26 @@ pub unsafe extern "system" fn miniport_send_net_buffer_lists(
     let Some(adapter) = (unsafe { Adapter::from_context(MiniportAdapterContext) }) else {
         return;
     };
-    let status = {
+    let dispatch = SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL != 0;
+    if let Some(dp) = adapter.data.as_ref() {
+        // SAFETY: NDIS contract: the chain is ours until completed.
+        unsafe { dp.send_ordinary(adapter, NetBufferLists, dispatch) };
+        return;
+    }
+    let running = adapter.state.lock().run == RunState::Running;
+    let mut n = 0u64;
+    let mut p = NetBufferLists;
+    while !p.is_null() {
+        n += 1;
+        // SAFETY: the chain is ours until completed.
+        p = unsafe { nbl::next(p) };
+    }
+    let status = if running {
         let mut st = adapter.state.lock();
-        if st.run == RunState::Running {
-            let mut n = 0u64;
-            let mut p = NetBufferLists;
-            while !p.is_null() {
-                n += 1;
-                // SAFETY: the chain is ours until completed.
-                p = unsafe { nbl::next(p) };
-            }
-            st.xmit_ok = st.xmit_ok.wrapping_add(n);
-            NDIS_STATUS_SUCCESS
-        } else {
-            NDIS_STATUS_PAUSED
-        }
+        st.xmit_ok = st.xmit_ok.wrapping_add(n);
+        NDIS_STATUS_SUCCESS
+    } else {
+        NDIS_STATUS_PAUSED
     };
     let mut p = NetBufferLists;
     while !p.is_null() {
@@ -47,7 +54,7 @@ pub unsafe extern "system" fn miniport_send_net_buffer_lists(
             p = nbl::next(p);
         }
     }
-    let flags = if SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL != 0 {
+    let flags = if dispatch {
         NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
     } else {
         0
@@ -75,12 +82,19 @@ pub unsafe extern "system" fn miniport_return_net_buffer_lists(
     }
 }
 
-/// MiniportCancelSend: sends complete immediately, so none can be cancelled.
+/// MiniportCancelSend: ordinary sends still waiting for ring space whose
+/// cancel ID matches complete with NDIS_STATUS_SEND_ABORTED.
 ///
 /// # Safety
 /// NDIS contract.
 pub unsafe extern "system" fn miniport_cancel_send(
-    _MiniportAdapterContext: NDIS_HANDLE,
-    _CancelId: PVOID,
+    MiniportAdapterContext: NDIS_HANDLE,
+    CancelId: PVOID,
 ) {
+    // SAFETY: NDIS passes our context.
+    if let Some(adapter) = unsafe { Adapter::from_context(MiniportAdapterContext) }
+        && let Some(dp) = adapter.data.as_ref()
+    {
+        dp.cancel_ordinary(adapter, CancelId);
+    }
 }

@@ -18,5 +18,6 @@ pub mod hardware;
 pub mod reach;
 pub mod receive;
 pub mod send;
+pub mod xmit;
 
 pub use adapter::Adapter;

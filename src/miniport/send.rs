@@ -66,6 +66,11 @@ pub struct DataPath {
     pub nce_stale_ticks: AtomicU32,
     /// `TcpDuplicateAckThreshold`: duplicate ACKs before a fast retransmit.
     pub dup_ack_threshold: AtomicU32,
+    /// Ordinary sends waiting for ring space (`miniport::xmit`); the head's
+    /// tag counts its NET_BUFFERs already transmitted.
+    pub ordinary: SpinLock<crate::ndis::nbl::NblQueue>,
+    /// Ordinary sends completed with a failure status (OID_GEN_XMIT_ERROR).
+    pub xmit_error: core::sync::atomic::AtomicU64,
 }
 
 impl DataPath {
@@ -116,6 +121,8 @@ impl DataPath {
             reach,
             nce_stale_ticks: AtomicU32::new(defaults.nce_stale_ticks),
             dup_ack_threshold: AtomicU32::new(defaults.duplicate_ack_threshold),
+            ordinary: SpinLock::new(crate::ndis::nbl::NblQueue::new()),
+            xmit_error: core::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -124,6 +131,7 @@ impl DataPath {
         self.waiting.init();
         self.acks.init();
         self.held.init();
+        self.ordinary.init();
         self.rx.init();
     }
 
@@ -993,6 +1001,7 @@ impl NicEvents for Events<'_> {
     }
 
     fn tx_ready(&self) {
+        self.dp.service_ordinary(self.adapter, true);
         self.dp.service_waiting(self.adapter);
     }
 
@@ -1057,6 +1066,9 @@ unsafe extern "system" fn phy_tx_ready(Context: PVOID) {
         return;
     };
     if let Some(dp) = adapter.data.as_ref() {
+        // The host's own frames first: they are older than any offloaded
+        // segment waiting for the same space.
+        dp.service_ordinary(adapter, true);
         dp.service_waiting(adapter);
     }
 }

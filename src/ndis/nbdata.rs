@@ -201,6 +201,58 @@ unsafe fn validate_mdls(
     Err(Malformed::ShortMdlChain)
 }
 
+/// Copy one NET_BUFFER's data (`DataLength` bytes from `CurrentMdl` at
+/// `CurrentMdlOffset`) into `out`: an ordinary send's frame. Returns the
+/// length copied. Fails, copying nothing useful, when the MDL chain does not
+/// cover the data, an MDL cannot be mapped, or the data is longer than `out`.
+///
+/// # Safety
+/// `nb` must be a valid NET_BUFFER the caller owns, with a valid MDL chain.
+pub unsafe fn copy_net_buffer(nb: PNET_BUFFER, out: &mut [u8]) -> Result<usize, Malformed> {
+    // SAFETY: caller contract.
+    let d = unsafe { (*nb).NetBufferHeader.NetBufferData };
+    // SAFETY: reading the ULONG member of the length union.
+    let len = unsafe { d.NbDataLength.DataLength } as usize;
+    let dst = out.get_mut(..len).ok_or(Malformed::TooLong)?;
+    if len == 0 {
+        return Ok(0);
+    }
+    let mut mdl = d.CurrentMdl;
+    if mdl.is_null() {
+        return Err(Malformed::NullMdl);
+    }
+    let mut skip = d.CurrentMdlOffset as usize;
+    let mut done = 0usize;
+    for _ in 0..MAX_MDLS {
+        if mdl.is_null() {
+            return Err(Malformed::ShortMdlChain);
+        }
+        // SAFETY: `mdl` is non-NULL and part of the caller's chain.
+        let count = unsafe { (*mdl).ByteCount } as usize;
+        if count > skip {
+            // SAFETY: as above.
+            let base = unsafe { system_address(mdl) };
+            if base.is_null() {
+                return Err(Malformed::Unmapped);
+            }
+            let n = (count - skip).min(len - done);
+            // SAFETY: the MDL maps `count` bytes at `base`; skip + n <= count.
+            let src = unsafe { core::slice::from_raw_parts(base.add(skip).cast_const(), n) };
+            if let Some(d) = dst.get_mut(done..done + n) {
+                d.copy_from_slice(src);
+            }
+            done += n;
+            if done == len {
+                return Ok(len);
+            }
+        }
+        skip = skip.saturating_sub(count);
+        // SAFETY: as above.
+        mdl = unsafe { (*mdl).Next };
+    }
+    Err(Malformed::ShortMdlChain)
+}
+
 /// A read position inside a validated NBL: the next unread byte.
 ///
 /// The cursor keeps the mapped address of the next byte and the length of
