@@ -395,7 +395,16 @@ impl Simulator {
 
     /// Advance virtual time by `ms`, firing timers at their due times.
     pub fn advance_ms(&self, ms: u64) {
-        let target = self.core.now_100ns.load(Ordering::SeqCst) + ms * 10_000;
+        self.advance_to(self.core.now_100ns.load(Ordering::SeqCst) + ms * 10_000);
+    }
+
+    /// Advance virtual time to `target` (100 ns units; nothing if it has
+    /// passed), firing timers at their due times.
+    pub fn advance_to(&self, target: u64) {
+        if target <= self.core.now_100ns.load(Ordering::SeqCst) {
+            self.run_until_idle();
+            return;
+        }
         loop {
             self.run_until_idle();
             let next = match (timer::next_due(&self.core), peer::next_due(&self.core)) {
@@ -552,6 +561,72 @@ impl Simulator {
     /// Ordinary send completions so far: (NBL address, status).
     pub fn send_completions(&self) -> Vec<(usize, NDIS_STATUS)> {
         self.driver().adapter.send_completions.clone()
+    }
+
+    /// Replace the scripted peer with a link to the outside (see
+    /// [`crate::link`]): driver frames queue there for [`Simulator::run_realtime`].
+    pub fn attach_link(&self, cfg: crate::link::LinkConfig) {
+        *lock(&self.core.link) = Some(crate::link::Link::new(cfg));
+    }
+
+    /// What the link's impairments did: (outbound, inbound).
+    pub fn link_counters(&self) -> Option<(crate::link::LinkCounters, crate::link::LinkCounters)> {
+        lock(&self.core.link)
+            .as_ref()
+            .map(|l| (l.outbound.counters, l.inbound.counters))
+    }
+
+    /// Run the simulator against `tap` in real time until `done` says so
+    /// (true) or `limit` passes (false): virtual time follows the wall
+    /// clock, frames from the TAP go through the link's inbound impairments
+    /// to the driver, the driver's frames through the outbound ones to the
+    /// TAP. `done` runs between steps, on this thread (it may call the
+    /// driver's handlers). Needs [`Simulator::attach_link`] first.
+    pub fn run_realtime(
+        &self,
+        tap: &crate::tap::Tap,
+        limit: std::time::Duration,
+        mut done: impl FnMut(&Simulator) -> bool,
+    ) -> std::io::Result<bool> {
+        let start = std::time::Instant::now();
+        let v0 = self.now();
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            if done(self) {
+                return Ok(true);
+            }
+            let elapsed = start.elapsed();
+            if elapsed > limit {
+                return Ok(false);
+            }
+            // Frames from outside, through the inbound impairments.
+            while let Some(n) = tap.read(&mut buf)? {
+                let now = self.now();
+                let dues = match lock(&self.core.link).as_mut() {
+                    Some(l) => l.inbound.admit(now),
+                    None => return Err(std::io::Error::other("no link attached")),
+                };
+                let mut peer = lock(&self.core.peer);
+                for due in dues {
+                    peer.inject_at(due, buf[..n].to_vec());
+                }
+            }
+            self.advance_to(v0 + elapsed.as_nanos() as u64 / 100);
+            let now = self.now();
+            let out = lock(&self.core.link)
+                .as_mut()
+                .map(|l| l.take_due(now))
+                .unwrap_or_default();
+            for f in out {
+                tap.write(&f)?;
+            }
+            tap.wait(1);
+        }
+    }
+
+    /// Virtual time now (100 ns units).
+    pub fn now_100ns(&self) -> u64 {
+        self.now()
     }
 
     /// Chimney completions and indications so far.

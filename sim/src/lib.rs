@@ -14,9 +14,13 @@
 pub mod builders;
 pub mod exports;
 pub mod harness;
+pub mod hoststack;
 pub mod irql;
+pub mod link;
+pub mod linux;
 pub mod peer;
 pub mod state;
+pub mod tap;
 pub mod tracker;
 pub mod verifier;
 

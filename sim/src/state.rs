@@ -158,6 +158,8 @@ pub struct SimCore {
     pub phy: Mutex<crate::exports::phy::PhyState>,
     /// The scripted TCP peer at the far end of the wire.
     pub peer: Mutex<crate::peer::Peer>,
+    /// A wire to the outside (a TAP device) in place of the scripted peer.
+    pub link: Mutex<Option<crate::link::Link>>,
     /// Make MmMapLockedPagesSpecifyCache fail (return NULL).
     pub fail_mdl_mapping: std::sync::atomic::AtomicBool,
     /// ChimneyPhyTransmit reports a hardware error (the port is broken).
@@ -205,6 +207,7 @@ impl SimCore {
             on_sleep: Mutex::new(None),
             phy: Mutex::new(Default::default()),
             peer: Mutex::new(Default::default()),
+            link: Mutex::new(None),
             fail_mdl_mapping: std::sync::atomic::AtomicBool::new(false),
             phy_hardware_error: std::sync::atomic::AtomicBool::new(false),
             rx: Mutex::new(Default::default()),

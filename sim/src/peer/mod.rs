@@ -271,6 +271,12 @@ impl Peer {
         self.schedule(now, Event::Frame(frame));
     }
 
+    /// Deliver `frame` to the driver at virtual time `due` (frames from a
+    /// link, after its impairments).
+    pub fn inject_at(&mut self, due: u64, frame: Vec<u8>) {
+        self.schedule(due, Event::Frame(frame));
+    }
+
     /// Manual ACK: `ack` with `window` bytes (which also becomes the peer's window).
     pub fn ack(&mut self, now: u64, key: ConnKey, ack: u32, window: u32) {
         self.conn(key).cfg.window = window;
@@ -505,7 +511,19 @@ pub fn wire_step(sim: &SimCore) -> bool {
     let now = sim.now_100ns.load(Ordering::SeqCst);
     if let Some((handle, frame, owed)) = phy::pop_frame(sim) {
         let mac = lock(&sim.phy).mac;
-        let problems = lock(&sim.peer).on_driver_frame(now, &frame, mac);
+        let mut link = lock(&sim.link);
+        let problems = match link.as_mut() {
+            // Through the link to the outside: the frame-level rules are
+            // checked here, the connection's by the far end's own TCP.
+            Some(l) => {
+                let mut problems = Vec::new();
+                let _ = check::parse(&frame, mac, &mut problems);
+                l.from_driver(now, frame);
+                problems
+            }
+            None => lock(&sim.peer).on_driver_frame(now, &frame, mac),
+        };
+        drop(link);
         for detail in problems {
             sim.violation(Violation::Wire { detail });
         }
