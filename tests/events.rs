@@ -151,8 +151,8 @@ fn data_frame(c: &Conn, n: u8, seq: u32, data: &[u8]) -> Vec<u8> {
 fn rule_089_after_an_optional_upload_request_the_connection_is_still_served() {
     let sim = with_adapter();
     let c = offload_manual(&sim, |_| {});
-    // 64 out-of-order segments (a hole at RCV.NXT): this target does not
-    // reassemble, so it asks for the upload, once, with an optional reason.
+    // 64 out-of-order segments (a hole at RCV.NXT): the target holds them
+    // for reassembly, and asks for the upload, once, with an optional reason.
     for i in 0..64u32 {
         sim.inject_frame(data_frame(&c, 1, RCV_NXT + 1000 + i * 10, b"0123456789"));
     }

@@ -776,6 +776,13 @@ impl Simulator {
         lock(&self.core.peer).send(now, key, data, psh);
     }
 
+    /// The peer sends `data` at sequence number `seq` (out of order, a
+    /// repeat, an overlap); its snd_nxt moves to the end if that is further.
+    pub fn peer_send_at(&self, key: ConnKey, seq: u32, data: &[u8], psh: bool) {
+        let now = self.now();
+        lock(&self.core.peer).send_at(now, key, seq, data, psh);
+    }
+
     /// The peer sends a FIN (seq = its snd_nxt, which advances by one).
     pub fn peer_fin(&self, key: ConnKey) {
         let now = self.now();

@@ -19,6 +19,7 @@ pub mod irql;
 pub mod link;
 pub mod linux;
 pub mod peer;
+pub mod plot;
 pub mod state;
 pub mod tap;
 pub mod tracker;

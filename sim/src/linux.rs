@@ -79,6 +79,21 @@ pub struct Timeline {
     pub closed_ms: f64,
 }
 
+/// The offloaded connection's send state, sampled from the NIC's state
+/// (the software engine's TCB, read as a debugger would) during the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// Wall time since the start, ms.
+    pub t_ms: f64,
+    /// SND.UNA and SND.NXT, relative to the first byte sent.
+    pub snd_una: u32,
+    pub snd_nxt: u32,
+    pub cwnd: u32,
+    pub ssthresh: u32,
+    /// Reply bytes received so far.
+    pub received: u64,
+}
+
 /// Everything measured.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
@@ -105,6 +120,8 @@ pub struct Report {
     pub driver_retransmitted: u64,
     pub finished: bool,
     pub violations: Vec<Violation>,
+    /// The send state every few milliseconds while data moved.
+    pub samples: Vec<Sample>,
 }
 
 impl Report {
@@ -339,6 +356,9 @@ pub fn run(sim: &Simulator, plan: &Plan, progress: Progress<'_>) -> io::Result<R
     //    was indicated.
     let mut w = Watch {
         handle,
+        context: t.context(c),
+        iss1: spec.delegated.SndUna,
+        next_sample: 0.0,
         nbl_bytes,
         seen_calls,
         reply: Vec::with_capacity(plan.reply_bytes),
@@ -413,6 +433,11 @@ pub fn run(sim: &Simulator, plan: &Plan, progress: Progress<'_>) -> io::Result<R
 /// What the run has seen of the driver's chimney calls.
 struct Watch {
     handle: usize,
+    /// The connection's context value and its first sequence number.
+    context: usize,
+    iss1: u32,
+    /// Wall ms of the next sample.
+    next_sample: f64,
     nbl_bytes: usize,
     seen_calls: usize,
     reply: Vec<u8>,
@@ -454,6 +479,17 @@ impl Watch {
                 _ => {}
             }
         }
+        let now = ms(start);
+        if now >= self.next_sample {
+            self.next_sample = now + SAMPLE_MS;
+            if let Some(mut x) = sample(sim, self.context) {
+                x.t_ms = now;
+                x.snd_una = x.snd_una.wrapping_sub(self.iss1);
+                x.snd_nxt = x.snd_nxt.wrapping_sub(self.iss1);
+                x.received = self.reply.len() as u64;
+                rep.samples.push(x);
+            }
+        }
         let acked = (rep.nbls_success * self.nbl_bytes).min(plan.send_bytes) as u64;
         progress(acked, self.reply.len() as u64);
         if !self.sends_done && rep.nbls_success == rep.nbls {
@@ -465,6 +501,24 @@ impl Watch {
             rep.timeline.reply_done_ms = ms(start);
         }
     }
+}
+
+/// Wall time between samples of the send state.
+const SAMPLE_MS: f64 = 2.0;
+
+/// The send state of the connection `context` names, if it is live.
+fn sample(sim: &Simulator, context: usize) -> Option<Sample> {
+    // SAFETY: the adapter context the driver registered, live until halt.
+    let a = unsafe { chimney_miniport::miniport::Adapter::from_context(sim.context()) }?;
+    let r = chimney_miniport::offload::handle::ObjRef::from_context(context)?;
+    let c = a.data.as_ref()?.conns.get(r.index)?.lock();
+    c.is(r.generation).then(|| Sample {
+        snd_una: c.snd_una,
+        snd_nxt: c.snd_nxt,
+        cwnd: c.cwnd,
+        ssthresh: c.ssthresh,
+        ..Sample::default()
+    })
 }
 
 /// `OID_TCP4_OFFLOAD_STATS`' retransmitted segments, if the query works.

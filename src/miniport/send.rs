@@ -611,6 +611,8 @@ impl DataPlane for Plane<'_> {
         }
         c.sync_to(d, self.dp.now());
         self.dp.nic.remove_connection(r.index, &c.template);
+        // Held out-of-order data was never acknowledged: it is dropped.
+        c.rx.drop_out_of_order(&self.dp.rx);
         let (head, _) = c.rx.take_all();
         let buffered = if want_buffered && !c.rx_dropped_by_reset() {
             lend_chain(&self.dp.rx, head)

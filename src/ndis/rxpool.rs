@@ -50,6 +50,10 @@ struct Desc {
     head: AtomicU32,
     /// True while the buffer is on the free list.
     free: AtomicU32,
+    /// Sequence number of the first byte and the TCP flags of an
+    /// out-of-order segment held in this buffer (see `offload::rx`).
+    seq: AtomicU32,
+    flags: AtomicU32,
 }
 
 struct FreeStack {
@@ -95,6 +99,8 @@ impl RxPool {
             len: AtomicU32::new(0),
             head: AtomicU32::new(0),
             free: AtomicU32::new(1),
+            seq: AtomicU32::new(0),
+            flags: AtomicU32::new(0),
         })?;
         let ids = PoolSlice::try_new_with(handle, TAG_RX_FREE, count, |i| {
             // Pop order: buffer 0 first.
@@ -220,6 +226,28 @@ impl RxPool {
         if let Some(d) = self.descs.get(id as usize) {
             d.next.store(next, Ordering::Relaxed);
         }
+    }
+
+    /// Label buffer `id` with the sequence number of its first byte (as
+    /// filled, before any consume) and the segment's TCP flags.
+    pub fn set_seq(&self, id: u32, seq: u32, flags: u8) {
+        if let Some(d) = self.descs.get(id as usize) {
+            d.seq.store(seq, Ordering::Relaxed);
+            d.flags.store(u32::from(flags), Ordering::Relaxed);
+        }
+    }
+
+    /// The sequence number of the first unconsumed byte of `id` and the
+    /// flags it was labelled with ([`RxPool::set_seq`]).
+    pub fn seq(&self, id: u32) -> (u32, u8) {
+        self.descs.get(id as usize).map_or((0, 0), |d| {
+            (
+                d.seq
+                    .load(Ordering::Relaxed)
+                    .wrapping_add(d.head.load(Ordering::Relaxed)),
+                d.flags.load(Ordering::Relaxed) as u8,
+            )
+        })
     }
 
     /// Bytes filled in `id` and not yet consumed.

@@ -42,6 +42,12 @@ pub enum TxState {
     Reset,
 }
 
+/// Out-of-order segments one connection may hold for reassembly.
+pub const OOO_SEGMENTS: u8 = 64;
+/// Receive buffers reassembly leaves free for everyone else (the ordinary
+/// path and in-order data).
+pub const OOO_RESERVE: usize = 32;
+
 /// Send variables and queue of one connection.
 pub struct ConnTx {
     /// Generation of the context value that owns this slot (0 when free).
@@ -478,9 +484,12 @@ impl ConnTx {
         self.rx.ack_due = None;
     }
 
-    /// Take in-order data of `seg` (already passed [`ConnTx::on_segment`]).
-    /// Only data starting at or before RCV.NXT is kept (no reassembly yet);
-    /// what exceeds the window or the free buffers is dropped and an ACK
+    /// Take the data of `seg` (already passed [`ConnTx::on_segment`]).
+    /// Data at RCV.NXT joins the in-order queue, and with it any held
+    /// out-of-order segments it joins up with; data beyond RCV.NXT is held
+    /// for reassembly (within the advertised window, up to
+    /// [`OOO_SEGMENTS`] segments, leaving [`OOO_RESERVE`] buffers free);
+    /// what exceeds the window or the free buffers is dropped, and an ACK
     /// tells the peer where the stream stands.
     pub fn on_data(
         &mut self,
@@ -502,9 +511,24 @@ impl ConnTx {
             return AckNeed::Now;
         }
         if seq_lt(self.rcv_nxt, seg.seq) {
-            // Out of order: RFC 5681 §4.2 asks for an immediate duplicate
-            // ACK. Without reassembly the segment is dropped (and counted).
+            // Out of order: held if it fits (RFC 9293 §3.10.7.4 lets a
+            // receiver keep it), and RFC 5681 §4.2 asks for an immediate
+            // duplicate ACK either way. Counted for `HighOutOfOrderPackets`.
             self.rx.out_of_order = self.rx.out_of_order.saturating_add(1);
+            let edge = self.rcv_nxt.wrapping_add(self.window_now());
+            let fits = edge.wrapping_sub(seg.seq).min(len) as usize;
+            if seq_lt(seg.seq, edge) {
+                let data = seg.payload.get(..fits).unwrap_or(&[]);
+                let flags = seg.flags & !wire::tcp_flags::FIN;
+                let _ = self.rx.hold_out_of_order(
+                    pool,
+                    seg.seq,
+                    data,
+                    flags,
+                    OOO_SEGMENTS,
+                    OOO_RESERVE,
+                );
+            }
             return AckNeed::Now;
         }
         let skip = self.rcv_nxt.wrapping_sub(seg.seq) as usize;
@@ -517,7 +541,15 @@ impl ConnTx {
             self.rx.psh = true;
         }
         self.touched = true;
-        if taken < fresh.len() || skip > 0 {
+        // A hole filled: held segments continue the stream, and the ACK
+        // goes out at once (RFC 5681 §4.2).
+        let (moved, psh) = if taken == fresh.len() {
+            self.rx.drain_in_order(pool, &mut self.rcv_nxt)
+        } else {
+            (0, false)
+        };
+        self.rx.psh |= psh;
+        if taken < fresh.len() || skip > 0 || moved > 0 {
             return AckNeed::Now;
         }
         if seg.flags & wire::tcp_flags::FIN != 0 {

@@ -8,6 +8,11 @@
 
 use crate::ndis::rxpool::{NO_BUF, RxPool};
 
+/// `a` before `b` in sequence space.
+fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
 /// Receive state of one connection.
 #[derive(Clone, Copy, Debug)]
 pub struct RxQueue {
@@ -18,9 +23,13 @@ pub struct RxQueue {
     /// In-order data segments received since the last ACK went out
     /// (`TcpAckFrequency` is at most 255).
     pub unacked_segments: u16,
-    /// Out-of-order segments dropped since the last upload request for
+    /// Out-of-order segments received since the last upload request for
     /// them (`HighOutOfOrderPackets`).
     pub out_of_order: u16,
+    /// Out-of-order segments held for reassembly: one per buffer, linked
+    /// in sequence order, each labelled with its sequence number.
+    ooo_head: u32,
+    pub ooo_segments: u8,
     /// NIC tick by which the delayed ACK is due (None: no ACK owed).
     pub ack_due: Option<u32>,
     /// The connection sits on the adapter's delayed-ACK list.
@@ -52,6 +61,8 @@ impl RxQueue {
             bytes: 0,
             unacked_segments: 0,
             out_of_order: 0,
+            ooo_head: NO_BUF,
+            ooo_segments: 0,
             ack_due: None,
             ack_listed: false,
             adv_edge: 0,
@@ -161,10 +172,123 @@ impl RxQueue {
         r
     }
 
-    /// Give every buffer back to the pool and forget the queue.
+    /// Give every buffer back to the pool and forget the queue (the
+    /// out-of-order segments too).
     pub fn release(&mut self, pool: &RxPool) {
         let (head, _) = self.take_all();
         pool.give_queue(head);
+        self.drop_out_of_order(pool);
+    }
+
+    /// Give the held out-of-order segments back (never acknowledged, so
+    /// the peer sends them again to whoever holds the connection next).
+    pub fn drop_out_of_order(&mut self, pool: &RxPool) {
+        pool.give_queue(self.ooo_head);
+        self.ooo_head = NO_BUF;
+        self.ooo_segments = 0;
+    }
+
+    /// Link a filled buffer at the end of the in-order queue.
+    fn push_back(&mut self, pool: &RxPool, b: u32) {
+        pool.set_next(b, NO_BUF);
+        if self.tail == NO_BUF {
+            self.head = b;
+        } else {
+            pool.set_next(self.tail, b);
+        }
+        self.tail = b;
+        self.bytes = self.bytes.saturating_add(pool.pending(b));
+    }
+
+    /// Hold `data`, which starts at `seq` beyond RCV.NXT, for reassembly.
+    /// False (nothing held) when the connection already holds `limit`
+    /// segments, fewer than `reserve` buffers would stay free for everyone
+    /// else, or a held segment already covers it. The caller has cut
+    /// `data` to the advertised window.
+    pub fn hold_out_of_order(
+        &mut self,
+        pool: &RxPool,
+        seq: u32,
+        data: &[u8],
+        flags: u8,
+        limit: u8,
+        reserve: usize,
+    ) -> bool {
+        if data.is_empty()
+            || data.len() > crate::ndis::rxpool::RX_BUF_BYTES
+            || self.ooo_segments >= limit
+            || pool.available() <= reserve
+        {
+            return false;
+        }
+        // Find the place: after every segment starting at or before `seq`.
+        let end = seq.wrapping_add(data.len() as u32);
+        let mut prev = NO_BUF;
+        let mut at = self.ooo_head;
+        let mut guard = usize::from(self.ooo_segments) + 1;
+        while at != NO_BUF && guard > 0 {
+            guard -= 1;
+            let (s, _) = pool.seq(at);
+            let e = s.wrapping_add(pool.pending(at));
+            if s == seq && !seq_lt(e, end) {
+                return false; // a duplicate of what is held
+            }
+            if seq_lt(seq, s) {
+                break;
+            }
+            prev = at;
+            at = pool.next(at);
+        }
+        let Some(b) = pool.take() else {
+            return false;
+        };
+        if pool.append(b, data) != data.len() {
+            pool.give(b);
+            return false;
+        }
+        pool.set_seq(b, seq, flags);
+        pool.set_next(b, at);
+        if prev == NO_BUF {
+            self.ooo_head = b;
+        } else {
+            pool.set_next(prev, b);
+        }
+        self.ooo_segments = self.ooo_segments.saturating_add(1);
+        true
+    }
+
+    /// Move the held segments that now continue the stream at `*rcv_nxt`
+    /// into the in-order queue (their overlap with what is already there
+    /// cut off), advancing `*rcv_nxt`; segments entirely before it are
+    /// freed. Returns (bytes moved, whether one of them carried PSH).
+    pub fn drain_in_order(&mut self, pool: &RxPool, rcv_nxt: &mut u32) -> (u32, bool) {
+        let mut moved = 0u32;
+        let mut psh = false;
+        let mut guard = usize::from(self.ooo_segments) + 1;
+        while self.ooo_head != NO_BUF && guard > 0 {
+            guard -= 1;
+            let b = self.ooo_head;
+            let (s, flags) = pool.seq(b);
+            let len = pool.pending(b);
+            if seq_lt(*rcv_nxt, s) {
+                break; // a hole is left
+            }
+            self.ooo_head = pool.next(b);
+            self.ooo_segments = self.ooo_segments.saturating_sub(1);
+            let skip = rcv_nxt.wrapping_sub(s);
+            if skip >= len {
+                pool.set_next(b, NO_BUF);
+                pool.give(b);
+                continue;
+            }
+            pool.consume(b, skip);
+            let n = len - skip;
+            self.push_back(pool, b);
+            *rcv_nxt = rcv_nxt.wrapping_add(n);
+            moved = moved.saturating_add(n);
+            psh |= flags & crate::wire::tcp_flags::PSH != 0;
+        }
+        (moved, psh)
     }
 }
 

@@ -308,6 +308,23 @@ impl Peer {
         self.inject(now, f);
     }
 
+    /// A data segment from the peer at sequence number `seq` (out of
+    /// order, overlapping, a repeat); `snd_nxt` moves to its end if that is
+    /// further.
+    pub fn send_at(&mut self, now: u64, key: ConnKey, seq: u32, data: &[u8], psh: bool) {
+        let c = self.conn(key);
+        let next = c.rec.snd_nxt;
+        c.rec.snd_nxt = seq;
+        let ack = c.rec.last_ack_sent;
+        let fl = flags::ACK | if psh { flags::PSH } else { 0 };
+        let f = self.emit(now, key, fl, ack, data);
+        let c = self.conn(key);
+        if seq_gt(next, c.rec.snd_nxt) {
+            c.rec.snd_nxt = next;
+        }
+        self.inject(now, f);
+    }
+
     /// A FIN from the peer (it consumes one sequence number).
     pub fn fin(&mut self, now: u64, key: ConnKey) {
         let ack = self.conn(key).rec.last_ack_sent;

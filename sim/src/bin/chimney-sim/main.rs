@@ -1,9 +1,12 @@
 //! chimney-sim: load the driver in the host NDIS simulator, initialize one
 //! adapter, print what it registered and advertises, offload one TCP
 //! connection to the simulator's scripted peer and send 1 MiB through
-//! MiniportTcpOffloadSend, upload it, halt and unload, and fail if the
-//! verifier saw anything wrong, a byte went astray or anything leaked.
-//! `--pcap FILE` writes the wire capture.
+//! MiniportTcpOffloadSend, upload it; then (as root, see `sim::tap`) carry
+//! one offloaded connection against the Linux kernel's TCP in a network
+//! namespace, both ways, through seeded impairments; halt and unload, and
+//! fail if the verifier saw anything wrong, a byte went astray or anything
+//! leaked. `--help` lists the options (capture, JSON summary, plots,
+//! impairments).
 
 use chimney_miniport::ffi::*;
 use ndis_sim::builders::{NbSpec, NblChain, TcpSpec, Tree, bytes_of};
@@ -13,10 +16,16 @@ use ndis_sim::{AckPolicy, PeerConn, Simulator, StateOpKind, TcpIoKind};
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 
+mod linux_demo;
+mod options;
+
+use linux_demo::linux_demo;
+use options::PeerChoice;
+
 /// Offload one connection, send `NBLS` × `NBL_BYTES` through the driver to
 /// the scripted peer (ACKs 1 ms after each segment), upload it. Returns
 /// false if anything did not add up.
-fn send_demo(sim: &Simulator, pcap: Option<&str>) -> bool {
+fn send_demo(sim: &Simulator) -> bool {
     const NBLS: usize = 16;
     const NBL_BYTES: usize = 65_536;
     let port: u16 = 49_152;
@@ -125,12 +134,6 @@ fn send_demo(sim: &Simulator, pcap: Option<&str>) -> bool {
         up.SndUna.wrapping_sub(spec.delegated.SndUna),
         term.chain(tc).is_null()
     );
-    if let Some(path) = pcap {
-        match std::fs::write(path, sim.pcap()) {
-            Ok(()) => println!("Wire capture written to {path}"),
-            Err(e) => println!("Could not write {path}: {e}"),
-        }
-    }
     ok_bytes
         && succeeded == NBLS
         && term.status(a) == NDIS_STATUS_SUCCESS
@@ -174,6 +177,13 @@ fn caps(label: &str, t: Option<NDIS_TCP_CONNECTION_OFFLOAD>) {
 }
 
 fn main() -> ExitCode {
+    let opts = match options::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
     let mut sim = Simulator::new();
     println!("chimney-sim: loading chimney_miniport in the host NDIS simulator");
 
@@ -281,8 +291,31 @@ fn main() -> ExitCode {
             .count()
     );
 
-    let pcap = std::env::args().skip_while(|a| a != "--pcap").nth(1);
-    let sent_ok = send_demo(&sim, pcap.as_deref());
+    let sent_ok = send_demo(&sim);
+    let linux_ok = match opts.peer {
+        PeerChoice::Scripted => true,
+        PeerChoice::Linux | PeerChoice::Auto if ndis_sim::tap::available() => {
+            linux_demo(&sim, &opts)
+        }
+        PeerChoice::Linux => {
+            println!(
+                "\n--peer linux: this machine cannot build the namespace (needs root, ip(8), /dev/net/tun)"
+            );
+            false
+        }
+        PeerChoice::Auto => {
+            println!(
+                "\nLinux peer: skipped (needs root, ip(8) and /dev/net/tun; run as root for the real-TCP run)"
+            );
+            true
+        }
+    };
+    if let Some(path) = &opts.pcap {
+        match std::fs::write(path, sim.pcap()) {
+            Ok(()) => println!("Wire capture (both runs) written to {path}"),
+            Err(e) => println!("Could not write {path}: {e}"),
+        }
+    }
 
     sim.run_until_idle();
     println!("\nHalting the adapter and unloading the driver");
@@ -299,7 +332,7 @@ fn main() -> ExitCode {
     for v in &violations {
         println!("  VIOLATION {v}");
     }
-    if violations.is_empty() && live.is_empty() && sent_ok {
+    if violations.is_empty() && live.is_empty() && sent_ok && linux_ok {
         println!("OK: every byte delivered and acknowledged, clean halt, zero leaks");
         ExitCode::SUCCESS
     } else {
