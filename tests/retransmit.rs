@@ -331,3 +331,47 @@ fn duplicate_acks_below_the_threshold_or_with_a_changed_window_resend_nothing() 
     terminate(&sim, &c);
     finish(sim);
 }
+
+#[test]
+fn limited_transmit_sends_one_new_segment_for_each_of_the_first_two_duplicates() {
+    let sim = with_adapter();
+    // cwnd of four segments, twelve queued: the window, not the data,
+    // limits. The peer's window is a multiple of its scale (2^7), so its
+    // repeated ACKs carry exactly the window the target holds.
+    let c = offload_manual(&sim, |s| {
+        s.delegated.CWnd = 4 * 1448;
+        s.delegated.SndWnd = 500 << 7;
+    });
+    let w = c.spec.delegated.SndWnd;
+    let ch = chain_of(&[1448; 12], 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    assert_eq!(arrivals(&sim, &c).len(), 4);
+    // Segment 1 lost: each duplicate ACK lets one new segment go (RFC 3042).
+    sim.peer_ack(c.key, SND_UNA, w);
+    sim.run_until_idle();
+    let a = arrivals(&sim, &c);
+    assert_eq!(a.len(), 5);
+    assert_eq!((a[4].1, a[4].2), (SND_UNA + 4 * 1448, 1448), "new data");
+    sim.peer_ack(c.key, SND_UNA, w);
+    sim.run_until_idle();
+    let a = arrivals(&sim, &c);
+    assert_eq!(a.len(), 6);
+    assert_eq!(a[5].1, SND_UNA + 5 * 1448);
+    // The third is the fast retransmit: segment 1 again, nothing new
+    // (cwnd = ssthresh + 3 SMSS is no larger than what is in flight).
+    sim.peer_ack(c.key, SND_UNA, w);
+    sim.run_until_idle();
+    let a = arrivals(&sim, &c);
+    assert_eq!(a.len(), 7);
+    assert_eq!((a[6].1, a[6].2), (SND_UNA, 1448));
+    ack_all(&sim, &c);
+    assert_completed(
+        &sim,
+        &ch.nbls()
+            .into_iter()
+            .map(|p| (p, NDIS_STATUS_SUCCESS))
+            .collect::<Vec<_>>(),
+    );
+    finish(sim);
+}

@@ -34,14 +34,19 @@ fn tick_step(span: f64) -> f64 {
 }
 
 fn label(v: f64) -> String {
+    let short = |x: f64, unit: &str| {
+        if (x * 10.0).round().rem_euclid(10.0) == 0.0 {
+            format!("{x:.0}{unit}")
+        } else {
+            format!("{x:.1}{unit}")
+        }
+    };
     if v.abs() >= 1e6 {
-        format!("{:.1}M", v / 1e6)
+        short(v / 1e6, "M")
     } else if v.abs() >= 1e3 {
-        format!("{:.0}k", v / 1e3)
-    } else if v.fract() == 0.0 {
-        format!("{v:.0}")
+        short(v / 1e3, "k")
     } else {
-        format!("{v:.1}")
+        short(v, "")
     }
 }
 
@@ -150,6 +155,10 @@ mod tests {
         assert_eq!(tick_step(60.0), 10.0);
         assert_eq!(tick_step(1_000_000.0), 200_000.0);
         assert_eq!(tick_step(7.0), 2.0);
+        assert_eq!(label(1500.0), "1.5k");
+        assert_eq!(label(2000.0), "2k");
+        assert_eq!(label(1_200_000.0), "1.2M");
+        assert_eq!(label(0.5), "0.5");
         let doc = svg(
             "t",
             "x",

@@ -771,8 +771,12 @@ impl ConnTx {
     pub(super) fn transmit(&mut self, nic: &impl OffloadNic, now: u32, limit: u32) -> Pumped {
         let mut sent = 0;
         let mut retransmitted = 0;
+        // Limited Transmit (RFC 3042): each of the first two duplicate
+        // ACKs lets one new segment go beyond cwnd, so a small window still
+        // draws the duplicates a fast retransmit needs.
+        let cwnd = self.cwnd.saturating_add(self.limited_transmit() * self.mss);
         while sent < limit {
-            let window = self.snd_wnd.min(self.cwnd);
+            let window = self.snd_wnd.min(cwnd);
             let mut usable = window.saturating_sub(self.in_flight());
             if usable == 0 && self.probe_now && self.in_flight() == 0 {
                 // A window probe: one byte past the zero window (§7.3).

@@ -298,6 +298,16 @@ impl ConnTx {
         }
     }
 
+    /// Segments Limited Transmit (RFC 3042) lets go beyond cwnd now: one
+    /// per duplicate ACK, at most two, outside recovery, new data only.
+    pub(super) fn limited_transmit(&self) -> u32 {
+        if self.in_recovery || self.snd_nxt != self.snd_max {
+            0
+        } else {
+            u32::from(self.dup_acks.min(2))
+        }
+    }
+
     /// SND.UNA advanced by `acked` to `ack`: in fast recovery, a full ACK
     /// (at or past `recover`) ends it with cwnd = ssthresh; a partial one
     /// resends the next hole and deflates cwnd by what it acknowledged,

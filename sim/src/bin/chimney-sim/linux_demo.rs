@@ -88,6 +88,11 @@ pub fn linux_demo(sim: &Simulator, opts: &Options) -> bool {
     }
     summary(&rep, plan);
     if let Some(path) = &opts.json {
+        if let Some(dir) = std::path::Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            let _ = std::fs::create_dir_all(dir);
+        }
         match std::fs::write(path, json(&rep, plan)) {
             Ok(()) => println!("JSON summary written to {path}"),
             Err(e) => println!("Could not write {path}: {e}"),
@@ -134,7 +139,7 @@ fn summary(r: &Report, plan: &Plan) {
         r.disconnect_status
             .map_or("not completed".into(), |s| format!("{:#010x}", s as u32)),
         r.upload_status as u32,
-        r.uploaded_state,
+        state_name(r.uploaded_state),
         r.uploaded_snd_una_advance,
         r.uploaded_rcv_nxt_advance
     );
@@ -161,6 +166,26 @@ fn summary(r: &Report, plan: &Plan) {
         r.violations.len(),
         if r.ok(plan) { "OK" } else { "FAILED" }
     );
+}
+
+/// RFC 793's name of a `TCP_OFFLOAD_CONNECTION_STATE`.
+fn state_name(s: u32) -> &'static str {
+    [
+        "CLOSED",
+        "LISTEN",
+        "SYN_SENT",
+        "SYN_RCVD",
+        "ESTABLISHED",
+        "FIN_WAIT_1",
+        "FIN_WAIT_2",
+        "CLOSE_WAIT",
+        "CLOSING",
+        "LAST_ACK",
+        "TIME_WAIT",
+    ]
+    .get(s as usize)
+    .copied()
+    .unwrap_or("?")
 }
 
 fn json(r: &Report, plan: &Plan) -> String {
