@@ -31,7 +31,7 @@ for line in sys.stdin:
 ' | while read -r bin; do
     # The 100,000-connection and memory-budget tests are too slow under
     # valgrind; the Linux-peer tests run in real time against the kernel.
-    PROPTEST_CASES=16 SEND_STRESS_CONNS=100 valgrind -q --error-exitcode=9 --leak-check=no "$bin" -q --test-threads=1 \
+    PROPTEST_CASES=16 SEND_STRESS_CONNS=100 SIM_SEEDS=2 valgrind -q --error-exitcode=9 --leak-check=no "$bin" -q --test-threads=1 \
       --skip hundred_thousand --skip context_memory --skip linux_tcp >/dev/null \
       || { echo "valgrind found errors in $bin" >&2; exit 1; }
   done

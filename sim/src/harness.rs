@@ -569,6 +569,25 @@ impl Simulator {
         *lock(&self.core.link) = Some(crate::link::Link::new(cfg));
     }
 
+    /// Seeded impairments on the scripted peer's wire, in virtual time
+    /// (see [`crate::peer::impair`]); `None` removes them. With
+    /// `spare_data` the peer's data frames are never lost (for tests that
+    /// do not resend them).
+    pub fn impair_wire(&self, cfg: Option<crate::link::LinkConfig>, spare_data: bool) {
+        lock(&self.core.peer).impair =
+            cfg.map(|c| crate::peer::impair::Impaired::new(c, spare_data));
+    }
+
+    /// What the scripted wire's impairments did: (outbound, inbound).
+    pub fn wire_impairments(
+        &self,
+    ) -> Option<(crate::link::LinkCounters, crate::link::LinkCounters)> {
+        lock(&self.core.peer)
+            .impair
+            .as_ref()
+            .map(crate::peer::impair::Impaired::counters)
+    }
+
     /// What the link's impairments did: (outbound, inbound).
     pub fn link_counters(&self) -> Option<(crate::link::LinkCounters, crate::link::LinkCounters)> {
         lock(&self.core.link)

@@ -12,6 +12,7 @@
 
 pub mod build;
 pub mod check;
+pub mod impair;
 pub mod pcap;
 
 use crate::exports::phy;
@@ -169,6 +170,8 @@ struct Conn {
 enum Event {
     /// A frame built already (manual injections).
     Frame(Vec<u8>),
+    /// A frame already through the impairments, delivered as it is.
+    Late(Vec<u8>),
     /// A cumulative ACK up to `upto` (skipped if nothing new), or, for
     /// `None`, a duplicate ACK of what was acked last.
     Ack { key: ConnKey, upto: Option<u32> },
@@ -186,6 +189,8 @@ pub struct Peer {
     ip_id: u16,
     /// Frames for no registered connection (or not TCP at all).
     pub unknown_frames: u64,
+    /// Seeded impairments on this wire, if any.
+    pub impair: Option<impair::Impaired>,
 }
 
 impl Peer {
@@ -238,9 +243,14 @@ impl Peer {
         self.events.insert((due, self.order), ev);
     }
 
-    /// Due time of the earliest queued event.
+    /// Due time of the earliest queued event (or held-back driver frame).
     pub fn next_due(&self) -> Option<u64> {
-        self.events.keys().next().map(|k| k.0)
+        let ev = self.events.keys().next().map(|k| k.0);
+        let held = self.impair.as_ref().and_then(impair::Impaired::next_due);
+        match (ev, held) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Build a segment of `key` from the peer (seq = its snd_nxt) and record
@@ -340,11 +350,26 @@ impl Peer {
             return None;
         }
         let ev = self.events.remove(&k)?;
-        Some(match ev {
+        let frame = match ev {
+            Event::Late(f) => return Some(Some(f)),
             Event::Frame(f) => Some(f),
             Event::Ack { key, upto } => self.fire_ack(now, key, upto),
             Event::Chain { key } => self.fire_chain(now, key),
-        })
+        };
+        let (Some(f), Some(imp)) = (frame.as_ref(), self.impair.as_mut()) else {
+            return Some(frame);
+        };
+        // Through the inbound impairments: copies due later wait as Late
+        // events; one due now goes at once.
+        let mut now_copy = None;
+        for due in imp.to_driver(now, f) {
+            if due <= now && now_copy.is_none() {
+                now_copy = Some(f.clone());
+            } else {
+                self.schedule(due, Event::Late(f.clone()));
+            }
+        }
+        Some(now_copy)
     }
 
     fn fire_ack(&mut self, now: u64, key: ConnKey, upto: Option<u32>) -> Option<Vec<u8>> {
@@ -526,6 +551,19 @@ pub fn wire_step(sim: &SimCore) -> bool {
         return true;
     }
     let now = sim.now_100ns.load(Ordering::SeqCst);
+    // A driver frame the impairments held back, due now.
+    let held = lock(&sim.peer)
+        .impair
+        .as_mut()
+        .and_then(|i| i.take_due(now));
+    if let Some(frame) = held {
+        let mac = lock(&sim.phy).mac;
+        let problems = lock(&sim.peer).on_driver_frame(now, &frame, mac);
+        for detail in problems {
+            sim.violation(Violation::Wire { detail });
+        }
+        return true;
+    }
     if let Some((handle, frame, owed)) = phy::pop_frame(sim) {
         let mac = lock(&sim.phy).mac;
         let mut link = lock(&sim.link);
@@ -538,7 +576,18 @@ pub fn wire_step(sim: &SimCore) -> bool {
                 l.from_driver(now, frame);
                 problems
             }
-            None => lock(&sim.peer).on_driver_frame(now, &frame, mac),
+            None => {
+                let mut peer = lock(&sim.peer);
+                let copies = match peer.impair.as_mut() {
+                    Some(i) => i.from_driver(now, frame),
+                    None => vec![frame],
+                };
+                let mut problems = Vec::new();
+                for f in copies {
+                    problems.extend(peer.on_driver_frame(now, &f, mac));
+                }
+                problems
+            }
         };
         drop(link);
         for detail in problems {
