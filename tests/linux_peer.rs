@@ -38,8 +38,8 @@ fn linux_tcp_exchanges_data_with_an_offloaded_connection_and_closes() {
     let Some(rep) = run(&plan) else { return };
     // TCP_CLOSED after the graceful close and its acknowledgment.
     assert_eq!(
-        rep.uploaded_state,
-        chimney_miniport::ffi::TcpConnectionClosed as u32
+        rep.uploaded_states,
+        vec![chimney_miniport::ffi::TcpConnectionClosed as u32]
     );
     // Full-sized segments: the MSS of 1,460 less the 12-byte timestamp option.
     assert_eq!(
@@ -77,4 +77,34 @@ fn linux_tcp_under_seeded_loss_reordering_and_duplication() {
         rep.driver_retransmitted > 0,
         "losses were repaired by the driver"
     );
+}
+
+#[test]
+fn linux_tcp_over_ipv6_with_eight_connections_in_one_tree() {
+    let imp = Impairment {
+        loss_ppm: 10_000,
+        reorder_ppm: 10_000,
+        reorder_ms: 2,
+        ..Impairment::default()
+    };
+    let plan = Plan {
+        link: LinkConfig {
+            seed: 9,
+            outbound: imp,
+            inbound: imp,
+        },
+        connections: 8,
+        ipv6: true,
+        send_bytes: 128 << 10,
+        reply_bytes: 32 << 10,
+        limit: Duration::from_secs(120),
+        ..Plan::default()
+    };
+    let Some(rep) = run(&plan) else { return };
+    assert_eq!(
+        rep.uploaded_states,
+        vec![chimney_miniport::ffi::TcpConnectionClosed as u32; 8]
+    );
+    // IPv6 segments: the MSS of 1,440 less the timestamp option.
+    assert_eq!(rep.server.rcv_mss, 1428);
 }

@@ -9,13 +9,13 @@ use crate::builders::TcpSpec;
 use crate::peer::build::ip_headers;
 use chimney_miniport::ffi::*;
 use etherparse::{PacketBuilder, SlicedPacket, TcpHeader, TcpOptionElement, TransportSlice};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 /// One side of the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Endpoint {
     pub mac: [u8; 6],
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub port: u16,
 }
 
@@ -53,7 +53,8 @@ impl ActiveOpen {
             local,
             remote,
             iss,
-            mss: 1460,
+            // A 1,500-byte MTU less the IP and TCP headers.
+            mss: if local.ip.is_ipv6() { 1440 } else { 1460 },
             rcv_wscale: 7,
             rcv_wnd: 65_535,
             ip_id: 0x8000,
@@ -64,11 +65,7 @@ impl ActiveOpen {
         // The host numbers its own datagrams in the upper half, as the
         // driver does for offloaded ones (the wire checks both the same way).
         self.ip_id = self.ip_id.wrapping_add(1) | 0x8000;
-        let ip = ip_headers(
-            IpAddr::V4(self.local.ip),
-            IpAddr::V4(self.remote.ip),
-            self.ip_id,
-        );
+        let ip = ip_headers(self.local.ip, self.remote.ip, self.ip_id);
         let mut out = Vec::with_capacity(80);
         PacketBuilder::ethernet2(self.local.mac, self.remote.mac)
             .ip(ip)

@@ -12,7 +12,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub const TARGET_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 /// The Linux side.
 pub const PEER_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
+/// The same two sides over IPv6 (unique local addresses).
+pub const TARGET_IP6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 1);
+pub const PEER_IP6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 2);
 /// The TAP device's MAC inside the namespace (locally administered).
 pub const PEER_MAC: [u8; 6] = [0x02, 0x4C, 0x4E, 0x58, 0x00, 0x02];
 
@@ -203,8 +206,10 @@ pub struct LinuxPeer {
 }
 
 impl LinuxPeer {
-    /// Build the namespace and device; `target_mac` is the driver's port MAC.
-    pub fn setup(target_mac: [u8; 6]) -> io::Result<LinuxPeer> {
+    /// Build the namespace and device; `target_mac` is the driver's port
+    /// MAC. With `ipv6` the device also has [`PEER_IP6`] (no duplicate
+    /// address detection) and a permanent neighbor entry for [`TARGET_IP6`].
+    pub fn setup(target_mac: [u8; 6], ipv6: bool) -> io::Result<LinuxPeer> {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let ns = Netns::create(&format!("chimney-{pid}-{n}"))?;
@@ -221,8 +226,9 @@ impl LinuxPeer {
         let peer = format!("{PEER_IP}/24");
         let target = TARGET_IP.to_string();
         ip(&["-n", nsn, "link", "set", dev, "address", &mac(PEER_MAC)])?;
-        // No IPv6 on the device: its router solicitations would be noise.
-        let sysctl = format!("net.ipv6.conf.{dev}.disable_ipv6=1");
+        // No IPv6 on the device unless asked for: its router solicitations
+        // and listener reports would be noise.
+        let sysctl = format!("net.ipv6.conf.{dev}.disable_ipv6={}", u8::from(!ipv6));
         ip(&["netns", "exec", nsn, "sysctl", "-qw", &sysctl])?;
         ip(&["-n", nsn, "addr", "add", &peer, "dev", dev])?;
         ip(&["-n", nsn, "link", "set", dev, "up"])?;
@@ -240,6 +246,25 @@ impl LinuxPeer {
             "nud",
             "permanent",
         ])?;
+        if ipv6 {
+            let peer6 = format!("{PEER_IP6}/64");
+            let target6 = TARGET_IP6.to_string();
+            ip(&["-n", nsn, "-6", "addr", "add", &peer6, "dev", dev, "nodad"])?;
+            ip(&[
+                "-n",
+                nsn,
+                "-6",
+                "neigh",
+                "replace",
+                &target6,
+                "lladdr",
+                &mac(target_mac),
+                "dev",
+                dev,
+                "nud",
+                "permanent",
+            ])?;
+        }
         Ok(LinuxPeer { tap, ns })
     }
 }

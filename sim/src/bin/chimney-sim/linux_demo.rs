@@ -43,9 +43,9 @@ impl Bar {
             " ".repeat(width - fill),
             frac * 100.0,
             kib(acked),
-            kib(plan.send_bytes as u64),
+            kib((plan.send_bytes * plan.connections) as u64),
             kib(received),
-            kib(plan.reply_bytes as u64)
+            kib((plan.reply_bytes * plan.connections) as u64)
         );
         let _ = std::io::stderr().flush();
     }
@@ -60,8 +60,11 @@ pub fn linux_demo(sim: &Simulator, opts: &Options) -> bool {
     let plan = &opts.plan;
     let imp = plan.link.outbound;
     println!(
-        "\nLinux peer: {} through the driver to the kernel's TCP in a network namespace (TAP), {} back;\n  \
+        "\nLinux peer: {} connection(s) over IPv{}, each {} through the driver to the kernel's TCP in a \
+         network namespace (TAP), {} back;\n  \
          impairments each way: loss {}%, duplication {}%, reordering {}% by {} ms, delay {} ms, seed {}",
+        plan.connections,
+        if plan.ipv6 { 6 } else { 4 },
         kib(plan.send_bytes as u64),
         kib(plan.reply_bytes as u64),
         ppm_pct(imp.loss_ppm),
@@ -72,7 +75,7 @@ pub fn linux_demo(sim: &Simulator, opts: &Options) -> bool {
         plan.link.seed
     );
     let mut bar = Bar {
-        total: (plan.send_bytes + plan.reply_bytes) as u64,
+        total: ((plan.send_bytes + plan.reply_bytes) * plan.connections) as u64,
         last: None,
         quiet: opts.quiet,
     };
@@ -113,7 +116,8 @@ fn yes(b: bool) -> &'static str {
 
 fn summary(r: &Report, plan: &Plan) {
     let secs = (r.timeline.reply_done_ms - r.timeline.handshake_ms).max(1e-3) / 1e3;
-    let goodput = (plan.send_bytes + plan.reply_bytes) as f64 * 8.0 / secs / 1e6;
+    let goodput =
+        ((plan.send_bytes + plan.reply_bytes) * plan.connections) as f64 * 8.0 / secs / 1e6;
     println!(
         "  handshake on the ordinary path: {} ({} SYN{}), {:.1} ms",
         yes(r.handshake),
@@ -133,15 +137,14 @@ fn summary(r: &Report, plan: &Plan) {
         yes(r.reply_intact)
     );
     println!(
-        "  server FIN indicated: {}; graceful disconnect: {}; upload: {:#010x}, state {} \
-         (SndUna +{}, RcvNxt +{})",
+        "  server FIN indicated: {}; graceful disconnect: {}; upload: {:#010x}, states {}; \
+         SndUna and RcvNxt advanced by the data and the FIN: {}",
         yes(r.peer_fin_indicated),
         r.disconnect_status
             .map_or("not completed".into(), |s| format!("{:#010x}", s as u32)),
         r.upload_status as u32,
-        state_name(r.uploaded_state),
-        r.uploaded_snd_una_advance,
-        r.uploaded_rcv_nxt_advance
+        states(&r.uploaded_states),
+        yes(r.uploaded_sequence_right)
     );
     let line = |name: &str, c: &LinkCounters| {
         println!(
@@ -166,6 +169,23 @@ fn summary(r: &Report, plan: &Plan) {
         r.violations.len(),
         if r.ok(plan) { "OK" } else { "FAILED" }
     );
+}
+
+/// The uploaded states, counted by name.
+fn states(all: &[u32]) -> String {
+    let mut names: Vec<(&str, usize)> = Vec::new();
+    for &s in all {
+        let n = state_name(s);
+        match names.iter_mut().find(|x| x.0 == n) {
+            Some(x) => x.1 += 1,
+            None => names.push((n, 1)),
+        }
+    }
+    names
+        .iter()
+        .map(|(n, c)| format!("{c} x {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// RFC 793's name of a `TCP_OFFLOAD_CONNECTION_STATE`.
@@ -221,7 +241,7 @@ fn json(r: &Report, plan: &Plan) -> String {
             "{{\n",
             r#"  "ok": {},"#,
             "\n",
-            r#"  "plan": {{"send_bytes":{},"reply_bytes":{},"nbl_bytes":{},"seed":{},"outbound":{},"inbound":{}}},"#,
+            r#"  "plan": {{"connections":{},"ipv6":{},"send_bytes":{},"reply_bytes":{},"nbl_bytes":{},"seed":{},"outbound":{},"inbound":{}}},"#,
             "\n",
             r#"  "handshake": {}, "syn_sent": {}, "offload_status": {}, "nbls": {}, "nbls_success": {},"#,
             "\n",
@@ -229,7 +249,7 @@ fn json(r: &Report, plan: &Plan) -> String {
             "\n",
             r#"  "reply_received": {}, "reply_intact": {}, "peer_fin_indicated": {}, "disconnect_status": {},"#,
             "\n",
-            r#"  "upload_status": {}, "uploaded_state": {}, "driver_retransmitted": {},"#,
+            r#"  "upload_status": {}, "uploaded_states": {:?}, "uploaded_sequence_right": {}, "driver_retransmitted": {},"#,
             "\n",
             r#"  "link": {{"outbound":{},"inbound":{}}},"#,
             "\n",
@@ -241,6 +261,8 @@ fn json(r: &Report, plan: &Plan) -> String {
             "\n}}\n"
         ),
         r.ok(plan),
+        plan.connections,
+        plan.ipv6,
         plan.send_bytes,
         plan.reply_bytes,
         plan.nbl_bytes,
@@ -264,7 +286,8 @@ fn json(r: &Report, plan: &Plan) -> String {
         r.peer_fin_indicated,
         r.disconnect_status.map_or("null".into(), |s| s.to_string()),
         r.upload_status,
-        r.uploaded_state,
+        r.uploaded_states,
+        r.uploaded_sequence_right,
         r.driver_retransmitted,
         counters(&r.outbound),
         counters(&r.inbound),
@@ -283,7 +306,7 @@ fn plots(r: &Report, dir: &str) -> std::io::Result<()> {
         r.samples.iter().map(|s| (s.t_ms, f(s))).collect()
     };
     let seq = svg(
-        "Offloaded connection: send sequence (relative to the first byte)",
+        "First offloaded connection: send sequence (relative to the first byte)",
         "wall time (ms)",
         "bytes",
         &[
@@ -314,7 +337,7 @@ fn plots(r: &Report, dir: &str) -> std::io::Result<()> {
         .map(|s| f64::from(s.cwnd))
         .fold(0f64, f64::max);
     let cwnd = svg(
-        "Offloaded connection: congestion window",
+        "First offloaded connection: congestion window",
         "wall time (ms)",
         "bytes",
         &[

@@ -32,6 +32,8 @@ usage: chimney-sim [options]
   --send BYTES                bytes the host sends through the offloaded connection (1M)
   --reply BYTES               bytes the Linux server sends back (256K)
   --nbl BYTES                 bytes per send NBL (64K)
+  --connections N             connections, offloaded in one tree (1)
+  --ipv6                      IPv6 instead of IPv4
   --seed N                    seed of the link's impairment decisions (1)
   --loss PCT                  frames lost, each way (0)
   --dup PCT                   frames duplicated, each way (0)
@@ -94,6 +96,10 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             o.quiet = true;
             continue;
         }
+        if a == "--ipv6" {
+            o.plan.ipv6 = true;
+            continue;
+        }
         let v = args
             .next()
             .ok_or_else(|| format!("{a} needs a value\n\n{USAGE}"))?;
@@ -109,6 +115,7 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--send" => o.plan.send_bytes = bytes(&v)?,
             "--reply" => o.plan.reply_bytes = bytes(&v)?,
             "--nbl" => o.plan.nbl_bytes = bytes(&v)?.max(1),
+            "--connections" => o.plan.connections = number::<usize>(&v)?.clamp(1, 1000),
             "--seed" => seed = number(&v)?,
             "--loss" => imp.loss_ppm = ppm(&v)?,
             "--dup" => imp.dup_ppm = ppm(&v)?,
