@@ -36,6 +36,8 @@ pub struct RxSegment<'a> {
     /// The window field as on the wire (unscaled).
     pub window: u16,
     pub timestamps: Option<(u32, u32)>,
+    /// The SACK option's blocks, as received.
+    pub sack: crate::wire::SackBlocks,
     pub payload: &'a [u8],
     /// The whole frame as received (empty for a segment the host forwarded,
     /// which has none): what goes up the ordinary path if it is held.

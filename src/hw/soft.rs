@@ -190,6 +190,7 @@ impl SoftNic {
             flags: seg.flags,
             window: seg.window,
             timestamps: seg.timestamps,
+            sack: seg.sack,
             payload: seg.payload,
             frame,
         };

@@ -131,6 +131,7 @@ pub unsafe fn process(adapter: &Adapter, p: PNET_BUFFER_LIST) -> NDIS_STATUS {
         flags: h.flags,
         window: h.window,
         timestamps: h.timestamps,
+        sack: h.sack,
         payload: &[],
         frame: &[],
     };

@@ -468,6 +468,7 @@ impl ConnTx {
             timestamps: self
                 .timestamps
                 .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
+            sack: wire::SackBlocks::default(),
         };
         (seg, edge)
     }
@@ -1028,6 +1029,7 @@ impl ConnTx {
             timestamps: self
                 .timestamps
                 .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
+            sack: wire::SackBlocks::default(),
         };
         // Best effort: a lost RST is what the peer's next segment repairs.
         let _ = nic.post(&self.template, &seg, &[]);

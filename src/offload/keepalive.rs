@@ -199,6 +199,7 @@ impl ConnTx {
             timestamps: self
                 .timestamps
                 .then(|| (now.wrapping_add(self.ts_delta), self.ts_recent)),
+            sack: wire::SackBlocks::default(),
         };
         match nic.post(&self.template, &seg, &[]) {
             Ok(()) => {

@@ -149,6 +149,42 @@ impl FrameTemplate {
     }
 }
 
+/// SACK blocks (RFC 2018): `[left, right)` sequence ranges, the first `n`
+/// of `blocks` in use. At most three: with the timestamp option, three are
+/// all the 40 bytes of TCP options hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SackBlocks {
+    pub n: u8,
+    pub blocks: [(u32, u32); 3],
+}
+
+impl SackBlocks {
+    /// The blocks in use.
+    #[must_use]
+    pub fn as_slice(&self) -> &[(u32, u32)] {
+        self.blocks.get(..usize::from(self.n)).unwrap_or(&[])
+    }
+
+    /// Append a block (ignored when full).
+    pub fn push(&mut self, left: u32, right: u32) {
+        if let Some(b) = self.blocks.get_mut(usize::from(self.n)) {
+            *b = (left, right);
+            self.n += 1;
+        }
+    }
+
+    /// Bytes the option takes on the wire: two NOPs, kind, length and
+    /// eight bytes per block; nothing without blocks.
+    #[must_use]
+    pub const fn option_len(&self) -> usize {
+        if self.n == 0 {
+            0
+        } else {
+            4 + 8 * self.n as usize
+        }
+    }
+}
+
 /// Per-segment fields.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SegmentFields {
@@ -161,6 +197,8 @@ pub struct SegmentFields {
     pub ip_id: u16,
     /// (TSval, TSecr): sends the timestamp option when present.
     pub timestamps: Option<(u32, u32)>,
+    /// SACK blocks: sends the SACK option (after the timestamps) when any.
+    pub sack: SackBlocks,
 }
 
 /// Why a frame could not be built or parsed.
@@ -217,6 +255,8 @@ pub struct Segment<'a> {
     pub sack_permitted: bool,
     /// (TSval, TSecr).
     pub timestamps: Option<(u32, u32)>,
+    /// The SACK option's blocks (the first three, as sent).
+    pub sack: SackBlocks,
     /// TCP payload, bounded by the IP length (Ethernet padding excluded).
     pub payload: &'a [u8],
 }
@@ -270,7 +310,7 @@ pub fn build_frame(
         TCP_HEADER + TCP_TIMESTAMP_OPTION
     } else {
         TCP_HEADER
-    };
+    } + s.sack.option_len();
     let tcp_len = payload_len
         .checked_add(tcp_header_len)
         .ok_or(WireError::TooLong)?;
@@ -372,7 +412,8 @@ pub fn build_frame(
         let [q0, q1, q2, q3] = s.seq.to_be_bytes();
         let [a0, a1, a2, a3] = s.ack.to_be_bytes();
         let [w0, w1] = s.window.to_be_bytes();
-        // Data offset in 32-bit words: 5, or 8 with the timestamp option.
+        // Data offset in 32-bit words: 5, plus 3 for the timestamp
+        // option and 1 + 2 per block for the SACK option.
         let offset = ((tcp_header_len / 4) as u8) << 4;
         *h = [
             sp0, sp1, dp0, dp1, q0, q1, q2, q3, a0, a1, a2, a3, offset, s.flags, w0, w1, 0, 0, 0, 0,
@@ -385,6 +426,19 @@ pub fn build_frame(
             // Two NOPs align the 32-bit values (RFC 7323 appendix A).
             *opt = [1, 1, 8, 10, v0, v1, v2, v3, e0, e1, e2, e3];
             data = rest;
+        }
+        if s.sack.n > 0 {
+            // NOP, NOP, kind 5, length, then the blocks (RFC 2018 §3).
+            let (opt, rest) = take_mut::<4>(data)?;
+            *opt = [1, 1, 5, (2 + 8 * s.sack.n as usize) as u8];
+            data = rest;
+            for &(left, right) in s.sack.as_slice() {
+                let (b, rest) = take_mut::<8>(data)?;
+                let [l0, l1, l2, l3] = left.to_be_bytes();
+                let [r0, r1, r2, r3] = right.to_be_bytes();
+                *b = [l0, l1, l2, l3, r0, r1, r2, r3];
+                data = rest;
+            }
         }
         for fragment in payload {
             let (dst, rest) = data
@@ -510,6 +564,7 @@ pub fn parse_frame(frame: &[u8]) -> Result<Segment<'_>, WireError> {
         window_scale,
         sack_permitted,
         timestamps,
+        sack,
     } = t;
 
     Ok(Segment {
@@ -532,6 +587,7 @@ pub fn parse_frame(frame: &[u8]) -> Result<Segment<'_>, WireError> {
         window_scale,
         sack_permitted,
         timestamps,
+        sack,
         payload,
     })
 }
@@ -554,6 +610,8 @@ pub struct TcpHeader {
     pub sack_permitted: bool,
     /// (TSval, TSecr).
     pub timestamps: Option<(u32, u32)>,
+    /// The SACK option's blocks.
+    pub sack: SackBlocks,
 }
 
 /// Parses the TCP header at the start of `segment` (no checksum check: the
@@ -593,6 +651,7 @@ pub fn parse_tcp_header(segment: &[u8]) -> Result<TcpHeader, WireError> {
         window_scale: opts.window_scale,
         sack_permitted: opts.sack_permitted,
         timestamps: opts.timestamps,
+        sack: opts.sack,
     })
 }
 
@@ -684,6 +743,7 @@ struct TcpOptions {
     window_scale: Option<u8>,
     sack_permitted: bool,
     timestamps: Option<(u32, u32)>,
+    sack: SackBlocks,
 }
 
 fn parse_options(mut options: &[u8]) -> TcpOptions {
@@ -719,6 +779,15 @@ fn parse_options(mut options: &[u8]) -> TcpOptions {
                     u32::from_be_bytes([v0, v1, v2, v3]),
                     u32::from_be_bytes([e0, e1, e2, e3]),
                 ));
+            }
+            (5, blocks) if !blocks.is_empty() && blocks.len() % 8 == 0 => {
+                for b in blocks.chunks_exact(8) {
+                    if let (Some(l), Some(r)) = (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+                        found
+                            .sack
+                            .push(u32::from_be_bytes(*l), u32::from_be_bytes(*r));
+                    }
+                }
             }
             _ => {}
         }

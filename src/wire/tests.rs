@@ -62,6 +62,7 @@ fn fields(ts: bool) -> SegmentFields {
         window: 0xfedc,
         ip_id: 0x4321,
         timestamps: ts.then_some((0x1111_2222, 0x3333_4444)),
+        sack: SackBlocks::default(),
     }
 }
 
@@ -786,6 +787,41 @@ fn tcp_option_edge_cases() {
 // ---------------------------------------------------------------------------
 // Property tests
 
+#[test]
+fn sack_blocks_are_written_after_the_timestamps_and_etherparse_reads_them() {
+    for ts in [false, true] {
+        let mut s = fields(ts);
+        s.sack.push(1000, 2000);
+        s.sack.push(3000, 4500);
+        s.sack.push(0xFFFF_FF00, 16);
+        let t = template(v4(), false);
+        let f = build(&t, &s, &[b"x"]);
+        let h = PacketHeaders::from_ethernet_slice(&f).unwrap();
+        let Some(TransportHeader::Tcp(tcp)) = &h.transport else {
+            panic!("no tcp")
+        };
+        let got: Vec<etherparse::TcpOptionElement> =
+            tcp.options_iterator().map(|o| o.unwrap()).collect();
+        let sack = got
+            .iter()
+            .find_map(|o| match o {
+                etherparse::TcpOptionElement::SelectiveAcknowledgement(first, rest) => {
+                    let mut v = vec![*first];
+                    v.extend(rest.iter().flatten().copied());
+                    Some(v)
+                }
+                _ => None,
+            })
+            .expect("a SACK option");
+        assert_eq!(sack, vec![(1000, 2000), (3000, 4500), (0xFFFF_FF00, 16)]);
+        assert_eq!(h.payload.slice(), b"x");
+        assert_eq!(parse_frame(&f).unwrap().sack, s.sack);
+    }
+    // Malformed SACK options (a length that is not 2 + 8n) are ignored.
+    let f = frame_with_options(&[5, 7, 0, 0, 0, 1, 0, 1, 0]);
+    assert_eq!(parse_frame(&f).map(|s| s.sack.n).ok(), Some(0));
+}
+
 fn arb_ip() -> impl Strategy<Value = IpPair> {
     prop_oneof![
         (any::<[u8; 4]>(), any::<[u8; 4]>(), any::<u8>(), any::<u8>())
@@ -838,17 +874,23 @@ fn arb_fields() -> impl Strategy<Value = SegmentFields> {
         any::<u16>(),
         any::<u16>(),
         proptest::option::of(any::<(u32, u32)>()),
+        prop::collection::vec(any::<(u32, u32)>(), 0..=3),
     )
-        .prop_map(
-            |(seq, ack, flags, window, ip_id, timestamps)| SegmentFields {
+        .prop_map(|(seq, ack, flags, window, ip_id, timestamps, blocks)| {
+            let mut sack = SackBlocks::default();
+            for (l, r) in blocks {
+                sack.push(l, r);
+            }
+            SegmentFields {
                 seq,
                 ack,
                 flags,
                 window,
                 ip_id,
                 timestamps,
-            },
-        )
+                sack,
+            }
+        })
 }
 
 proptest! {
@@ -918,6 +960,7 @@ proptest! {
         prop_assert_eq!((seg.src_port, seg.dst_port), (t.src_port, t.dst_port));
         prop_assert_eq!((seg.seq, seg.ack, seg.flags, seg.window), (s.seq, s.ack, s.flags, s.window));
         prop_assert_eq!(seg.timestamps, s.timestamps);
+        prop_assert_eq!(seg.sack, s.sack);
         prop_assert_eq!(seg.payload, &payload[..]);
     }
 
