@@ -330,7 +330,7 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
     if window_update {
         let mut c = lock.lock_at_dispatch();
         if c.state == TxState::Open && c.window_update_due() {
-            c.send_ack(&dp.nic, dp.now());
+            c.send_ack(&dp.nic, &dp.rx, dp.now());
         }
     }
     indicate_disconnect(adapter, dp, id);
@@ -550,7 +550,7 @@ pub fn service_acks(adapter: &Adapter, dp: &DataPath) {
             match wait_for(c.rx.ack_due) {
                 Some(wait) => keep = Some(wait),
                 None => {
-                    if !c.send_ack(&dp.nic, now) && c.state == TxState::Open && !c.halted {
+                    if !c.send_ack(&dp.nic, &dp.rx, now) && c.state == TxState::Open && !c.halted {
                         // The ring is full: try again one tick later while
                         // the ACK is still owed.
                         keep = Some(1);

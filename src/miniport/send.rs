@@ -607,7 +607,7 @@ impl DataPlane for Plane<'_> {
         // A delayed ACK still owed goes out before the terminate completes
         // (rule 51).
         if c.ack_owed() {
-            c.send_ack(&self.dp.nic, self.dp.now());
+            c.send_ack(&self.dp.nic, &self.dp.rx, self.dp.now());
         }
         c.sync_to(d, self.dp.now());
         self.dp.nic.remove_connection(r.index, &c.template);
@@ -836,13 +836,13 @@ impl NicEvents for Events<'_> {
                     // most one per 3 s, and the keep-alive within 5 min.
                     let tps = self.dp.ticks_per_second.load(Ordering::Relaxed);
                     if c.syn_in_window(now, tps) {
-                        c.send_ack(&self.dp.nic, now);
+                        c.send_ack(&self.dp.nic, &self.dp.rx, now);
                         self.mitigate(id, &mut c, now, tps);
                     }
                     true
                 }
                 SynAction::Ack => {
-                    c.send_ack(&self.dp.nic, now);
+                    c.send_ack(&self.dp.nic, &self.dp.rx, now);
                     true
                 }
                 SynAction::Closed => {
@@ -868,7 +868,7 @@ impl NicEvents for Events<'_> {
         if seg.flags & crate::wire::tcp_flags::RST != 0 && c.rst_in_window(seg.seq) {
             // Blind-reset mitigation (RFC 5961 §3): a challenge ACK, one
             // per validation period, and the keep-alive within 5 min.
-            c.send_ack(&self.dp.nic, now);
+            c.send_ack(&self.dp.nic, &self.dp.rx, now);
             self.mitigate(id, &mut c, now, tps);
             return true;
         }
@@ -900,7 +900,7 @@ impl NicEvents for Events<'_> {
         };
         let sent = self.dp.pump(id, &mut c);
         if need == AckNeed::Now && sent == 0 {
-            c.send_ack(&self.dp.nic, now);
+            c.send_ack(&self.dp.nic, &self.dp.rx, now);
         }
         if (c.snd_una, c.rcv_nxt) != progress_from {
             // Forward progress through the neighbor (spec §6.14).
@@ -948,7 +948,7 @@ impl NicEvents for Events<'_> {
             let mut c = lock.lock_at_dispatch();
             c.rx.ack_listed = false;
             if c.ack_owed() {
-                c.send_ack(&self.dp.nic, now);
+                c.send_ack(&self.dp.nic, &self.dp.rx, now);
             }
         }
         let Some(handlers) = self.adapter.offload_handlers else {

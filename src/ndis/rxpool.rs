@@ -250,6 +250,13 @@ impl RxPool {
         })
     }
 
+    /// Replace the flags buffer `id` was labelled with.
+    pub fn set_flags(&self, id: u32, flags: u8) {
+        if let Some(d) = self.descs.get(id as usize) {
+            d.flags.store(u32::from(flags), Ordering::Relaxed);
+        }
+    }
+
     /// Bytes filled in `id` and not yet consumed.
     pub fn pending(&self, id: u32) -> u32 {
         self.descs.get(id as usize).map_or(0, |d| {

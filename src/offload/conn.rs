@@ -520,7 +520,8 @@ impl ConnTx {
             let fits = edge.wrapping_sub(seg.seq).min(len) as usize;
             if seq_lt(seg.seq, edge) {
                 let data = seg.payload.get(..fits).unwrap_or(&[]);
-                let flags = seg.flags & !wire::tcp_flags::FIN;
+                // Only PSH matters once the data joins the stream.
+                let flags = seg.flags & wire::tcp_flags::PSH;
                 let _ = self.rx.hold_out_of_order(
                     pool,
                     seg.seq,
@@ -550,7 +551,9 @@ impl ConnTx {
             (0, false)
         };
         self.rx.psh |= psh;
-        if taken < fresh.len() || skip > 0 || moved > 0 {
+        // A segment that fills all or part of a gap is acknowledged at once
+        // (RFC 5681 §4.2): data joined, or held data still waits beyond.
+        if taken < fresh.len() || skip > 0 || moved > 0 || self.rx.ooo_segments > 0 {
             return AckNeed::Now;
         }
         if seg.flags & wire::tcp_flags::FIN != 0 {
@@ -696,11 +699,16 @@ impl ConnTx {
 
     /// Send a pure ACK now (RCV.NXT, current window). Best effort: a full
     /// ring leaves it owed. Returns true if it went out.
-    pub fn send_ack(&mut self, nic: &impl OffloadNic, now: u32) -> bool {
+    pub fn send_ack(&mut self, nic: &impl OffloadNic, pool: &RxPool, now: u32) -> bool {
         if !matches!(self.state, TxState::Open | TxState::Uploading) || self.halted {
             return false;
         }
-        let (seg, edge) = self.segment_at_snd_nxt(wire::tcp_flags::ACK, now);
+        let (mut seg, edge) = self.segment_at_snd_nxt(wire::tcp_flags::ACK, now);
+        if self.sack {
+            // Pure ACKs carry what is held beyond RCV.NXT (RFC 2018); data
+            // segments do not, so their payload keeps the whole MSS.
+            seg.sack = self.rx.sack_blocks(pool);
+        }
         if nic.post(&self.template, &seg, &[]).is_err() {
             return false;
         }

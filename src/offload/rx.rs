@@ -7,6 +7,10 @@
 //! taken inside it, never the other way round.
 
 use crate::ndis::rxpool::{NO_BUF, RxPool};
+use crate::wire::SackBlocks;
+
+/// A held segment's label bit (above the TCP flags): the latest to arrive.
+pub const RECENT: u8 = 0x80;
 
 /// `a` before `b` in sequence space.
 fn seq_lt(a: u32, b: u32) -> bool {
@@ -188,6 +192,63 @@ impl RxQueue {
         self.ooo_segments = 0;
     }
 
+    /// The SACK blocks the held segments make (RFC 2018 §4): the block
+    /// holding the latest segment held (its buffer carries [`RECENT`])
+    /// first, then the others from the lowest up, three at most; none when
+    /// nothing is held.
+    pub fn sack_blocks(&self, pool: &RxPool) -> SackBlocks {
+        let mut recent = None;
+        let mut at = self.ooo_head;
+        let mut guard = usize::from(self.ooo_segments) + 1;
+        while at != NO_BUF && guard > 0 {
+            guard -= 1;
+            let (s, flags) = pool.seq(at);
+            if flags & RECENT != 0 {
+                recent = Some(s);
+            }
+            at = pool.next(at);
+        }
+        let mut first: Option<(u32, u32)> = None;
+        let mut others = SackBlocks::default();
+        let mut current: Option<(u32, u32)> = None;
+        let mut at = self.ooo_head;
+        let mut guard = usize::from(self.ooo_segments) + 1;
+        let mut place = |r: (u32, u32), first: &mut Option<(u32, u32)>| {
+            let holds = recent.is_some_and(|s| !seq_lt(s, r.0) && seq_lt(s, r.1));
+            if holds && first.is_none() {
+                *first = Some(r);
+            } else {
+                others.push(r.0, r.1);
+            }
+        };
+        while at != NO_BUF && guard > 0 {
+            guard -= 1;
+            let (s, _) = pool.seq(at);
+            let e = s.wrapping_add(pool.pending(at));
+            current = match current {
+                // Touching or overlapping: one block.
+                Some((l, r)) if !seq_lt(r, s) => Some((l, if seq_lt(r, e) { e } else { r })),
+                Some(done) => {
+                    place(done, &mut first);
+                    Some((s, e))
+                }
+                None => Some((s, e)),
+            };
+            at = pool.next(at);
+        }
+        if let Some(done) = current {
+            place(done, &mut first);
+        }
+        let mut out = SackBlocks::default();
+        if let Some((l, r)) = first {
+            out.push(l, r);
+        }
+        for &(l, r) in others.as_slice() {
+            out.push(l, r);
+        }
+        out
+    }
+
     /// Link a filled buffer at the end of the in-order queue.
     fn push_back(&mut self, pool: &RxPool, b: u32) {
         pool.set_next(b, NO_BUF);
@@ -246,7 +307,18 @@ impl RxQueue {
             pool.give(b);
             return false;
         }
-        pool.set_seq(b, seq, flags);
+        // The newest segment is the one marked RECENT: the mark moves here.
+        let mut other = self.ooo_head;
+        let mut guard = usize::from(self.ooo_segments) + 1;
+        while other != NO_BUF && guard > 0 {
+            guard -= 1;
+            let (_, f) = pool.seq(other);
+            if f & RECENT != 0 {
+                pool.set_flags(other, f & !RECENT);
+            }
+            other = pool.next(other);
+        }
+        pool.set_seq(b, seq, flags | RECENT);
         pool.set_next(b, at);
         if prev == NO_BUF {
             self.ooo_head = b;
