@@ -777,6 +777,13 @@ impl Simulator {
         lock(&self.core.peer).ack(now, key, ack, window);
     }
 
+    /// The peer sends an ACK of `ack` with SACK blocks (its window as last
+    /// advertised).
+    pub fn peer_ack_sack(&self, key: ConnKey, ack: u32, blocks: &[(u32, u32)]) {
+        let now = self.now();
+        lock(&self.core.peer).ack_sack(now, key, ack, blocks);
+    }
+
     /// The peer sends an acceptable RST (seq = its snd_nxt).
     pub fn peer_rst(&self, key: ConnKey) {
         let now = self.now();

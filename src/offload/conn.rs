@@ -137,6 +137,10 @@ pub struct ConnTx {
     pub in_recovery: bool,
     pub resend_una: bool,
     pub recover: u32,
+    /// SACK (`offload::sack`): the ranges the peer reported above SND.UNA,
+    /// and where the search for the next hole to resend starts in recovery.
+    pub sacked: wire::SackBlocks,
+    pub rexmit_next: u32,
     /// Keep-alive (spec §7.3, §6.15): its deadline while running, the
     /// probes sent unanswered (`KeepAlive.ProbeCount`), the host's settings
     /// (`KaTimeout`, `KaInterval` in ticks, `KaProbeCount`, enabled), and
@@ -301,6 +305,11 @@ impl ConnTx {
             in_recovery: false,
             resend_una: false,
             recover: 0,
+            sacked: wire::SackBlocks {
+                n: 0,
+                blocks: [(0, 0); 3],
+            },
+            rexmit_next: 0,
             ka_due: None,
             ka_sent: 0,
             ka_limit: 0,
@@ -764,11 +773,16 @@ impl ConnTx {
             return Pumped::default();
         }
         self.ring_blocked = false;
-        let first = if self.resend_una {
+        let mut first = if self.resend_una {
             self.resend_oldest(nic, now)
         } else {
             Pumped::default()
         };
+        if self.in_recovery && self.sack {
+            let holes = self.resend_holes(nic, now);
+            first.sent += holes.sent;
+            first.retransmitted += holes.retransmitted;
+        }
         let rest = self.transmit(nic, now, u32::MAX);
         Pumped {
             sent: first.sent + rest.sent,
@@ -784,9 +798,19 @@ impl ConnTx {
         // ACKs lets one new segment go beyond cwnd, so a small window still
         // draws the duplicates a fast retransmit needs.
         let cwnd = self.cwnd.saturating_add(self.limited_transmit() * self.mss);
+        // With SACK in recovery, what the peer holds is out of the network:
+        // the pipe (outstanding less SACKed) is what cwnd bounds.
+        let sacked = if self.in_recovery && self.sack {
+            self.sacked_bytes()
+        } else {
+            0
+        };
         while sent < limit {
-            let window = self.snd_wnd.min(cwnd);
-            let mut usable = window.saturating_sub(self.in_flight());
+            let in_flight = self.in_flight();
+            let mut usable = self
+                .snd_wnd
+                .saturating_sub(in_flight)
+                .min(cwnd.saturating_sub(in_flight.saturating_sub(sacked)));
             if usable == 0 && self.probe_now && self.in_flight() == 0 {
                 // A window probe: one byte past the zero window (§7.3).
                 usable = 1;
@@ -979,12 +1003,19 @@ impl ConnTx {
                 self.snd_nxt = ack;
                 self.queue.seek_from_una(0);
             }
+            self.sack_trim();
+            self.on_sack(&seg.sack);
             if !self.recovery_ack(ack, acked) {
                 self.grow_cwnd(acked);
             }
             self.new_ack(ack, seg.timestamps.map(|t| t.1), now, tps);
         } else if duplicate {
+            self.on_sack(&seg.sack);
             self.duplicate_ack(dup_threshold);
+            self.sack_loss(dup_threshold);
+        } else if ack == self.snd_una {
+            // A window update or a segment with data: its blocks count too.
+            self.on_sack(&seg.sack);
         }
         // Window update (RFC 793 SND.WL1/WL2 rule).
         if seq_le(self.snd_una, ack)

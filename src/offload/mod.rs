@@ -14,6 +14,7 @@ pub mod objects;
 pub mod params;
 pub mod rexmit;
 pub mod rx;
+pub mod sack;
 pub mod slots;
 pub mod stats;
 pub mod table;

@@ -12,6 +12,7 @@
 use super::close::FinOut;
 use super::conn::{ConnTx, Pumped, TxInit, TxState};
 use super::objects::TcpDelegated;
+use crate::wire::SackBlocks;
 
 /// RFC 2988 §2.1: the RTO before any RTT sample, in seconds.
 pub const INITIAL_RTO_SECONDS: u32 = 3;
@@ -234,6 +235,8 @@ impl ConnTx {
         self.in_recovery = false;
         self.dup_acks = 0;
         self.resend_una = false;
+        // The receiver may discard what it SACKed (RFC 2018 §8).
+        self.sacked = SackBlocks::default();
         // Go back to SND.UNA; a FIN sent is sent again after the data.
         self.snd_nxt = self.snd_una;
         self.queue.seek_from_una(0);
@@ -287,14 +290,45 @@ impl ConnTx {
         let threshold = threshold.clamp(1, 255);
         let n = u32::from(self.dup_acks);
         if self.in_recovery {
-            self.cwnd = self.cwnd.saturating_add(self.mss);
+            // With SACK the pipe, not an inflated cwnd, lets data go.
+            if !self.sack {
+                self.cwnd = self.cwnd.saturating_add(self.mss);
+            }
         } else if n == threshold && self.snd_nxt == self.snd_max {
-            self.in_recovery = true;
-            self.recover = self.snd_max;
-            self.ssthresh = (self.in_flight() / 2).max(2 * self.mss);
+            self.enter_recovery();
+        }
+    }
+
+    /// Fast retransmit: ssthresh = max(FlightSize/2, 2 SMSS) and the
+    /// segment at SND.UNA goes again at once; without SACK, cwnd becomes
+    /// ssthresh plus 3 SMSS (RFC 5681 §3.2); with SACK, cwnd = ssthresh and
+    /// the further holes go again as the pipe allows (RFC 6675 §5, steps
+    /// 4.2-4.3).
+    pub(super) fn enter_recovery(&mut self) {
+        self.in_recovery = true;
+        self.recover = self.snd_max;
+        self.ssthresh = (self.in_flight() / 2).max(2 * self.mss);
+        self.rtt_timing = false;
+        self.resend_una = true;
+        if self.sack {
+            self.cwnd = self.ssthresh;
+            self.rexmit_next = self.snd_una.wrapping_add(self.mss);
+        } else {
             self.cwnd = self.ssthresh.saturating_add(3 * self.mss);
-            self.resend_una = true;
-            self.rtt_timing = false;
+        }
+    }
+
+    /// With SACK, outside recovery: more than `threshold` - 1 segments'
+    /// worth SACKed above SND.UNA means SND.UNA's segment is lost (RFC 6675
+    /// §5, IsLost), whether or not the duplicate ACKs all arrived.
+    pub(super) fn sack_loss(&mut self, threshold: u32) {
+        let threshold = threshold.clamp(1, 255);
+        if self.sack
+            && !self.in_recovery
+            && self.snd_nxt == self.snd_max
+            && self.sacked_bytes() > threshold.saturating_sub(1).saturating_mul(self.mss)
+        {
+            self.enter_recovery();
         }
     }
 
@@ -321,6 +355,11 @@ impl ConnTx {
         if (ack.wrapping_sub(self.recover) as i32) >= 0 {
             self.in_recovery = false;
             self.cwnd = self.ssthresh.max(self.mss);
+        } else if self.sack {
+            // A partial ACK: the holes above it go on as the pipe allows.
+            if ((self.rexmit_next.wrapping_sub(ack)) as i32) < 0 {
+                self.rexmit_next = ack;
+            }
         } else {
             self.resend_una = true;
             self.cwnd = self
@@ -337,17 +376,33 @@ impl ConnTx {
     /// was.
     pub(super) fn resend_oldest(&mut self, nic: &impl crate::hw::OffloadNic, now: u32) -> Pumped {
         self.resend_una = false;
+        let una = self.snd_una;
+        let mss = self.mss;
+        self.resend_range(nic, now, una, mss)
+    }
+
+    /// Send at most `len` bytes from `seq` (between SND.UNA and SND.NXT)
+    /// again as one segment, whatever cwnd says (the peer's window still
+    /// bounds it), then put the transmit point back where it was.
+    pub(super) fn resend_range(
+        &mut self,
+        nic: &impl crate::hw::OffloadNic,
+        now: u32,
+        seq: u32,
+        len: u32,
+    ) -> Pumped {
         let back_to = self.snd_nxt;
         let ahead = back_to.wrapping_sub(self.snd_una);
-        if ahead == 0 {
+        let offset = seq.wrapping_sub(self.snd_una);
+        if ahead == 0 || offset >= ahead || len == 0 {
             return Pumped::default();
         }
-        self.snd_nxt = self.snd_una;
-        self.queue.seek_from_una(0);
+        self.snd_nxt = seq;
+        self.queue.seek_from_una(u64::from(offset));
         let cwnd = self.cwnd;
-        // One segment's worth of congestion window, just for this
-        // transmission (the peer's window still bounds it).
-        self.cwnd = self.mss;
+        // Just this segment's worth of congestion window above what is
+        // before it, for this transmission.
+        self.cwnd = offset.saturating_add(len.min(self.mss));
         let probe = self.probe_now;
         self.probe_now = false;
         let sent = self.transmit(nic, now, 1);

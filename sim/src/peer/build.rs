@@ -22,7 +22,35 @@ pub fn tcp_frame(
     window: u16,
     payload: &[u8],
 ) -> Vec<u8> {
+    tcp_frame_with_sack(c, ip_id, seq, ack, fl, window, payload, &[])
+}
+
+/// [`tcp_frame`] with a SACK option carrying `sack` (one to four blocks;
+/// none: no option).
+#[allow(clippy::too_many_arguments)]
+pub fn tcp_frame_with_sack(
+    c: &PeerConn,
+    ip_id: u16,
+    seq: u32,
+    ack: u32,
+    fl: u8,
+    window: u16,
+    payload: &[u8],
+    sack: &[(u32, u32)],
+) -> Vec<u8> {
     let mut tcp = TcpHeader::new(c.peer_port, c.target_port, seq, window);
+    if let Some((&first, rest)) = sack.split_first() {
+        let mut more = [None; 3];
+        for (m, &b) in more.iter_mut().zip(rest) {
+            *m = Some(b);
+        }
+        tcp.set_options(&[
+            etherparse::TcpOptionElement::Noop,
+            etherparse::TcpOptionElement::Noop,
+            etherparse::TcpOptionElement::SelectiveAcknowledgement(first, more),
+        ])
+        .expect("SACK option fits");
+    }
     tcp.fin = fl & flags::FIN != 0;
     tcp.syn = fl & flags::SYN != 0;
     tcp.rst = fl & flags::RST != 0;

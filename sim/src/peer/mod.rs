@@ -287,6 +287,27 @@ impl Peer {
         self.schedule(due, Event::Frame(frame));
     }
 
+    /// Manual ACK carrying SACK blocks (the peer's window stays).
+    pub fn ack_sack(&mut self, now: u64, key: ConnKey, ack: u32, blocks: &[(u32, u32)]) {
+        self.ip_id = self.ip_id.wrapping_add(1);
+        let ip_id = self.ip_id;
+        let c = self.conn(key);
+        let win = c.cfg.window_field();
+        let f = build::tcp_frame_with_sack(
+            &c.cfg,
+            ip_id,
+            c.rec.snd_nxt,
+            ack,
+            flags::ACK,
+            win,
+            &[],
+            blocks,
+        );
+        c.rec.last_ack_sent = ack;
+        c.rec.acks_sent.push((now, ack, win));
+        self.inject(now, f);
+    }
+
     /// Manual ACK: `ack` with `window` bytes (which also becomes the peer's window).
     pub fn ack(&mut self, now: u64, key: ConnKey, ack: u32, window: u32) {
         self.conn(key).cfg.window = window;
