@@ -69,6 +69,17 @@ fn rule_007_reports_current_and_hardware_chimney_configuration() {
 }
 
 #[test]
+fn sack_is_claimed_and_extension_headers_are_not() {
+    let sim = with_adapter();
+    let (cur, hw) = offload(&sim);
+    for t in [cur, hw] {
+        assert_eq!(t.SupportSack(), NDIS_OFFLOAD_SUPPORTED);
+        assert_eq!(t.SupportIPv6ExtensionHeaders(), NDIS_OFFLOAD_NOT_SUPPORTED);
+    }
+    finish(sim);
+}
+
+#[test]
 fn rule_008_encapsulation_includes_ieee_802_3() {
     let sim = with_adapter();
     let (cur, hw) = offload(&sim);

@@ -133,3 +133,75 @@ fn without_sack_blocks_are_ignored_and_recovery_is_newreno() {
     ack_all(&sim, &c);
     finish(sim);
 }
+
+/// (virtual ms, seq relative to SND.UNA at offload, len) of data segments.
+fn timed(sim: &Simulator, c: &Conn) -> Vec<(u64, u32, u32)> {
+    timed_segments(sim, c)
+        .into_iter()
+        .filter(|(_, s)| s.len > 0)
+        .map(|(t, s)| (t, s.seq - SND_UNA, s.len))
+        .collect()
+}
+
+#[test]
+fn a_lost_tail_draws_a_probe_of_the_last_segment_after_two_round_trips() {
+    let sim = with_adapter();
+    // SRTT 20 ms (the host's estimate), so PTO = 40 ms; RTO is 1 s.
+    let (c, _ch) = sending(&sim, true, 4);
+    let start = sim.now_100ns() / 10_000;
+    // Segments 0 and 1 acknowledged; 2 and 3 (the tail) lost, and silence.
+    sim.peer_ack(c.key, seg(2), 500 << 7);
+    sim.run_until_idle();
+    sim.advance_ms(100);
+    let t = timed(&sim, &c);
+    assert_eq!(t.len(), 5, "one probe: {t:?}");
+    assert_eq!((t[4].1, t[4].2), (3 * SEG, SEG), "the last segment again");
+    assert_eq!(t[4].0 - start, 40, "at PTO = 2 SRTT");
+    // Its ACK SACKs segment 3: segment 2 is resent at once.
+    sim.peer_ack_sack(c.key, seg(2), &[(seg(3), seg(4))]);
+    sim.run_until_idle();
+    let t = timed(&sim, &c);
+    assert_eq!((t[5].1, t[5].2), (2 * SEG, SEG));
+    ack_all(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn with_data_waiting_the_probe_is_new_data() {
+    let sim = with_adapter();
+    let c = offload_manual(&sim, |s| {
+        s.delegated.SndWnd = 500 << 7;
+        s.delegated.CWnd = 2 * SEG;
+        s.konst.Flags |= TCP_FLAG_SACK_ENABLED;
+    });
+    let ch = chain_of(&[SEG as usize; 4], 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    assert_eq!(arrivals(&sim, &c).len(), 2, "cwnd-limited");
+    sim.advance_ms(100);
+    let a = arrivals(&sim, &c);
+    assert_eq!(a.get(2), Some(&(2 * SEG, SEG)), "segment 2, new, past cwnd");
+    assert_eq!(a.len(), 3, "one probe per flight");
+    ack_all(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn without_sack_there_is_no_probe_only_the_rto() {
+    let sim = with_adapter();
+    let (c, _ch) = sending(&sim, false, 4);
+    let start = sim.now_100ns() / 10_000;
+    sim.peer_ack(c.key, seg(2), 500 << 7);
+    sim.run_until_idle();
+    sim.advance_ms(900);
+    assert_eq!(timed(&sim, &c).len(), 4, "nothing before the RTO");
+    sim.advance_ms(200);
+    let t = timed(&sim, &c);
+    assert_eq!(
+        (t[4].1, t[4].0 - start),
+        (2 * SEG, 1000),
+        "go-back-N at the 1 s RTO"
+    );
+    ack_all(&sim, &c);
+    finish(sim);
+}

@@ -30,6 +30,7 @@ pub struct SynAck {
     pub wscale: Option<u8>,
     /// (TSval, TSecr).
     pub timestamps: Option<(u32, u32)>,
+    pub sack_permitted: bool,
 }
 
 /// The host's side of an active open.
@@ -78,17 +79,17 @@ impl ActiveOpen {
         out
     }
 
-    /// The SYN, with MSS, window scale and timestamps (TSval `tsval`).
+    /// The SYN, with MSS, SACK-permitted, timestamps (TSval `tsval`) and
+    /// window scale.
     pub fn syn(&mut self, tsval: u32) -> Vec<u8> {
         let mut tcp = TcpHeader::new(self.local.port, self.remote.port, self.iss, 65_535);
         tcp.syn = true;
         tcp.set_options(&[
             TcpOptionElement::MaximumSegmentSize(self.mss),
+            TcpOptionElement::SelectiveAcknowledgementPermitted,
+            TcpOptionElement::Timestamp(tsval, 0),
             TcpOptionElement::Noop,
             TcpOptionElement::WindowScale(self.rcv_wscale),
-            TcpOptionElement::Noop,
-            TcpOptionElement::Noop,
-            TcpOptionElement::Timestamp(tsval, 0),
         ])
         .expect("SYN options fit");
         self.frame(tcp)
@@ -113,12 +114,14 @@ impl ActiveOpen {
             mss: None,
             wscale: None,
             timestamps: None,
+            sack_permitted: false,
         };
         for o in t.options_iterator().flatten() {
             match o {
                 TcpOptionElement::MaximumSegmentSize(m) => sa.mss = Some(m),
                 TcpOptionElement::WindowScale(w) => sa.wscale = Some(w.min(14)),
                 TcpOptionElement::Timestamp(v, e) => sa.timestamps = Some((v, e)),
+                TcpOptionElement::SelectiveAcknowledgementPermitted => sa.sack_permitted = true,
                 _ => {}
             }
         }
@@ -165,6 +168,9 @@ impl ActiveOpen {
         k.Flags = 0;
         if sa.timestamps.is_some() {
             k.Flags |= TCP_FLAG_TIMESTAMP_ENABLED;
+        }
+        if sa.sack_permitted {
+            k.Flags |= TCP_FLAG_SACK_ENABLED;
         }
         match sa.wscale {
             Some(w) => {

@@ -19,7 +19,9 @@ pub struct ChimneyCaps {
 
 impl ChimneyCaps {
     /// What the (software) hardware can do with `capacity` context slots.
-    /// IPv6 extension headers and SACK generation are not claimed.
+    /// SACK is claimed (the receiver's blocks, the sender's scoreboard and
+    /// recovery: `offload::rx`, `offload::sack`); IPv6 extension headers
+    /// are not.
     pub const fn hardware(capacity: ULONG) -> Self {
         ChimneyCaps {
             ipv4: true,
@@ -66,7 +68,7 @@ impl ChimneyCaps {
         t.set_SupportIPv4(flag(self.ipv4));
         t.set_SupportIPv6(flag(self.ipv6));
         t.set_SupportIPv6ExtensionHeaders(NDIS_OFFLOAD_NOT_SUPPORTED);
-        t.set_SupportSack(NDIS_OFFLOAD_NOT_SUPPORTED);
+        t.set_SupportSack(NDIS_OFFLOAD_SUPPORTED);
         t
     }
 }

@@ -141,6 +141,8 @@ pub struct ConnTx {
     /// and where the search for the next hole to resend starts in recovery.
     pub sacked: wire::SackBlocks,
     pub rexmit_next: u32,
+    /// The tail-loss probe's state (`offload::rexmit`, `TLP_*`).
+    pub tlp: u8,
     /// Keep-alive (spec §7.3, §6.15): its deadline while running, the
     /// probes sent unanswered (`KeepAlive.ProbeCount`), the host's settings
     /// (`KaTimeout`, `KaInterval` in ticks, `KaProbeCount`, enabled), and
@@ -310,6 +312,7 @@ impl ConnTx {
                 blocks: [(0, 0); 3],
             },
             rexmit_next: 0,
+            tlp: 0,
             ka_due: None,
             ka_sent: 0,
             ka_limit: 0,
@@ -778,6 +781,11 @@ impl ConnTx {
         } else {
             Pumped::default()
         };
+        if self.tlp == super::rexmit::TLP_SEND {
+            let probe = self.send_tail_probe(nic, now);
+            first.sent += probe.sent;
+            first.retransmitted += probe.retransmitted;
+        }
         if self.in_recovery && self.sack {
             let holes = self.resend_holes(nic, now);
             first.sent += holes.sent;
@@ -1015,7 +1023,19 @@ impl ConnTx {
             self.sack_loss(dup_threshold);
         } else if ack == self.snd_una {
             // A window update or a segment with data: its blocks count too.
+            // An ACK that SACKs new data is a duplicate whatever its window
+            // says (RFC 6675 §2, DupAck): receivers grow their window as
+            // out-of-order data queues.
+            let before = self.sacked_bytes();
             self.on_sack(&seg.sack);
+            if self.sack
+                && seg.payload.is_empty()
+                && self.in_flight() > 0
+                && self.sacked_bytes() > before
+            {
+                self.duplicate_ack(dup_threshold);
+                self.sack_loss(dup_threshold);
+            }
         }
         // Window update (RFC 793 SND.WL1/WL2 rule).
         if seq_le(self.snd_una, ack)

@@ -21,6 +21,20 @@ pub const MIN_RTO_MS: u32 = 1_000;
 /// RFC 6298 §2.5: an upper bound of at least 60 seconds.
 pub const MAX_RTO_SECONDS: u32 = 60;
 
+/// The tail-loss probe (RFC 8985 §7; on SACK connections only, as RACK-TLP
+/// requires SACK): none armed.
+pub const TLP_IDLE: u8 = 0;
+/// The retransmit deadline is the probe timeout, not the RTO.
+pub const TLP_ARMED: u8 = 1;
+/// The probe timeout fired: the next transmission is the probe.
+pub const TLP_SEND: u8 = 2;
+/// A probe went out in this flight: none again until an ACK of new data.
+pub const TLP_DONE: u8 = 3;
+/// RFC 8985 §7.2: the smallest probe timeout, and the delayed-ACK allowance
+/// added when one segment is outstanding.
+const TLP_MIN_MS: u32 = 10;
+const TLP_DELACK_MS: u32 = 200;
+
 /// What a retransmission timeout did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rto {
@@ -118,11 +132,66 @@ impl ConnTx {
             self.sample_rtt(r, tps);
         }
         self.rexmit_count = 0;
+        self.tlp = TLP_IDLE;
         self.rexmit_due = if self.in_flight() > 0 {
             Some(now.wrapping_add(self.rto))
         } else {
             None
         };
+        self.arm_probe(now, tps);
+    }
+
+    /// RFC 8985 §7.2: with SACK, outside recovery, a measured RTT and data
+    /// outstanding, the retransmit deadline becomes the probe timeout:
+    /// PTO = max(2 SRTT, 10 ms), plus 200 ms when one segment is out (the
+    /// peer may delay its ACK), never past the RTO.
+    fn arm_probe(&mut self, now: u32, tps: u32) {
+        if !self.sack
+            || self.tlp != TLP_IDLE
+            || self.in_recovery
+            || self.persist
+            || self.srtt_x8 == 0
+            || self.in_flight() == 0
+            || self.in_fin_wait_2()
+            || self.rexmit_due.is_none()
+        {
+            return;
+        }
+        let srtt = u32::from(self.srtt_x8) / 8;
+        let mut pto = srtt.saturating_mul(2).max(ms_to_ticks(TLP_MIN_MS, tps));
+        if self.in_flight() <= self.mss {
+            pto = pto.saturating_add(ms_to_ticks(TLP_DELACK_MS, tps));
+        }
+        if pto < self.rto {
+            self.rexmit_due = Some(now.wrapping_add(pto));
+            self.tlp = TLP_ARMED;
+        }
+    }
+
+    /// The probe (RFC 8985 §7.3): one new segment if the peer's window
+    /// takes it, else the last segment sent again; either way whatever cwnd
+    /// says. It draws an ACK whose SACK blocks show what the tail lost.
+    pub(super) fn send_tail_probe(&mut self, nic: &impl crate::hw::OffloadNic, now: u32) -> Pumped {
+        self.tlp = TLP_DONE;
+        let in_flight = self.in_flight();
+        if self.queue.unsent() > 0 && self.snd_wnd > in_flight && self.snd_nxt == self.snd_max {
+            let cwnd = self.cwnd;
+            self.cwnd = in_flight.saturating_add(self.mss);
+            let sent = self.transmit(nic, now, 1);
+            self.cwnd = cwnd;
+            if sent.sent > 0 {
+                return sent;
+            }
+        }
+        // The last data segment (a FIN after it waits for the RTO).
+        let sent_data = self.queue.unacked().saturating_sub(self.queue.unsent());
+        let data = u32::try_from(sent_data).unwrap_or(u32::MAX).min(in_flight);
+        if data == 0 {
+            return Pumped::default();
+        }
+        let len = data.min(self.mss);
+        let start = self.snd_una.wrapping_add(data - len);
+        self.resend_range(nic, now, start, len)
     }
 
     /// RTO << `n`, bounded by 60 s (RFC 6298 §5.5 backoff; spec §7.3).
@@ -157,6 +226,9 @@ impl ConnTx {
         }
         if self.in_flight() > 0 {
             self.rexmit_due = Some(now.wrapping_add(self.backoff(self.rexmit_count, tps)));
+            if self.rexmit_count == 0 {
+                self.arm_probe(now, tps);
+            }
             return true;
         }
         if self.persist {
@@ -184,6 +256,17 @@ impl ConnTx {
         self.rexmit_due = None;
         if self.state != TxState::Open || self.halted {
             return Rto::Idle;
+        }
+        if self.tlp == TLP_ARMED {
+            // The probe timeout, not the RTO: send the probe and run the
+            // RTO from now (RFC 8985 §7.3); no backoff, cwnd unchanged.
+            self.tlp = TLP_SEND;
+            if self.in_flight() == 0 {
+                self.tlp = TLP_IDLE;
+                return Rto::Idle;
+            }
+            self.rexmit_due = Some(now.wrapping_add(self.rto));
+            return Rto::Resent;
         }
         if self.persist {
             // §7.3 steps 2 and 5: a window probe (again), its retransmit
@@ -320,9 +403,16 @@ impl ConnTx {
 
     /// With SACK, outside recovery: more than `threshold` - 1 segments'
     /// worth SACKed above SND.UNA means SND.UNA's segment is lost (RFC 6675
-    /// §5, IsLost), whether or not the duplicate ACKs all arrived.
+    /// §5, IsLost), whether or not the duplicate ACKs all arrived. With
+    /// fewer than four segments outstanding and no new data to send, the
+    /// threshold is one less than those segments (Early Retransmit, RFC
+    /// 5827 §3.2): a short tail could never draw enough duplicates.
     pub(super) fn sack_loss(&mut self, threshold: u32) {
-        let threshold = threshold.clamp(1, 255);
+        let mut threshold = threshold.clamp(1, 255);
+        let outstanding = self.in_flight().div_ceil(self.mss.max(1));
+        if self.queue.unsent() == 0 && outstanding < 4 {
+            threshold = threshold.min(outstanding.saturating_sub(1).max(1));
+        }
         if self.sack
             && !self.in_recovery
             && self.snd_nxt == self.snd_max
