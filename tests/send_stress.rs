@@ -125,6 +125,7 @@ fn two_threads_thousand_connections_random_shapes() {
                 window: spec.delegated.SndWnd,
                 window_shift: spec.konst.SndWindScale(),
                 mss: 1448,
+                sack: false,
                 policy: AUTO,
             });
             ids.push((c, key));

@@ -1,6 +1,6 @@
 //! Deterministic simulation: one offloaded connection, data both ways, over
 //! a scripted wire with seeded loss, duplication, reordering and delay, all
-//! in virtual time. Each seed is a whole run: random NBL / NET_BUFFER / MDL
+//! in virtual time; odd seeds negotiate SACK. Each seed is a whole run: random NBL / NET_BUFFER / MDL
 //! shapes, random reply sizes, the impairment decisions. Invariants: every
 //! byte reaches the far end once and in order, each way; every send NBL
 //! completes once, with SUCCESS, in order; the verifier saw nothing; and the
@@ -90,7 +90,15 @@ fn run(seed: u64) -> Run {
             delay_ms: 1,
             max_step: None,
         },
-        no_nagle,
+        |s, t| {
+            no_nagle(s, t);
+            // Odd seeds negotiate SACK: the peer then keeps out-of-order
+            // data and reports it, and the driver recovers hole by hole
+            // (and probes lost tails).
+            if seed % 2 == 1 {
+                s.konst.Flags |= TCP_FLAG_SACK_ENABLED;
+            }
+        },
         |s| s.delegated.SndUna,
     );
     // The peer's data may be lost too: the loop below resends it.

@@ -65,6 +65,7 @@ fn offload6(sim: &Simulator) -> (Tree, usize, ConnKey, Box<PVOID>) {
         window: spec.delegated.SndWnd,
         window_shift: spec.konst.SndWindScale(),
         mss,
+        sack: false,
         policy: AUTO,
     });
     let mut tree = Tree::new();

@@ -140,6 +140,7 @@ fn conn(policy: AckPolicy) -> PeerConn {
         window: 200_000,
         window_shift: 2,
         mss: 1460,
+        sack: false,
         policy,
     }
 }

@@ -73,6 +73,7 @@ pub fn offload_with(
         window: spec.delegated.SndWnd,
         window_shift: spec.konst.SndWindScale(),
         mss: mss as u16,
+        sack: spec.konst.Flags & TCP_FLAG_SACK_ENABLED != 0,
         policy,
     };
     let key = sim.peer_connect(pc);

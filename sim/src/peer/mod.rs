@@ -14,6 +14,7 @@ pub mod build;
 pub mod check;
 pub mod impair;
 pub mod pcap;
+pub mod reasm;
 
 use crate::exports::phy;
 use crate::state::{SimCore, lock};
@@ -92,6 +93,9 @@ pub struct PeerConn {
     pub window_shift: u8,
     /// Largest TCP payload the target may send.
     pub mss: u16,
+    /// SACK was negotiated: the peer keeps out-of-order data and its ACKs
+    /// carry SACK blocks (`reasm`); otherwise it drops such data.
+    pub sack: bool,
     pub policy: AckPolicy,
 }
 
@@ -164,6 +168,8 @@ struct Conn {
     right_edge: u32,
     /// A max_step ACK chain is scheduled.
     chain_pending: bool,
+    /// Out-of-order data kept (SACK connections).
+    reasm: reasm::Reassembly,
 }
 
 /// A peer event waiting for its virtual time.
@@ -222,6 +228,7 @@ impl Peer {
                 rec,
                 right_edge,
                 chain_pending: false,
+                reasm: reasm::Reassembly::default(),
             },
         );
         key
@@ -260,7 +267,13 @@ impl Peer {
         let ip_id = self.ip_id;
         let c = self.conn(key);
         let win = c.cfg.window_field();
-        let frame = build::tcp_frame(&c.cfg, ip_id, c.rec.snd_nxt, ack, fl, win, payload);
+        let sack = if c.cfg.sack && fl & flags::ACK != 0 {
+            c.reasm.blocks(c.cfg.rcv_nxt)
+        } else {
+            Vec::new()
+        };
+        let frame =
+            build::tcp_frame_with_sack(&c.cfg, ip_id, c.rec.snd_nxt, ack, fl, win, payload, &sack);
         if fl & flags::ACK != 0 {
             c.rec.last_ack_sent = ack;
             c.rec.acks_sent.push((now, ack, win));
@@ -508,6 +521,13 @@ fn receive(c: &mut Conn, seg: &check::Seg, problems: &mut Vec<String>) -> Reply 
     }
     if seq_gt(seg.seq, r.rcv_nxt) {
         r.out_of_order += 1;
+        // A SACK peer keeps it; its ACK then reports it (a FIN waits).
+        if c.cfg.sack
+            && len > 0
+            && let Some(at) = reasm::offset(c.cfg.rcv_nxt, seg.seq)
+        {
+            c.reasm.hold(at, &seg.payload);
+        }
         return Reply::Duplicate;
     }
     let mut reply = Reply::Duplicate;
@@ -522,6 +542,12 @@ fn receive(c: &mut Conn, seg: &check::Seg, problems: &mut Vec<String>) -> Reply 
         r.rcv_nxt = r.rcv_nxt.wrapping_add(len - overlap);
         if seg.flags & flags::PSH != 0 {
             r.psh_ends.push(r.stream.len());
+        }
+        // Kept data that now continues the stream joins it.
+        if c.cfg.sack && !c.reasm.is_empty() {
+            let more = c.reasm.take_in_order(r.rcv_nxt.wrapping_sub(c.cfg.rcv_nxt));
+            r.stream.extend_from_slice(&more);
+            r.rcv_nxt = r.rcv_nxt.wrapping_add(more.len() as u32);
         }
         reply = Reply::Advanced;
     }

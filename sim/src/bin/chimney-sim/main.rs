@@ -43,6 +43,7 @@ fn send_demo(sim: &Simulator) -> bool {
         window: spec.delegated.SndWnd,
         window_shift: spec.konst.SndWindScale(),
         mss: 1448,
+        sack: false,
         policy: AckPolicy::Auto {
             delay_ms: 1,
             max_step: None,
