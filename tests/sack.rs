@@ -205,3 +205,85 @@ fn without_sack_there_is_no_probe_only_the_rto() {
     ack_all(&sim, &c);
     finish(sim);
 }
+
+/// (virtual ms, seq relative to SND.UNA at offload, len, FIN) of every
+/// segment carrying data or a FIN.
+fn timed_fin(sim: &Simulator, c: &Conn) -> Vec<(u64, u32, u32, bool)> {
+    timed_segments(sim, c)
+        .into_iter()
+        .filter(|(_, s)| s.len > 0 || s.flags & ndis_sim::peer::flags::FIN != 0)
+        .map(|(t, s)| {
+            (
+                t,
+                s.seq - SND_UNA,
+                s.len,
+                s.flags & ndis_sim::peer::flags::FIN != 0,
+            )
+        })
+        .collect()
+}
+
+fn graceful(sim: &Simulator, c: &Conn, req: &ndis_sim::builders::NblChain) {
+    sim.call_tcp_io(
+        ndis_sim::TcpIoKind::Disconnect(TCP_DISCONNECT_GRACEFUL_CLOSE),
+        c.slot_ptr(),
+        req.head(),
+    );
+    sim.run_until_idle();
+}
+
+#[test]
+fn a_lost_fin_alone_is_probed_before_the_rto() {
+    let sim = with_adapter();
+    let (c, _ch) = sending(&sim, true, 2);
+    sim.peer_ack(c.key, seg(2), 500 << 7);
+    sim.run_until_idle();
+    let req = ndis_sim::builders::NblChain::single(&[]);
+    graceful(&sim, &c, &req);
+    let start = sim.now_100ns() / 10_000;
+    // The FIN is lost: no ACK. One sequence number out: PTO = 2 SRTT + 200 ms.
+    sim.advance_ms(300);
+    let t = timed_fin(&sim, &c);
+    assert_eq!(t.len(), 4, "{t:?}");
+    assert_eq!(t[2], (start, 2 * SEG, 0, true));
+    assert_eq!(
+        (t[3].1, t[3].2, t[3].3),
+        (2 * SEG, 0, true),
+        "the FIN again"
+    );
+    // 2 SRTT (SRTT has taken the ACK's sample) + 200 ms: well before the 1 s RTO.
+    assert!((200..300).contains(&(t[3].0 - start)), "{}", t[3].0 - start);
+    finish_closing(&sim, &c);
+    finish(sim);
+}
+
+#[test]
+fn a_lost_last_segment_with_the_fin_is_probed_with_the_fin() {
+    let sim = with_adapter();
+    let (c, _ch) = sending(&sim, true, 2);
+    sim.peer_ack(c.key, seg(2), 500 << 7);
+    sim.run_until_idle();
+    // The close carries 1,000 bytes: the FIN rides on them.
+    let req = ndis_sim::builders::NblChain::single(&[7u8; 1000]);
+    graceful(&sim, &c, &req);
+    sim.advance_ms(300);
+    let t = timed_fin(&sim, &c);
+    assert_eq!(t.len(), 4, "{t:?}");
+    assert_eq!((t[2].1, t[2].2, t[2].3), (2 * SEG, 1000, true));
+    assert_eq!(
+        (t[3].1, t[3].2, t[3].3),
+        (2 * SEG, 1000, true),
+        "data and FIN again"
+    );
+    finish_closing(&sim, &c);
+    finish(sim);
+}
+
+/// The peer acknowledges everything, FIN included, and closes its side;
+/// the connection is uploaded.
+fn finish_closing(sim: &Simulator, c: &Conn) {
+    let r = sim.peer_state(c.key).rcv_nxt;
+    sim.peer_ack(c.key, r, 500 << 7);
+    sim.run_until_idle();
+    terminate(sim, c);
+}

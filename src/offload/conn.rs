@@ -925,7 +925,7 @@ impl ConnTx {
     /// window had no room for the FIN on the last segment). It needs one
     /// sequence number of window (a receiver drops an in-order FIN at a
     /// zero window). Returns the segments sent (0 or 1).
-    fn send_fin(&mut self, nic: &impl OffloadNic, now: u32) -> u32 {
+    pub(super) fn send_fin(&mut self, nic: &impl OffloadNic, now: u32) -> u32 {
         let window = self.snd_wnd.min(self.cwnd);
         if window.saturating_sub(self.in_flight()) == 0 {
             return 0;

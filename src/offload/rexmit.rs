@@ -169,8 +169,9 @@ impl ConnTx {
     }
 
     /// The probe (RFC 8985 §7.3): one new segment if the peer's window
-    /// takes it, else the last segment sent again; either way whatever cwnd
-    /// says. It draws an ACK whose SACK blocks show what the tail lost.
+    /// takes it, else the last segment sent again (with the FIN when the
+    /// FIN was the last thing sent, or the FIN alone); either way whatever
+    /// cwnd says. It draws an ACK whose SACK blocks show what the tail lost.
     pub(super) fn send_tail_probe(&mut self, nic: &impl crate::hw::OffloadNic, now: u32) -> Pumped {
         self.tlp = TLP_DONE;
         let in_flight = self.in_flight();
@@ -183,15 +184,45 @@ impl ConnTx {
                 return sent;
             }
         }
-        // The last data segment (a FIN after it waits for the RTO).
+        let fin = self.fin_out == FinOut::Sent;
         let sent_data = self.queue.unacked().saturating_sub(self.queue.unsent());
-        let data = u32::try_from(sent_data).unwrap_or(u32::MAX).min(in_flight);
-        if data == 0 {
-            return Pumped::default();
-        }
+        let data = u32::try_from(sent_data)
+            .unwrap_or(u32::MAX)
+            .min(in_flight.saturating_sub(u32::from(fin)));
         let len = data.min(self.mss);
-        let start = self.snd_una.wrapping_add(data - len);
-        self.resend_range(nic, now, start, len)
+        if !fin {
+            // The last data segment again.
+            let start = self.snd_una.wrapping_add(data - len);
+            return self.resend_range(nic, now, start, len);
+        }
+        // Our FIN is the last thing out: the last data segment again with
+        // the FIN on it, or the FIN alone.
+        let back_to = self.snd_nxt;
+        let cwnd = self.cwnd;
+        self.snd_nxt = self.snd_una.wrapping_add(data - len);
+        self.queue.seek_from_una(u64::from(data - len));
+        self.fin_out = FinOut::Wanted;
+        self.cwnd = data.saturating_add(1);
+        let mut sent = if len > 0 {
+            self.transmit(nic, now, 1)
+        } else {
+            Pumped::default()
+        };
+        if self.fin_out == FinOut::Wanted && self.fin_due() && sent.sent == 0 {
+            let n = self.send_fin(nic, now);
+            sent.sent += n;
+            sent.retransmitted += n;
+        }
+        self.cwnd = cwnd;
+        if self.fin_out == FinOut::Wanted {
+            // Only the data went: the FIN stays where it was.
+            self.fin_out = FinOut::Sent;
+        }
+        if ((self.snd_nxt.wrapping_sub(back_to)) as i32) < 0 {
+            self.snd_nxt = back_to;
+            self.queue.seek_from_una(u64::from(data));
+        }
+        sent
     }
 
     /// RTO << `n`, bounded by 60 s (RFC 6298 §5.5 backoff; spec §7.3).
