@@ -287,3 +287,39 @@ fn finish_closing(sim: &Simulator, c: &Conn) {
     sim.run_until_idle();
     terminate(sim, c);
 }
+
+#[test]
+fn a_lost_retransmission_is_resent_once_later_data_is_sacked() {
+    let sim = with_adapter();
+    let c = offload_manual(&sim, |s| {
+        s.delegated.SndWnd = 500 << 7;
+        s.delegated.CWnd = 10 * SEG;
+        s.konst.Flags |= TCP_FLAG_SACK_ENABLED;
+    });
+    let ch = chain_of(&[SEG as usize; 16], 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    assert_eq!(arrivals(&sim, &c).len(), 10);
+    // Segment 0 lost; 1-9 SACKed: recovery resends 0, and the pipe lets
+    // new data (10 onwards) go.
+    for k in 2..=4 {
+        sim.peer_ack_sack(c.key, SND_UNA, &[(seg(1), seg(k + 5))]);
+    }
+    sim.peer_ack_sack(c.key, SND_UNA, &[(seg(1), seg(10))]);
+    sim.run_until_idle();
+    let a = arrivals(&sim, &c);
+    let zeros = |a: &[(u32, u32)]| a.iter().filter(|x| x.0 == 0).count();
+    assert_eq!(zeros(&a), 2, "sent, then the fast retransmit: {a:?}");
+    let new_data = a.iter().filter(|x| x.0 >= 10 * SEG).count();
+    assert!(new_data > 0, "new data in recovery: {a:?}");
+    // That retransmission is lost too: the new data is SACKed while 0 is
+    // still missing, so 0 goes a third time, with no RTO waited for.
+    let before = sim.now_100ns();
+    sim.peer_ack_sack(c.key, SND_UNA, &[(seg(1), seg(10 + new_data as u32))]);
+    sim.run_until_idle();
+    let a = arrivals(&sim, &c);
+    assert_eq!(zeros(&a), 3, "{a:?}");
+    assert_eq!(sim.now_100ns(), before, "at once");
+    ack_all(&sim, &c);
+    finish(sim);
+}

@@ -1013,12 +1013,14 @@ impl ConnTx {
             }
             self.sack_trim();
             self.on_sack(&seg.sack);
+            self.lost_retransmission();
             if !self.recovery_ack(ack, acked) {
                 self.grow_cwnd(acked);
             }
             self.new_ack(ack, seg.timestamps.map(|t| t.1), now, tps);
         } else if duplicate {
             self.on_sack(&seg.sack);
+            self.lost_retransmission();
             self.duplicate_ack(dup_threshold);
             self.sack_loss(dup_threshold);
         } else if ack == self.snd_una {
@@ -1028,6 +1030,7 @@ impl ConnTx {
             // out-of-order data queues.
             let before = self.sacked_bytes();
             self.on_sack(&seg.sack);
+            self.lost_retransmission();
             if self.sack
                 && seg.payload.is_empty()
                 && self.in_flight() > 0

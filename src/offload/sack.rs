@@ -3,8 +3,10 @@
 //! ranges above SND.UNA, and, in recovery, retransmission of the holes
 //! below the highest SACKed byte, each once per recovery, while the data in
 //! the network (the "pipe": outstanding less SACKed) is below cwnd. New
-//! data follows under the same pipe. A retransmission timeout forgets the
-//! scoreboard (the receiver may have discarded what it reported).
+//! data follows under the same pipe; SACKs of data sent after recovery
+//! began mark the retransmissions still missing as lost. A retransmission
+//! timeout forgets the scoreboard (the receiver may have discarded what it
+//! reported).
 
 use super::conn::{ConnTx, Pumped};
 use crate::hw::OffloadNic;
@@ -65,6 +67,24 @@ impl ConnTx {
             out.push(cl, cr);
         }
         self.sacked = out;
+    }
+
+    /// In SACK recovery: data sent after recovery began (past `recover`)
+    /// is SACKed while a hole below it is still missing, so that hole's
+    /// retransmission, sent before that data, was lost too. The holes are
+    /// scanned again (each resent once more) and the episode extends to
+    /// SND.MAX. Without this only the RTO repairs a lost retransmission.
+    pub(super) fn lost_retransmission(&mut self) {
+        if !self.sack || !self.in_recovery {
+            return;
+        }
+        let Some(&(_, highest)) = self.sacked.as_slice().last() else {
+            return;
+        };
+        if seq_lt(self.recover, highest) && seq_lt(self.snd_una, self.recover) {
+            self.rexmit_next = self.snd_una;
+            self.recover = self.snd_max;
+        }
     }
 
     /// SND.UNA moved: drop or cut the ranges it passed.
