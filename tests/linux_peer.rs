@@ -108,3 +108,35 @@ fn linux_tcp_over_ipv6_with_eight_connections_in_one_tree() {
     // IPv6 segments: the MSS of 1,440 less the timestamp option.
     assert_eq!(rep.server.rcv_mss, 1428);
 }
+
+#[test]
+fn linux_tcp_reply_lands_in_posted_receive_requests() {
+    let imp = Impairment {
+        loss_ppm: 10_000,
+        reorder_ppm: 10_000,
+        reorder_ms: 2,
+        ..Impairment::default()
+    };
+    let plan = Plan {
+        link: LinkConfig {
+            seed: 21,
+            outbound: imp,
+            inbound: imp,
+        },
+        connections: 2,
+        send_bytes: 64 << 10,
+        reply_bytes: 512 << 10,
+        posted_receives: Some(16 << 10),
+        limit: Duration::from_secs(120),
+        ..Plan::default()
+    };
+    let Some(rep) = run(&plan) else { return };
+    // The requests take the reply; indications only fill the gaps when
+    // none is posted (a request completes, the next is posted after).
+    assert!(
+        rep.reply_in_requests > rep.reply_received / 2,
+        "{} of {} bytes in requests",
+        rep.reply_in_requests,
+        rep.reply_received
+    );
+}

@@ -42,7 +42,14 @@ pub struct Plan {
     pub reply_bytes: usize,
     /// Give up after this much wall time.
     pub limit: Duration,
+    /// Receive requests (MiniportTcpOffloadReceive) of this many bytes,
+    /// [`POSTED`] kept posted per connection, reposted as they complete;
+    /// `None`: the reply comes only through indications.
+    pub posted_receives: Option<usize>,
 }
+
+/// Receive requests kept posted per connection (with `posted_receives`).
+pub const POSTED: usize = 4;
 
 impl Default for Plan {
     fn default() -> Self {
@@ -54,6 +61,7 @@ impl Default for Plan {
             nbl_bytes: 64 << 10,
             reply_bytes: 256 << 10,
             limit: Duration::from_secs(60),
+            posted_receives: None,
         }
     }
 }
@@ -99,8 +107,10 @@ pub struct Report {
     pub offload_status: NDIS_STATUS,
     pub nbls: usize,
     pub nbls_success: usize,
-    /// Reply bytes the host received through indications.
+    /// Reply bytes the host received (indications and posted requests).
     pub reply_received: usize,
+    /// Of those, bytes that came in completed receive requests.
+    pub reply_in_requests: usize,
     /// Every connection's reply was the server's pattern, in order.
     pub reply_intact: bool,
     /// Every connection's FIN was indicated.
@@ -173,6 +183,10 @@ struct Conn {
     nbls: usize,
     nbls_success: usize,
     reply: Vec<u8>,
+    /// Receive requests posted and not completed: the chain and a copy of
+    /// its NET_BUFFER as posted (the driver advances the real one).
+    posted: Vec<(NblChain, NET_BUFFER)>,
+    in_requests: usize,
     peer_fin: bool,
     disconnect: Option<NDIS_STATUS>,
 }
@@ -180,6 +194,48 @@ struct Conn {
 impl Conn {
     fn slot_ptr(&self) -> PVOID {
         (&*self.slot as *const PVOID).cast_mut().cast()
+    }
+
+    /// Post one receive request of `size` bytes (one NET_BUFFER, one MDL).
+    fn post_receive(&mut self, sim: &Simulator, size: usize) {
+        let chain = NblChain::build(
+            &[vec![NbSpec {
+                mdl_sizes: vec![size.max(1)],
+                offset: 0,
+            }]],
+            |_, _| vec![0; size.max(1)],
+        );
+        let head = chain.head();
+        // SAFETY: the chain was just built; its first NBL has one NET_BUFFER.
+        let nb =
+            unsafe { std::ptr::read((*head).NetBufferListHeader.NetBufferListData.FirstNetBuffer) };
+        sim.call_tcp_io(TcpIoKind::Receive, self.slot_ptr(), head);
+        self.posted.push((chain, nb));
+    }
+
+    /// A receive request completed: take its bytes; true if it was ours.
+    fn receive_completed(&mut self, nbl: usize, status: NDIS_STATUS) -> bool {
+        let Some(i) = self
+            .posted
+            .iter()
+            .position(|(ch, _)| ch.head() as usize == nbl)
+        else {
+            return false;
+        };
+        let (ch, nb) = self.posted.swap_remove(i);
+        if status == NDIS_STATUS_SUCCESS {
+            // SAFETY: the request's own NBL, completed: the driver is done
+            // with it; the info slot holds the byte count.
+            let n = unsafe { (*ch.head()).NetBufferListInfo[TcpOffloadBytesTransferred as usize] }
+                as usize;
+            // SAFETY: a copy of the NET_BUFFER as posted; its MDL belongs
+            // to `ch`, alive here.
+            let all = unsafe { crate::builders::read_net_buffer(&nb) };
+            let n = n.min(all.len());
+            self.reply.extend_from_slice(&all[..n]);
+            self.in_requests += n;
+        }
+        true
     }
 
     fn sends_done(&self) -> bool {
@@ -271,6 +327,8 @@ pub fn run(sim: &Simulator, plan: &Plan, progress: Progress<'_>) -> io::Result<R
                 nbls: 0,
                 nbls_success: 0,
                 reply: Vec::with_capacity(plan.reply_bytes),
+                posted: Vec::new(),
+                in_requests: 0,
                 peer_fin: false,
                 disconnect: None,
             }
@@ -387,6 +445,13 @@ pub fn run(sim: &Simulator, plan: &Plan, progress: Progress<'_>) -> io::Result<R
         sim.call_tcp_io(TcpIoKind::Send, c.slot_ptr(), chain.head());
         c.chain = Some(chain);
     }
+    if let Some(size) = plan.posted_receives {
+        for c in conns.iter_mut().filter(|c| c.tcp.is_some()) {
+            for _ in 0..POSTED {
+                c.post_receive(sim, size);
+            }
+        }
+    }
     // 4. Until every connection is closed: each closes gracefully once its
     //    sends completed, its reply arrived and the server's FIN was indicated.
     let mut w = Watch {
@@ -401,6 +466,7 @@ pub fn run(sim: &Simulator, plan: &Plan, progress: Progress<'_>) -> io::Result<R
     rep.timeline.closed_ms = ms(start);
     rep.nbls_success = conns.iter().map(|c| c.nbls_success).sum();
     rep.reply_received = conns.iter().map(|c| c.reply.len()).sum();
+    rep.reply_in_requests = conns.iter().map(|c| c.in_requests).sum();
     rep.reply_intact = conns.iter().enumerate().all(|(k, c)| {
         let down = (2 * k + 1) as u8;
         c.reply
@@ -519,6 +585,23 @@ impl Watch {
                 } if event == TcpIndicateDisconnect => {
                     if let Some(k) = by_handle(conns, offload_handle) {
                         conns[k].peer_fin = true;
+                    }
+                }
+                ChimneyCall::ReceiveComplete(v) => {
+                    for (nbl, st) in v {
+                        if let Some(c) = conns
+                            .iter_mut()
+                            .find(|c| c.posted.iter().any(|p| p.0.head() as usize == nbl))
+                        {
+                            c.receive_completed(nbl, st);
+                            // Keep the requests coming while the reply does.
+                            if let Some(size) = plan.posted_receives
+                                && !c.peer_fin
+                                && c.disconnect.is_none()
+                            {
+                                c.post_receive(sim, size);
+                            }
+                        }
                     }
                 }
                 ChimneyCall::DisconnectComplete(req, st) => {

@@ -130,10 +130,12 @@ fn summary(r: &Report, plan: &Plan) {
         r.offload_status as u32, r.nbls_success, r.nbls
     );
     println!(
-        "  server read {} (intact: {}), received {} through chimney indications (intact: {})",
+        "  server read {} (intact: {}), received {} ({} in posted receive requests, the rest \
+         through chimney indications; intact: {})",
         kib(r.server.received as u64),
         yes(r.server.mismatch_at.is_none()),
         kib(r.reply_received as u64),
+        kib(r.reply_in_requests as u64),
         yes(r.reply_intact)
     );
     println!(
@@ -247,7 +249,7 @@ fn json(r: &Report, plan: &Plan) -> String {
             "\n",
             r#"  "server": {{"received":{},"intact":{},"eof":{},"total_retrans":{},"rcv_mss":{},"snd_mss":{},"rtt_us":{}}},"#,
             "\n",
-            r#"  "reply_received": {}, "reply_intact": {}, "peer_fin_indicated": {}, "disconnect_status": {},"#,
+            r#"  "reply_received": {}, "reply_in_requests": {}, "reply_intact": {}, "peer_fin_indicated": {}, "disconnect_status": {},"#,
             "\n",
             r#"  "upload_status": {}, "uploaded_states": {:?}, "uploaded_sequence_right": {}, "driver_retransmitted": {},"#,
             "\n",
@@ -282,6 +284,7 @@ fn json(r: &Report, plan: &Plan) -> String {
         r.server.snd_mss,
         r.server.rtt_us,
         r.reply_received,
+        r.reply_in_requests,
         r.reply_intact,
         r.peer_fin_indicated,
         r.disconnect_status.map_or("null".into(), |s| s.to_string()),

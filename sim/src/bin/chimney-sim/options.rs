@@ -34,6 +34,8 @@ usage: chimney-sim [options]
   --nbl BYTES                 bytes per send NBL (64K)
   --connections N             connections, offloaded in one tree (1)
   --ipv6                      IPv6 instead of IPv4
+  --posted BYTES              take the reply in posted receive requests of BYTES
+                              (4 per connection) rather than in indications
   --seed N                    seed of the link's impairment decisions (1)
   --loss PCT                  frames lost, each way (0)
   --dup PCT                   frames duplicated, each way (0)
@@ -116,6 +118,7 @@ pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--reply" => o.plan.reply_bytes = bytes(&v)?,
             "--nbl" => o.plan.nbl_bytes = bytes(&v)?.max(1),
             "--connections" => o.plan.connections = number::<usize>(&v)?.clamp(1, 1000),
+            "--posted" => o.plan.posted_receives = Some(bytes(&v)?.clamp(1, 1 << 20)),
             "--seed" => seed = number(&v)?,
             "--loss" => imp.loss_ppm = ppm(&v)?,
             "--dup" => imp.dup_ppm = ppm(&v)?,
