@@ -534,3 +534,58 @@ fn rule_078_halt_waits_until_every_lent_receive_nbl_is_back() {
     sim.assert_clean();
     assert!(sim.core.live_resources().is_empty());
 }
+
+/// An ARP-like frame to the port, tagged with `tci` if given.
+fn ordinary_frame(tag: u8, tci: Option<u16>) -> Vec<u8> {
+    let mut f = ndis_sim::exports::phy::DEFAULT_MAC.to_vec();
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 9]);
+    if let Some(t) = tci {
+        f.extend_from_slice(&[0x81, 0x00]);
+        f.extend_from_slice(&t.to_be_bytes());
+    }
+    f.extend_from_slice(&[0x08, 0x06]);
+    f.extend((0..50).map(|i| tag.wrapping_add(i)));
+    f
+}
+
+#[test]
+fn tagged_frames_go_up_untagged_with_the_tag_out_of_band() {
+    let sim = with_adapter();
+    sim.inject_frame(ordinary_frame(1, None));
+    sim.inject_frame(ordinary_frame(2, Some((5 << 13) | 0x123)));
+    sim.inject_frame(ordinary_frame(3, Some(6 << 13)));
+    sim.run_until_idle();
+    assert_eq!(
+        sim.ordinary_frames(),
+        vec![
+            ordinary_frame(1, None),
+            ordinary_frame(2, None),
+            ordinary_frame(3, None)
+        ]
+    );
+    // UserPriority in bits 0-2, VlanId in bits 4-15.
+    assert_eq!(sim.ordinary_8021q(), vec![0, 5 | (0x123 << 4), 6]);
+    finish(sim);
+}
+
+#[test]
+fn with_a_vlan_id_frames_of_other_vlans_are_dropped() {
+    let mut sim = loaded();
+    sim.set_config("*VlanID", 5);
+    assert_eq!(sim.initialize_adapter(), NDIS_STATUS_SUCCESS);
+    sim.inject_frame(ordinary_frame(1, Some(7)));
+    sim.inject_frame(ordinary_frame(2, Some(5)));
+    sim.inject_frame(ordinary_frame(3, Some(3 << 13)));
+    sim.inject_frame(ordinary_frame(4, None));
+    sim.run_until_idle();
+    assert_eq!(
+        sim.ordinary_frames(),
+        vec![
+            ordinary_frame(2, None),
+            ordinary_frame(3, None),
+            ordinary_frame(4, None)
+        ]
+    );
+    assert_eq!(sim.ordinary_8021q(), vec![5 << 4, 3, 0]);
+    finish(sim);
+}

@@ -849,6 +849,12 @@ impl Simulator {
         lock(&self.core.rx).lent.len()
     }
 
+    /// The `Ieee8021QNetBufferListInfo` of each frame indicated on the
+    /// ordinary path, in order.
+    pub fn ordinary_8021q(&self) -> Vec<usize> {
+        lock(&self.core.rx).ordinary_8021q.clone()
+    }
+
     /// Frames indicated on the ordinary receive path, in order.
     pub fn ordinary_frames(&self) -> Vec<Vec<u8>> {
         lock(&self.core.rx)

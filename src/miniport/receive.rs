@@ -42,22 +42,56 @@ pub fn indicate_ordinary(adapter: &Adapter, dp: &DataPath, frame: &[u8]) {
     if adapter.state.lock_at_dispatch().run != RunState::Running {
         return;
     }
+    // A frame for another VLAN than the adapter's `*VlanID` is not this
+    // adapter's.
+    let (head, rest, tci) = split_tag(frame);
+    let vid = tci.map_or(0, |t| t & 0x0FFF);
+    let mine = adapter.registry.vlan_id;
+    if mine != 0 && vid != 0 && vid != mine {
+        dp.rx_other_vlan.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
     let Some(b) = dp.rx.take() else {
         dp.rx_no_buffer.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    dp.rx.append(b, frame);
-    indicate_buffer(adapter, dp, b);
+    dp.rx.append(b, head);
+    dp.rx.append(b, rest);
+    indicate_buffer(adapter, dp, b, tci.map_or(0, tag_info));
 }
 
-/// Indicate buffer `b` (ours, filled, unlinked) on the ordinary path; it
-/// comes back through the return handler, or at once when buffers run low.
-fn indicate_buffer(adapter: &Adapter, dp: &DataPath, b: u32) {
+/// An 802.1Q tag is taken off a received frame and handed up out of band,
+/// as NDIS 6 expects of a NIC: the frame's bytes before and after the tag,
+/// and the TCI (an untagged frame is whole in the first part).
+fn split_tag(frame: &[u8]) -> (&[u8], &[u8], Option<u16>) {
+    match (
+        frame.get(..12),
+        frame.get(12..14),
+        frame.get(14..16),
+        frame.get(16..),
+    ) {
+        (Some(macs), Some(&[0x81, 0x00]), Some(&[t0, t1]), Some(rest)) => {
+            (macs, rest, Some(u16::from_be_bytes([t0, t1])))
+        }
+        _ => (frame, &[], None),
+    }
+}
+
+/// `Ieee8021QNetBufferListInfo` for a TCI: UserPriority in bits 0-2,
+/// VlanId in bits 4-15.
+fn tag_info(tci: u16) -> usize {
+    usize::from(tci >> 13) | (usize::from(tci & 0x0FFF) << 4)
+}
+
+/// Indicate buffer `b` (ours, filled, unlinked) on the ordinary path with
+/// 802.1Q information `info`; it comes back through the return handler, or
+/// at once when buffers run low.
+fn indicate_buffer(adapter: &Adapter, dp: &DataPath, b: u32, info: usize) {
     if adapter.state.lock_at_dispatch().run != RunState::Running {
         dp.rx.give(b);
         return;
     }
-    let n = dp.rx.lend(b);
+    let n = dp.rx.lend_tagged(b, info);
     let short = dp.rx.available() < low_water(dp);
     let mut flags = NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL;
     if short {
@@ -114,8 +148,12 @@ pub fn hold_frame(dp: &DataPath, id: u32, frame: &[u8]) -> bool {
     let Some(b) = dp.rx.take() else {
         return false;
     };
+    // Held as it will be indicated: untagged, the tag in the buffer's label.
+    let (head, rest, tci) = split_tag(frame);
     dp.rx.append(b, &id.to_le_bytes());
-    dp.rx.append(b, frame);
+    dp.rx.append(b, head);
+    dp.rx.append(b, rest);
+    dp.rx.set_seq(b, tci.map_or(0, |t| tag_info(t) as u32), 0);
     let mut h = dp.held.lock_at_dispatch();
     if h.tail == NO_BUF {
         h.head = b;
@@ -176,8 +214,9 @@ pub fn indicate_held(adapter: &Adapter, dp: &DataPath, mut b: u32) {
         guard -= 1;
         let next = dp.rx.next(b);
         dp.rx.set_next(b, crate::ndis::rxpool::NO_BUF);
+        let (info, _) = dp.rx.seq(b);
         dp.rx.consume(b, 4);
-        indicate_buffer(adapter, dp, b);
+        indicate_buffer(adapter, dp, b, info as usize);
         b = next;
     }
 }

@@ -57,6 +57,8 @@ pub struct DataPath {
     pub indicating: AtomicU32,
     /// Frames the ordinary path dropped for want of a buffer.
     pub rx_no_buffer: AtomicU32,
+    /// Tagged frames for another VLAN than the adapter's, dropped.
+    pub rx_other_vlan: AtomicU32,
     /// Frames held for connections that received urgent data.
     pub held: SpinLock<super::receive::Held>,
     /// Segments sent again (retransmissions), per IP family (IPv4, IPv6).
@@ -116,6 +118,7 @@ impl DataPath {
             ack_timer_due: AtomicU32::new(0),
             indicating: AtomicU32::new(0),
             rx_no_buffer: AtomicU32::new(0),
+            rx_other_vlan: AtomicU32::new(0),
             held: SpinLock::new(super::receive::Held::new()),
             retransmitted: [AtomicU32::new(0), AtomicU32::new(0)],
             reach,

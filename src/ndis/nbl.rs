@@ -65,6 +65,17 @@ pub unsafe fn miniport_reserved<'a>(nbl: PNET_BUFFER_LIST) -> &'a mut [PVOID; 2]
 ///
 /// # Safety
 /// `nbl` must be a valid NBL the caller owns.
+pub unsafe fn set_info(nbl: PNET_BUFFER_LIST, id: u32, value: usize) {
+    // SAFETY: caller contract; the info slots are pointer-sized.
+    if let Some(slot) = unsafe { (*nbl).NetBufferListInfo.get_mut(id as usize) } {
+        *slot = value as PVOID;
+    }
+}
+
+/// Write `TcpOffloadBytesTransferred`.
+///
+/// # Safety
+/// `nbl` must be a valid NBL the caller owns.
 pub unsafe fn set_bytes_transferred(nbl: PNET_BUFFER_LIST, bytes: u32) {
     // SAFETY: caller contract; the info slot is pointer-sized and holds a ULONG value.
     if let Some(slot) = unsafe {

@@ -329,6 +329,12 @@ impl RxPool {
     /// Lend buffer `id` to NDIS: its NBL describes the unconsumed bytes (one
     /// NET_BUFFER, one MDL), `Next` is NULL. Returns the NBL.
     pub fn lend(&self, id: u32) -> PNET_BUFFER_LIST {
+        self.lend_tagged(id, 0)
+    }
+
+    /// [`RxPool::lend`], with `Ieee8021QNetBufferListInfo` set to `info`
+    /// (the 802.1Q tag the hardware took off the frame; 0: none).
+    pub fn lend_tagged(&self, id: u32, info: usize) -> PNET_BUFFER_LIST {
         let Some(d) = self.descs.get(id as usize) else {
             return core::ptr::null_mut();
         };
@@ -342,6 +348,7 @@ impl RxPool {
             nbl::set_next(n, core::ptr::null_mut());
             nbl::set_status(n, NDIS_STATUS_SUCCESS);
             nbl::set_bytes_transferred(n, 0);
+            nbl::set_info(n, Ieee8021QNetBufferListInfo, info);
             let nb = (*n).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
             if !nb.is_null() {
                 let data = &mut (*nb).NetBufferHeader.NetBufferData;

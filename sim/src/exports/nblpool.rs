@@ -47,6 +47,9 @@ pub struct Lent {
 pub struct RxState {
     /// Frames indicated on the ordinary path: (virtual time, bytes).
     pub ordinary: Vec<(u64, Vec<u8>)>,
+    /// Each one's `Ieee8021QNetBufferListInfo` (the 802.1Q tag the NIC
+    /// took off), in the same order.
+    pub ordinary_8021q: Vec<usize>,
     /// NBLs the driver lent and NDIS has not given back yet, oldest first.
     pub lent: Vec<Lent>,
     /// While true, lent NBLs are kept (a test gives them back explicitly).
@@ -424,6 +427,16 @@ pub extern "system" fn NdisMIndicateReceiveNetBufferLists(
     }
     let now = sim.now_100ns.load(Ordering::SeqCst);
     let before = lock(&sim.rx).lent.len();
+    let mut tags = Vec::new();
+    let mut p = NetBufferLists;
+    while !p.is_null() && tags.len() < 1 << 20 {
+        // SAFETY: the driver's NBLs, being indicated; read before `lend`
+        // walks them too.
+        unsafe {
+            tags.push((*p).NetBufferListInfo[Ieee8021QNetBufferListInfo as usize] as usize);
+            p = (*p).NetBufferListHeader.NetBufferListData.Next;
+        }
+    }
     let frames = lend(&sim, NetBufferLists, LentTo::Ordinary);
     if frames.len() != NumberOfNetBufferLists as usize {
         sim.violation(Violation::BadArgument {
@@ -436,6 +449,7 @@ pub extern "system" fn NdisMIndicateReceiveNetBufferLists(
     }
     let mut rx = lock(&sim.rx);
     rx.ordinary.extend(frames.into_iter().map(|f| (now, f)));
+    rx.ordinary_8021q.extend(tags);
     if ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES != 0 {
         // The protocol copied what it keeps: the NBLs are the driver's again.
         rx.lent.truncate(before);
