@@ -79,20 +79,25 @@ fn linux_tcp_under_seeded_loss_reordering_and_duplication() {
     );
 }
 
-#[test]
-fn linux_tcp_over_ipv6_with_eight_connections_in_one_tree() {
+/// 1% loss and 1% reordering (by 2 ms) each way, decided by `seed`.
+fn lossy(seed: u64) -> LinkConfig {
     let imp = Impairment {
         loss_ppm: 10_000,
         reorder_ppm: 10_000,
         reorder_ms: 2,
         ..Impairment::default()
     };
+    LinkConfig {
+        seed,
+        outbound: imp,
+        inbound: imp,
+    }
+}
+
+#[test]
+fn linux_tcp_over_ipv6_with_eight_connections_in_one_tree() {
     let plan = Plan {
-        link: LinkConfig {
-            seed: 9,
-            outbound: imp,
-            inbound: imp,
-        },
+        link: lossy(9),
         connections: 8,
         ipv6: true,
         send_bytes: 128 << 10,
@@ -111,18 +116,8 @@ fn linux_tcp_over_ipv6_with_eight_connections_in_one_tree() {
 
 #[test]
 fn linux_tcp_reply_lands_in_posted_receive_requests() {
-    let imp = Impairment {
-        loss_ppm: 10_000,
-        reorder_ppm: 10_000,
-        reorder_ms: 2,
-        ..Impairment::default()
-    };
     let plan = Plan {
-        link: LinkConfig {
-            seed: 21,
-            outbound: imp,
-            inbound: imp,
-        },
+        link: lossy(21),
         connections: 2,
         send_bytes: 64 << 10,
         reply_bytes: 512 << 10,
