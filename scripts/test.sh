@@ -39,6 +39,14 @@ else
   echo "valgrind not installed; skipped (.ci/run installs it)"
 fi
 
+echo "== model checking: the lock-free protocols under loom and shuttle (tests/model_check.rs)"
+# Each checker swaps the driver's atomics for its own (src/sync.rs), so each
+# builds the crates once more, in a target directory of its own.
+for checker in loom shuttle; do
+  RUSTFLAGS="--cfg chimney_$checker" CARGO_TARGET_DIR="target/$checker" \
+    cargo test --release --test model_check
+done
+
 echo "== tests"
 cargo test --workspace --doc -q
 if cargo nextest --version >/dev/null 2>&1; then

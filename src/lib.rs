@@ -49,4 +49,5 @@ pub mod hw;
 pub mod miniport;
 pub mod ndis;
 pub mod offload;
+pub mod sync;
 pub mod wire;

@@ -11,7 +11,7 @@
 
 use crate::ffi::{NDIS_STATUS, NDIS_STATUS_RESOURCES, ULONG};
 use crate::ndis::{NdisHandle, PoolSlice};
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 const EMPTY: u64 = 0;
 const TOMBSTONE: u64 = u64::MAX;
@@ -109,7 +109,7 @@ impl ConnIndex {
     pub fn prefetch(&self, key: &FlowKey) {
         let start = (key.hash() as usize) & self.mask;
         if let Some(slot) = self.slots.get(start) {
-            crate::ndis::cpu::prefetch(slot.as_ptr());
+            crate::ndis::cpu::prefetch(core::ptr::from_ref(slot));
         }
     }
 

@@ -515,18 +515,12 @@ pub(super) fn ticks_until(now: u32, due: u32) -> u32 {
 }
 
 /// Make sure the receive timer fires within `ticks`: set it unless it is
-/// already set to fire as soon or sooner.
+/// already set to fire as soon or sooner (see [`crate::ndis::Deadline`]).
 pub(super) fn arm_timer(dp: &DataPath, ticks: u32) {
-    let due = dp.now().wrapping_add(ticks);
-    if dp.ack_timer_armed.swap(true, Ordering::AcqRel) {
-        let set = dp.ack_timer_due.load(Ordering::Acquire);
-        let sooner = due.wrapping_sub(set);
-        if sooner == 0 || sooner < 1 << 31 {
-            return; // Set for no later than `due`.
-        }
-    }
-    dp.ack_timer_due.store(due, Ordering::Release);
-    dp.ack_timer.set_ms(ticks_to_ms(dp, ticks));
+    let now = dp.now();
+    dp.ack_deadline.arm(now.wrapping_add(ticks), |due| {
+        dp.ack_timer.set_ms(ticks_to_ms(dp, ticks_until(now, due)));
+    });
 }
 
 fn ticks_to_ms(dp: &DataPath, ticks: u32) -> u32 {
@@ -554,7 +548,7 @@ pub unsafe extern "system" fn ack_timer_callback(
     let Some(dp) = adapter.data.as_ref() else {
         return;
     };
-    dp.ack_timer_armed.store(false, Ordering::Release);
+    dp.ack_deadline.fired();
     super::chimney::mark_pending_terminates(adapter);
     super::reach::indicate_queries(adapter, dp);
     service_acks(adapter, dp);

@@ -19,13 +19,13 @@ use crate::ndis::nbl;
 use crate::ndis::rxpool::RxPool;
 use crate::ndis::sendq::Completions;
 use crate::ndis::timer::Timer;
-use crate::ndis::{NdisHandle, SpinLock};
+use crate::ndis::{Deadline, NdisHandle, SpinLock};
 use crate::offload::close::{SynAction, fin_wait_2_ticks};
 use crate::offload::conn::{AckNeed, ConnTable, ConnTx, IdRing, RxOutcome, TxInit, TxState};
 use crate::offload::handle::{ObjKind, ObjRef};
 use crate::offload::objects::TcpDelegated;
 use crate::offload::walk::{DataPlane, Uploaded};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
 /// Pool tag of the delayed-ACK timer.
 pub const TAG_ACK_TIMER: ULONG = u32::from_le_bytes(*b"CmAk");
@@ -50,9 +50,8 @@ pub struct DataPath {
     pub acks: SpinLock<IdRing>,
     /// Fires when the oldest delayed ACK is due.
     pub ack_timer: Timer,
-    pub ack_timer_armed: AtomicBool,
-    /// NIC tick the timer is set for, while armed.
-    pub ack_timer_due: AtomicU32,
+    /// The tick `ack_timer` must fire by, while armed.
+    pub ack_deadline: Deadline,
     /// Chimney receive indications running now (a terminate waits for 0).
     pub indicating: AtomicU32,
     /// Frames the ordinary path dropped for want of a buffer.
@@ -114,8 +113,7 @@ impl DataPath {
             rx,
             acks,
             ack_timer,
-            ack_timer_armed: AtomicBool::new(false),
-            ack_timer_due: AtomicU32::new(0),
+            ack_deadline: Deadline::new(),
             indicating: AtomicU32::new(0),
             rx_no_buffer: AtomicU32::new(0),
             rx_other_vlan: AtomicU32::new(0),

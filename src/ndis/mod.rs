@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod config;
 pub mod cpu;
+pub mod deadline;
 pub mod handle;
 pub mod handlers;
 pub mod nbdata;
@@ -18,6 +19,7 @@ pub mod spinlock;
 pub mod timer;
 pub mod tree;
 
+pub use deadline::Deadline;
 pub use handle::NdisHandle;
 pub use pool::{PoolBox, PoolSlice};
 pub use spinlock::SpinLock;

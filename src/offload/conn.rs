@@ -26,8 +26,8 @@ use crate::ndis::rxpool::RxPool;
 use crate::ndis::sendq::{Completions, Segment, SendQueue};
 use crate::ndis::spinlock::SpinGuard;
 use crate::ndis::{NdisHandle, PoolSlice, SpinLock};
+use crate::sync::{AtomicU64, Ordering};
 use crate::wire::{self, FrameTemplate, IpPair, SegmentFields};
-use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Where a connection stands, as far as sending goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1291,14 +1291,21 @@ impl<'a> ConnSlot<'a> {
 
     /// The connection of `generation` is open in this slot now (called
     /// with its lock held).
+    ///
+    /// This and `set_closed` race `request_upload`'s compare-exchange, so
+    /// they are read-modify-writes too (a swap), not plain stores: loom
+    /// 0.7 lets a plain store fall between the read and the write of a
+    /// concurrent compare-exchange (tokio-rs/loom#254), an execution no
+    /// processor can produce. A swap costs one locked exchange at offload
+    /// and upload, never on the data path (docs/decisions.md).
     pub fn set_open(self, generation: u32) {
         self.mark
-            .store(u64::from(generation) << 32, Ordering::Release);
+            .swap(u64::from(generation) << 32, Ordering::AcqRel);
     }
 
     /// The slot is free again (called with its lock held).
     pub fn set_closed(self) {
-        self.mark.store(0, Ordering::Release);
+        self.mark.swap(0, Ordering::AcqRel);
     }
 }
 
