@@ -92,17 +92,18 @@ mod mc {
 /// state are spawned before those that observe it, and the main thread
 /// only joins.
 #[derive(Clone, Default)]
-struct Seen(std::sync::Arc<std::sync::Mutex<BTreeSet<String>>>);
+struct Seen(std::sync::Arc<std::sync::Mutex<(usize, BTreeSet<String>)>>);
 
 impl Seen {
+    /// One execution ended with `outcome`.
     fn add(&self, outcome: String) {
-        self.0.lock().unwrap().insert(outcome);
-    }
-    fn all(&self) -> BTreeSet<String> {
-        self.0.lock().unwrap().clone()
+        let mut g = self.0.lock().unwrap();
+        g.0 += 1;
+        g.1.insert(outcome);
     }
     fn expect(&self, outcomes: &[&str]) {
-        let all = self.all();
+        let (runs, all) = self.0.lock().unwrap().clone();
+        eprintln!("{runs} executions, outcomes {all:?}");
         for o in outcomes {
             assert!(all.contains(*o), "no interleaving gave {o:?}; saw {all:?}");
         }
