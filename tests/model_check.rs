@@ -126,14 +126,36 @@ impl FakeTimer {
     }
 }
 
-#[test]
-fn deadline_racing_arms_leave_the_soonest_set() {
+/// Run `model` through the checker; each execution returns its outcome,
+/// and the outcomes in `expected` must all have been reached. The model
+/// gets a handle for pool memory: the simulator providing it stays
+/// outside the checker, which sees only the driver's atomics.
+fn explore(
+    bound: Option<usize>,
+    expected: &[&str],
+    model: impl Fn(NdisHandle) -> String + Sync + Send + 'static,
+) {
+    let mut sim = Simulator::new();
+    let adapter = sim.bare_adapter() as usize;
     let seen = Seen::default();
     let s = seen.clone();
-    // Three threads: loom runs out of time unbounded (fifteen minutes were not
-    // enough), so it takes every interleaving with at most three
-    // preemptions; shuttle runs them all.
-    mc::check(Some(3), move || {
+    mc::check(bound, move || s.add(model(NdisHandle::new(adapter as _))));
+    seen.expect(expected);
+    drop(sim);
+}
+
+#[test]
+fn deadline_racing_arms_leave_the_soonest_set() {
+    // Three threads: loom runs out of time unbounded (fifteen minutes were
+    // not enough), so it takes every interleaving with at most three
+    // preemptions. Outcome: which arms set the timer (50 alone when it
+    // came first; all three when they came latest first).
+    let expected = [
+        "[false, true, false]",
+        "[true, true, true]",
+        "[true, true, false]",
+    ];
+    explore(Some(3), &expected, |_| {
         let d = Arc::new(Deadline::new());
         let t = Arc::new(FakeTimer(AtomicU32::new(0)));
         let arms: Vec<_> = [100u32, 50, 70]
@@ -146,15 +168,8 @@ fn deadline_racing_arms_leave_the_soonest_set() {
         let set: Vec<bool> = arms.into_iter().map(|a| a.join().unwrap()).collect();
         assert_eq!(t.due(), 50, "the timer must fire by the soonest deadline");
         assert_eq!(d.armed(), Some(50));
-        s.add(format!("{set:?}"));
+        format!("{set:?}")
     });
-    // Arms that set the timer: 50 alone when it came first; all three when
-    // they came latest first.
-    seen.expect(&[
-        "[false, true, false]",
-        "[true, true, true]",
-        "[true, true, false]",
-    ]);
 }
 
 #[test]
@@ -164,9 +179,7 @@ fn deadline_arm_racing_the_timer_callback() {
     // the order, the timer must be set for 30 at the end: if the arm for
     // 100 came first, the fire covered it (the callback's scan sees every
     // listed connection); otherwise 30 is sooner anyway.
-    let seen = Seen::default();
-    let s = seen.clone();
-    mc::check(None, move || {
+    explore(None, &["(false, true)", "(true, true)"], |_| {
         let d = Arc::new(Deadline::new());
         let t = Arc::new(FakeTimer(AtomicU32::new(0)));
         d.arm(20, |x| t.set(x));
@@ -184,9 +197,8 @@ fn deadline_arm_racing_the_timer_callback() {
         let set = (other.join().unwrap(), callback.join().unwrap());
         assert_eq!(t.due(), 30);
         assert_eq!(d.armed(), Some(30));
-        s.add(format!("{set:?}"));
+        format!("{set:?}")
     });
-    seen.expect(&["(false, true)", "(true, true)"]);
 }
 
 fn key(n: u16) -> FlowKey {
@@ -214,59 +226,63 @@ fn id_of(idx: &ConnIndex, k: &FlowKey) -> Option<u32> {
     idx.find(k, |_| true)
 }
 
-/// Look `c` (id 3) up: it must be found whatever the writer is doing.
-fn find_c(idx: &ConnIndex, c: &FlowKey) {
-    assert_eq!(idx.find(c, |id| id == 3), Some(3), "a live flow was missed");
+/// An index of 4 slots holding `entries`, a writer thread running `churn`
+/// on it, then a reader that looks up `first`, then `c` (id 3, which must
+/// be found whatever the writer is doing), then `last`. Returns the index
+/// once both are done, and what the reader found of `first` and `last`.
+fn race_reader(
+    h: NdisHandle,
+    entries: &[(FlowKey, u32)],
+    churn: impl FnOnce(&ConnIndex) + Send + 'static,
+    [first, c, last]: [FlowKey; 3],
+) -> (Arc<ConnIndex>, String) {
+    let idx = Arc::new(ConnIndex::new(h, 2).expect("index"));
+    for (k, id) in entries {
+        idx.insert(k, *id).unwrap();
+    }
+    let writer = {
+        let idx = Arc::clone(&idx);
+        thread::spawn(move || churn(&idx))
+    };
+    let reader = {
+        let idx = Arc::clone(&idx);
+        thread::spawn(move || {
+            let before = id_of(&idx, &first);
+            assert_eq!(
+                idx.find(&c, |id| id == 3),
+                Some(3),
+                "a live flow was missed"
+            );
+            (before, id_of(&idx, &last))
+        })
+    };
+    writer.join().unwrap();
+    let saw = reader.join().unwrap();
+    (idx, format!("{saw:?}"))
 }
 
 #[test]
 fn index_lookup_never_misses_a_flow_that_stays() {
     let keys = colliding(4);
-    let seen = Seen::default();
-    let s = seen.clone();
-    // The simulator provides the pool the structures live in; it stays
-    // outside the checker, which sees only the driver's atomics.
-    let mut sim = Simulator::new();
-    let adapter = sim.bare_adapter() as usize;
-    mc::check(None, move || {
-        let h = NdisHandle::new(adapter as _);
-        let idx = Arc::new(ConnIndex::new(h, 2).expect("index"));
+    // The reader ran before, amid and after the churn.
+    let expected = ["(Some(1), Some(2))", "(None, Some(2))", "(None, None)"];
+    explore(None, &expected, move |h| {
         // Chain: a, b, c from the start slot; c stays throughout.
         let (a, b, c, d) = (keys[0], keys[1], keys[2], keys[3]);
-        idx.insert(&a, 1).unwrap();
-        idx.insert(&b, 2).unwrap();
-        idx.insert(&c, 3).unwrap();
-        let writer = {
-            let idx = Arc::clone(&idx);
-            thread::spawn(move || {
-                // Offloads and uploads around c (writers are serialized
-                // by the offload table's lock: one writer thread here).
-                idx.remove(&a, 1);
-                idx.insert(&d, 4).unwrap();
-                idx.remove(&b, 2);
-                idx.remove(&d, 4);
-            })
+        let churn = move |idx: &ConnIndex| {
+            // Offloads and uploads around c (writers are serialized by the
+            // offload table's lock: one writer thread here).
+            idx.remove(&a, 1);
+            idx.insert(&d, 4).unwrap();
+            idx.remove(&b, 2);
+            idx.remove(&d, 4);
         };
-        let reader = {
-            let idx = Arc::clone(&idx);
-            thread::spawn(move || {
-                let before = id_of(&idx, &a);
-                find_c(&idx, &c);
-                let after = id_of(&idx, &b);
-                (before, after)
-            })
-        };
-        writer.join().unwrap();
-        let saw = reader.join().unwrap();
-        find_c(&idx, &c);
+        let (idx, saw) = race_reader(h, &[(a, 1), (b, 2), (c, 3)], churn, [a, c, b]);
+        assert_eq!(idx.find(&c, |id| id == 3), Some(3));
         assert_eq!(id_of(&idx, &a), None);
         assert_eq!(idx.occupancy().0, 1);
-        s.add(format!("{saw:?}"));
-        drop(idx);
+        saw
     });
-    // The reader ran before, amid and after the churn.
-    seen.expect(&["(Some(1), Some(2))", "(None, Some(2))", "(None, None)"]);
-    drop(sim);
 }
 
 #[test]
@@ -274,47 +290,23 @@ fn index_lookup_during_reclaim_behind_it() {
     // The writer empties the chain after c, reclaiming tombstones, while a
     // reader walks to c: reclaiming may only clear slots no chain needs.
     let keys = colliding(4);
-    let seen = Seen::default();
-    let s = seen.clone();
-    let mut sim = Simulator::new();
-    let adapter = sim.bare_adapter() as usize;
-    mc::check(None, move || {
-        let h = NdisHandle::new(adapter as _);
-        let idx = Arc::new(ConnIndex::new(h, 2).expect("index"));
-        let (a, c, e) = (keys[0], keys[2], keys[1]);
-        idx.insert(&a, 1).unwrap();
-        idx.insert(&c, 3).unwrap();
-        idx.insert(&e, 5).unwrap();
-        let writer = {
-            let idx = Arc::clone(&idx);
-            thread::spawn(move || {
-                idx.remove(&e, 5); // reclaimed at once: the slot after is empty
-                idx.remove(&a, 1); // a tombstone: c still follows it
-                idx.insert(&e, 6).unwrap(); // takes a's tombstone
-            })
-        };
-        let reader = {
-            let idx = Arc::clone(&idx);
-            thread::spawn(move || {
-                let before = id_of(&idx, &a);
-                find_c(&idx, &c);
-                let after = id_of(&idx, &e);
-                (before, after)
-            })
-        };
-        writer.join().unwrap();
-        let saw = reader.join().unwrap();
-        assert_eq!(id_of(&idx, &e), Some(6));
-        s.add(format!("{saw:?}"));
-        drop(idx);
-    });
-    seen.expect(&[
+    let expected = [
         "(Some(1), Some(5))",
         "(Some(1), None)",
         "(None, None)",
         "(None, Some(6))",
-    ]);
-    drop(sim);
+    ];
+    explore(None, &expected, move |h| {
+        let (a, c, e) = (keys[0], keys[2], keys[1]);
+        let churn = move |idx: &ConnIndex| {
+            idx.remove(&e, 5); // reclaimed at once: the slot after is empty
+            idx.remove(&a, 1); // a tombstone: c still follows it
+            idx.insert(&e, 6).unwrap(); // takes a's tombstone
+        };
+        let (idx, saw) = race_reader(h, &[(a, 1), (c, 3), (e, 5)], churn, [a, c, e]);
+        assert_eq!(id_of(&idx, &e), Some(6));
+        saw
+    });
 }
 
 /// Slot 0 of a one-slot table, holding the connection of `generation`.
@@ -349,68 +341,51 @@ fn locked_state(table: &ConnTable) -> (u32, TxState) {
     (c.generation, c.state)
 }
 
+/// A one-slot table with connection 7 open, a terminate for it running on
+/// a thread, and `then` running on another, spawned after it. Returns the
+/// table once both are done, and what `then` returned.
+fn race_terminate<R: Send + 'static>(
+    h: NdisHandle,
+    then: impl FnOnce(&ConnTable) -> R + Send + 'static,
+) -> (Arc<ConnTable>, R) {
+    let table = Arc::new(ConnTable::new(h, 1).expect("table"));
+    open_slot(&table, 7);
+    let terminate = {
+        let table = Arc::clone(&table);
+        thread::spawn(move || table.request_upload(0, 7))
+    };
+    let other = {
+        let table = Arc::clone(&table);
+        thread::spawn(move || then(&table))
+    };
+    terminate.join().unwrap();
+    let r = other.join().unwrap();
+    (table, r)
+}
+
 #[test]
 fn rule_061_upload_mark_applies_to_its_connection_only() {
-    let seen = Seen::default();
-    let s = seen.clone();
-    // The simulator provides the pool the structures live in; it
-    // stays outside the checker, which sees only the driver's atomics.
-    let mut sim = Simulator::new();
-    let adapter = sim.bare_adapter() as usize;
-    mc::check(None, move || {
-        let h = NdisHandle::new(adapter as _);
-        let table = Arc::new(ConnTable::new(h, 1).expect("table"));
-        open_slot(&table, 7);
-        let terminate = {
-            let table = Arc::clone(&table);
-            thread::spawn(move || table.request_upload(0, 7))
-        };
-        let reuse = {
-            let table = Arc::clone(&table);
-            thread::spawn(move || reuse_slot(&table, 8))
-        };
-        terminate.join().unwrap();
-        let closing = reuse.join().unwrap();
+    // Outcome: the state the close found; the terminate came before it (7
+    // began its upload) or after.
+    explore(None, &["Uploading", "Open"], |h| {
+        let (table, closing) = race_terminate(h, |t| reuse_slot(t, 8));
         // The stale terminate never touches connection 8...
         assert_eq!(locked_state(&table), (8, TxState::Open));
         // ...and does not stand in the way of 8's own terminate.
         table.request_upload(0, 8);
         assert_eq!(locked_state(&table), (8, TxState::Uploading));
-        s.add(format!("{closing:?}"));
-        drop(table);
+        format!("{closing:?}")
     });
-    // The terminate came before the close (7 began its upload) or after.
-    seen.expect(&["Uploading", "Open"]);
 }
 
 #[test]
 fn rule_061_upload_mark_racing_the_lock_is_not_lost() {
-    let seen = Seen::default();
-    let s = seen.clone();
-    // The simulator provides the pool the structures live in; it
-    // stays outside the checker, which sees only the driver's atomics.
-    let mut sim = Simulator::new();
-    let adapter = sim.bare_adapter() as usize;
-    mc::check(None, move || {
-        let h = NdisHandle::new(adapter as _);
-        let table = Arc::new(ConnTable::new(h, 1).expect("table"));
-        open_slot(&table, 7);
-        let terminate = {
-            let table = Arc::clone(&table);
-            thread::spawn(move || table.request_upload(0, 7))
-        };
-        // The data path locks the connection meanwhile (the mark may or
-        // may not apply this time).
-        let datapath = {
-            let table = Arc::clone(&table);
-            thread::spawn(move || locked_state(&table))
-        };
-        terminate.join().unwrap();
-        let (g, mid) = datapath.join().unwrap();
+    // The data path locks the connection meanwhile; the mark may or may not
+    // apply that time, and must apply by the next.
+    explore(None, &["Uploading", "Open"], |h| {
+        let (table, (g, mid)) = race_terminate(h, locked_state);
         assert_eq!(g, 7);
         assert_eq!(locked_state(&table), (7, TxState::Uploading));
-        s.add(format!("{mid:?}"));
-        drop(table);
+        format!("{mid:?}")
     });
-    seen.expect(&["Uploading", "Open"]);
 }
