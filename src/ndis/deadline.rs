@@ -7,8 +7,8 @@
 //! timer it looks again, and if a sooner deadline was installed meanwhile
 //! it sets the timer again for that one. Whoever sets the timer last has
 //! looked after its own set, so the timer ends up set no later than the
-//! soonest deadline armed since it last fired (tests/loom.rs checks this
-//! over every interleaving). An early fire is harmless: the callback
+//! soonest deadline armed since it last fired (tests/model_check.rs
+//! checks this under loom and shuttle). An early fire is harmless: the callback
 //! services what is due and arms again for the rest.
 //!
 //! Times are 32-bit tick counts compared modulo 2^32 (RFC 1982), so a
@@ -48,10 +48,12 @@ impl Deadline {
         (s & ARMED != 0).then_some(s as u32)
     }
 
-    /// Make sure the timer fires no later than tick `due`. `set(due)` sets
-    /// the timer to fire at `due` (replacing any earlier setting); it is
-    /// called only when `due` is sooner than the armed deadline, or nothing
-    /// is armed. Returns true if this call set the timer.
+    /// Make sure the timer fires no later than tick `due`. `set(t)` sets
+    /// the timer to fire at tick `t`, replacing any earlier setting. It is
+    /// called only when `due` is sooner than the armed deadline or nothing
+    /// is armed: first with `due`, then again with any still sooner
+    /// deadline another processor installed meanwhile. Returns true if
+    /// this call set the timer.
     pub fn arm(&self, due: u32, mut set: impl FnMut(u32)) -> bool {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
