@@ -6,7 +6,7 @@
 //! `tests/model_check.rs` they are swapped, at build time, for checkers'
 //! atomics: loom's under `--cfg chimney_loom` (every interleaving, and the
 //! values weak memory lets each load see), shuttle's under `--cfg
-//! chimney_shuttle` (every interleaving, sequentially consistent). The
+//! chimney_shuttle` (seeded random schedules, sequentially consistent). The
 //! driver code run by the checkers is the code that ships (docs/design.md,
 //! "Model checking").
 

@@ -38,8 +38,9 @@ use ndis_sim::Simulator;
 use std::collections::BTreeSet;
 
 /// The checker: its threads, its `Arc`, its atomics, and `check`, which
-/// runs a model through every interleaving (`bound`: at most that many
-/// preemptions, for models too large to run whole).
+/// runs a model through the checker's schedules (for loom, every
+/// interleaving; `bound`: at most that many preemptions, for models too
+/// large to run whole).
 #[cfg(chimney_loom)]
 mod mc {
     pub use loom::sync::Arc;
@@ -60,9 +61,10 @@ mod mc {
     pub use shuttle::thread;
 
     /// Shuttle's exhaustive search takes minutes on these models, so it
-    /// runs PCT (probabilistic concurrency testing: random priorities with
-    /// `DEPTH - 1` priority changes, which finds any bug needing at most
-    /// that many ordering constraints with known probability per run) for
+    /// runs PCT (probabilistic concurrency testing: random thread
+    /// priorities with `DEPTH - 1` change points, which finds a bug that
+    /// needs at most `DEPTH` ordering constraints between events with a
+    /// known probability per schedule) for
     /// `MC_ITERATIONS` schedules (default 30,000), from seed `MC_SEED`
     /// (default 1): the same seed runs the same schedules.
     pub fn check(bound: Option<usize>, f: impl Fn() + Sync + Send + 'static) {
@@ -112,9 +114,8 @@ impl Seen {
 
 /// A timer object: the tick it was last set for (0: never set). Setting an
 /// NDIS timer replaces its previous setting, so the last set wins. The
-/// kernel serializes the settings of one timer object (under the timer
-/// table's lock), so each set sees the one before: a swap, acquire and
-/// release, models that.
+/// kernel serializes the settings of one timer object, so each set sees
+/// the one before: a swap, acquire and release, models that.
 struct FakeTimer(AtomicU32);
 
 impl FakeTimer {
