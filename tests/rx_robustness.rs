@@ -1,46 +1,18 @@
-//! Received frames are untrusted: random bytes, well-formed segments with
-//! random fields, and corrupted copies of them reach the driver's receive
-//! upcall while sends are outstanding. Whatever arrives, nothing crashes,
-//! the verifier stays clean, and every send NBL still completes exactly once
-//! (SUCCESS, or REQUEST_ABORTED when an acceptable RST got through) with
-//! the bytes on the wire intact (principle 4).
+//! Received frames are untrusted (principle 4). The property test drives
+//! the `rx_frames` fuzz harness (tests/fuzzing/rx.rs) with proptest's
+//! strategies; the named tests pin the RST and reset-origination rules.
 
 #![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
 
 mod common;
+mod fuzzing;
 
 use chimney_miniport::ffi::*;
 use common::send::*;
 use common::*;
-use etherparse::PacketBuilder;
+use fuzzing::rx::{Rx, run, segment};
 use ndis_sim::AckPolicy;
-use ndis_sim::builders::NblChain;
-use ndis_sim::exports::chimney::ChimneyCall;
-use ndis_sim::exports::phy::DEFAULT_MAC;
 use proptest::prelude::*;
-
-#[derive(Clone, Debug)]
-enum Rx {
-    /// Arbitrary bytes.
-    Junk(Vec<u8>),
-    /// A checksummed TCP segment of the connection's 4-tuple, random fields
-    /// (sequence numbers relative to the connection's own).
-    Seg {
-        seq_off: i32,
-        ack_off: i32,
-        flags: u8,
-        window: u16,
-        payload: Vec<u8>,
-    },
-    /// Such a segment with bytes overwritten.
-    Corrupt {
-        seq_off: i32,
-        ack_off: i32,
-        flags: u8,
-        flips: Vec<(usize, u8)>,
-        truncate: Option<usize>,
-    },
-}
 
 fn rx() -> impl Strategy<Value = Rx> {
     let off = prop_oneof![-3000i32..3000, any::<i32>()];
@@ -64,8 +36,8 @@ fn rx() -> impl Strategy<Value = Rx> {
             off.clone(),
             off,
             any::<u8>(),
-            prop::collection::vec((0usize..80, any::<u8>()), 1..6),
-            prop::option::of(0usize..80)
+            prop::collection::vec((0u8..80, any::<u8>()), 1..6),
+            prop::option::of(0u8..80)
         )
             .prop_map(|(seq_off, ack_off, flags, flips, truncate)| Rx::Corrupt {
                 seq_off,
@@ -77,139 +49,11 @@ fn rx() -> impl Strategy<Value = Rx> {
     ]
 }
 
-/// A frame from the peer to the target on `c`'s 4-tuple.
-fn segment(c: &Conn, seq: u32, ack: u32, flags: u8, window: u16, payload: &[u8]) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2(peer_mac(1), DEFAULT_MAC)
-        .ipv4([10, 0, 1, 1], [10, 0, 0, 1], 64)
-        .tcp(c.key.peer_port, c.key.target_port, seq, window);
-    let b = if flags & 0x10 != 0 { b.ack(ack) } else { b };
-    let b = if flags & 0x08 != 0 { b.psh() } else { b };
-    let b = if flags & 0x04 != 0 { b.rst() } else { b };
-    let b = if flags & 0x02 != 0 { b.syn() } else { b };
-    let b = if flags & 0x01 != 0 { b.fin() } else { b };
-    let b = if flags & 0x20 != 0 { b.urg(1) } else { b };
-    let mut out = Vec::new();
-    b.write(&mut out, payload).expect("frame");
-    out
-}
-
-fn run(frames: Vec<Rx>) {
-    let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, AckPolicy::Manual);
-    let sizes = [3000usize, 500, 1448];
-    let ch: NblChain = chain_of(&sizes, 4);
-    send(&sim, &c, &ch);
-    sim.run_until_idle();
-    let peer_seq = RCV_NXT; // the peer's own sequence (the target's RcvNxt)
-    for f in frames {
-        let bytes = match f {
-            Rx::Junk(b) => b,
-            Rx::Seg {
-                seq_off,
-                ack_off,
-                flags,
-                window,
-                payload,
-            } => segment(
-                &c,
-                peer_seq.wrapping_add(seq_off as u32),
-                SND_UNA.wrapping_add(ack_off as u32),
-                flags,
-                window,
-                &payload,
-            ),
-            Rx::Corrupt {
-                seq_off,
-                ack_off,
-                flags,
-                flips,
-                truncate,
-            } => {
-                let mut b = segment(
-                    &c,
-                    peer_seq.wrapping_add(seq_off as u32),
-                    SND_UNA.wrapping_add(ack_off as u32),
-                    flags,
-                    1000,
-                    b"x",
-                );
-                for (i, v) in flips {
-                    if let Some(x) = b.get_mut(i) {
-                        *x = v;
-                    }
-                }
-                if let Some(t) = truncate {
-                    b.truncate(t);
-                }
-                b
-            }
-        };
-        sim.inject_frame(bytes);
-        sim.run_until_idle();
-    }
-    // The peer acknowledges everything it really received, as often as
-    // the window and Nagle need.
-    ack_all(&sim, &c);
-    let done = completed(&sim);
-    let nbls: Vec<usize> = ch.nbls().into_iter().map(|p| p as usize).collect();
-    // Urgent data or a SYN at RCV.NXT stops the connection until its upload
-    // (which it requests): the rest of the sends then go back with it.
-    let stopped = sim
-        .chimney_calls()
-        .iter()
-        .any(|x| matches!(x, ChimneyCall::Event { event, .. } if *event == TcpIndicateRetrieve));
-    let completed_ids: Vec<usize> = done.iter().map(|x| x.0).collect();
-    if stopped {
-        assert!(nbls.starts_with(&completed_ids), "completions in order");
-        let (term, tcp) = terminate(&sim, &c);
-        let mut back = Vec::new();
-        let mut p = term.chain(tcp);
-        while !p.is_null() {
-            back.push(p as usize);
-            // SAFETY: NBLs of the test's chain, handed back by the terminate.
-            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
-        }
-        let mut all = completed_ids.clone();
-        all.extend(back);
-        assert_eq!(
-            all, nbls,
-            "every NBL exactly once: completed, then handed back"
-        );
-        sim.assert_clean();
-        finish(sim);
-        return;
-    }
-    assert_eq!(completed_ids, nbls, "every NBL exactly once, in order");
-    let aborted = done.iter().any(|x| x.1 == NDIS_STATUS_REQUEST_ABORTED);
-    for (k, &(_, st)) in done.iter().enumerate() {
-        assert!(
-            st == NDIS_STATUS_SUCCESS || st == NDIS_STATUS_REQUEST_ABORTED,
-            "NBL {k}: {st:#x}"
-        );
-    }
-    // What reached the peer is a prefix of the payload, in order, once.
-    let mut want = Vec::new();
-    for (k, &len) in sizes.iter().enumerate() {
-        want.extend(pattern(k, len, 4));
-    }
-    let rec = sim.peer_state(c.key);
-    assert!(
-        want.starts_with(&rec.stream),
-        "the wire carries the payload in order"
-    );
-    if !aborted {
-        assert!(rec.stream == want, "all of it");
-    }
-    sim.assert_clean();
-    terminate(&sim, &c);
-    finish(sim);
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     #[test]
     fn received_frames_never_break_the_send_path(frames in prop::collection::vec(rx(), 1..40)) {
-        run(frames);
+        run(&[3000, 500, 1448], frames);
     }
 }
 
@@ -312,7 +156,7 @@ fn rule_081_the_target_sends_rst_only_for_an_abortive_disconnect() {
     };
     assert_eq!(rsts(&sim), 0, "no RST originated");
     // The one case that sends it.
-    let req = NblChain::single(&[]);
+    let req = ndis_sim::builders::NblChain::single(&[]);
     sim.call_tcp_io(
         ndis_sim::TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
         c.slot_ptr(),
@@ -320,6 +164,59 @@ fn rule_081_the_target_sends_rst_only_for_an_abortive_disconnect() {
     );
     sim.run_until_idle();
     assert_eq!(rsts(&sim), 1);
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+/// Found by the `rx_frames` fuzzer: an ACK far beyond the receive window,
+/// advertising a zero window, was processed. Its sequence number became
+/// SND.WL1, so every real window update after it looked old, and the last
+/// NBL (held back by Nagle, then by the zero window) never went out. Now
+/// its ACK and window are ignored and the peer's next ACK moves data.
+#[test]
+fn an_ack_beyond_the_receive_window_cannot_freeze_the_send_window() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AckPolicy::Manual);
+    let ch = chain_of(&[126, 218, 9], 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    // ACK|PSH|FIN, window 0, sequence 4,456,448 bytes past RCV.NXT.
+    sim.inject_frame(segment(&c, RCV_NXT + 4_456_448, SND_UNA, 0x19, 0, &[]));
+    sim.run_until_idle();
+    ack_all(&sim, &c);
+    let done = completed(&sim);
+    assert_eq!(done.len(), 3, "every NBL completes: {done:?}");
+    assert!(done.iter().all(|x| x.1 == NDIS_STATUS_SUCCESS));
+    terminate(&sim, &c);
+    finish(sim);
+}
+
+/// Found by the `rx_frames` fuzzer: a segment inside the window but ahead
+/// of RCV.NXT (data the peer never sent) acknowledging some bytes with a
+/// zero window set SND.WL1 ahead of the peer's real sequence. The peer's
+/// real ACKs, at its real sequence, then looked older than it, and by RFC
+/// 793's rule alone none of them could reopen the window. An ACK of new
+/// data now always updates the window (as Linux's tcp_may_update_window).
+#[test]
+fn an_ack_of_new_data_reopens_a_window_a_segment_from_ahead_closed() {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AckPolicy::Manual);
+    let ch = chain_of(&[1761, 1846, 1846], 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.inject_frame(segment(
+        &c,
+        RCV_NXT + 256,
+        SND_UNA + 16,
+        0x10,
+        0,
+        &[255, 61, 0],
+    ));
+    sim.run_until_idle();
+    ack_all(&sim, &c);
+    let done = completed(&sim);
+    assert_eq!(done.len(), 3, "every NBL completes: {done:?}");
+    assert!(done.iter().all(|x| x.1 == NDIS_STATUS_SUCCESS));
     terminate(&sim, &c);
     finish(sim);
 }

@@ -30,6 +30,20 @@ pub struct OidResult {
     pub bytes_needed: u32,
 }
 
+/// Canary bytes after every OID information buffer.
+const OID_CANARY_LEN: usize = 64;
+const OID_CANARY: u8 = 0xC3;
+
+/// Record a violation if the driver wrote past an OID's information buffer.
+fn check_oid_canary(oid: NDIS_OID, canary: &[u8]) {
+    if let Some(at) = canary.iter().position(|&b| b != OID_CANARY) {
+        state::report(Violation::WroteOutside {
+            handler: "MiniportOidRequest",
+            detail: format!("OID {oid:#x}: byte {at} past InformationBufferLength"),
+        });
+    }
+}
+
 /// The driver image has one set of globals (its driver handle), exactly as
 /// on Windows where an image is loaded once: so one simulated machine at a
 /// time per process. Each `Simulator` holds this for its whole life.
@@ -261,6 +275,10 @@ impl Simulator {
 
     fn oid(&self, ty: NDIS_REQUEST_TYPE, oid: NDIS_OID, mut data: Vec<u8>) -> OidResult {
         let ch = self.characteristics();
+        // The buffer is followed by canary bytes NDIS would not own: the
+        // driver may touch only `InformationBufferLength` bytes.
+        let len = data.len();
+        data.resize(len + OID_CANARY_LEN, OID_CANARY);
         // SAFETY: zeroed request is valid plain data; we fill what NDIS would.
         let mut req: Box<NDIS_OID_REQUEST> = Box::new(unsafe { std::mem::zeroed() });
         req.Header = NDIS_OBJECT_HEADER {
@@ -274,11 +292,11 @@ impl Simulator {
         if ty == NdisRequestSetInformation {
             req.DATA.SET_INFORMATION.Oid = oid;
             req.DATA.SET_INFORMATION.InformationBuffer = data.as_mut_ptr().cast();
-            req.DATA.SET_INFORMATION.InformationBufferLength = data.len() as u32;
+            req.DATA.SET_INFORMATION.InformationBufferLength = len as u32;
         } else {
             req.DATA.QUERY_INFORMATION.Oid = oid;
             req.DATA.QUERY_INFORMATION.InformationBuffer = data.as_mut_ptr().cast();
-            req.DATA.QUERY_INFORMATION.InformationBufferLength = data.len() as u32;
+            req.DATA.QUERY_INFORMATION.InformationBufferLength = len as u32;
         }
         let p: *mut NDIS_OID_REQUEST = &mut *req;
         tracker::give(&self.core, p as usize, "MiniportOidRequest");
@@ -287,10 +305,11 @@ impl Simulator {
         // SAFETY: the driver's handler with its context and a live request.
         let status = irql::at(PASSIVE_LEVEL, || unsafe { f(ctx, p) });
         tracker::handler_returned(&self.core, p as usize);
+        check_oid_canary(oid, &data[len..]);
         if status == NDIS_STATUS_PENDING {
             let snapshot = OidResult {
                 status,
-                data: data.clone(),
+                data: data[..len].to_vec(),
                 bytes_written_or_read: 0,
                 bytes_needed: 0,
             };
@@ -298,6 +317,7 @@ impl Simulator {
             return snapshot;
         }
         tracker::retire(&self.core, p as usize);
+        data.truncate(len);
         // SAFETY: reading back the union member we wrote.
         let (n, needed) = unsafe {
             if ty == NdisRequestSetInformation {

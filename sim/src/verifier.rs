@@ -41,6 +41,11 @@ pub enum Violation {
         export: &'static str,
         detail: String,
     },
+    /// A handler wrote outside the memory the caller gave it.
+    WroteOutside {
+        handler: &'static str,
+        detail: String,
+    },
     /// A handler returned a status its contract does not allow.
     BadReturn { handler: &'static str, status: i32 },
     /// A frame the driver put on the wire breaks a protocol rule (checked by

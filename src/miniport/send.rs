@@ -880,7 +880,13 @@ impl NicEvents for Events<'_> {
             super::receive::keep_listed(self.dp, id, &mut c, super::receive::ticks_until(now, due));
         }
         let dup = self.dp.dup_ack_threshold.load(Ordering::Relaxed);
-        let outcome = c.on_segment(seg, now, tps, dup, &mut done);
+        // An unacceptable segment's ACK and window are not looked at; its
+        // data (if any) is answered with an ACK by `on_data` below.
+        let outcome = if c.ack_acceptable(seg) {
+            c.on_segment(seg, now, tps, dup, &mut done)
+        } else {
+            RxOutcome::None
+        };
         if outcome == RxOutcome::Aborted && state_before.is_none_or(|s| s == TcpConnectionCloseWait)
         {
             count_reset(self.adapter, &c);

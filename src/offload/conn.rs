@@ -990,7 +990,8 @@ impl ConnTx {
         self.touched = true;
         let ack = seg.ack;
         let duplicate = self.is_duplicate_ack(seg);
-        if seq_lt(self.snd_una, ack) && seq_le(ack, self.snd_max) {
+        let advances = seq_lt(self.snd_una, ack) && seq_le(ack, self.snd_max);
+        if advances {
             let mut acked = ack.wrapping_sub(self.snd_una);
             // Our FIN is the last sequence number sent (SND.MAX − 1) once it
             // went out, even if a retransmission went back before it.
@@ -1040,10 +1041,16 @@ impl ConnTx {
                 self.sack_loss(dup_threshold);
             }
         }
-        // Window update (RFC 793 SND.WL1/WL2 rule).
+        // Window update: RFC 793's SND.WL1/WL2 rule, and (as Linux's
+        // tcp_may_update_window) any ACK of new data. Without the latter a
+        // segment whose sequence number ran ahead of the peer's real one
+        // (forged, in the window) left SND.WL1 there, and the peer's real
+        // ACKs could never reopen a zero window (found by the `rx_frames`
+        // fuzzer).
         if seq_le(self.snd_una, ack)
             && seq_le(ack, self.snd_max)
-            && (seq_lt(self.snd_wl1, seg.seq)
+            && (advances
+                || seq_lt(self.snd_wl1, seg.seq)
                 || (self.snd_wl1 == seg.seq && seq_le(self.snd_wl2, ack)))
         {
             self.snd_wnd = u32::from(seg.window) << self.snd_wscale;

@@ -90,6 +90,25 @@ impl ConnTx {
         window > 0 && (start < window || end < window)
     }
 
+    /// Whether `seg`'s ACK, window and RST may be processed: not when it
+    /// starts beyond the right edge of the window we advertised, nor more
+    /// than the largest window we can advertise behind RCV.NXT. Such a
+    /// segment's window would move SND.WL1 past the peer's real sequence,
+    /// and every later window update would look older than it: one forged
+    /// out-of-window ACK with a zero window stalled the connection for good
+    /// (found by the `rx_frames` fuzzer). Old segments (a retransmission,
+    /// a pure ACK sent before our last data arrived) still count, as in
+    /// Linux's `tcp_sequence`; the WL1/WL2 rule keeps their windows from
+    /// undoing newer ones. At RCV.NXT a segment counts even when our window
+    /// is zero (RFC 9293 §3.10.7.4).
+    pub fn ack_acceptable(&self, seg: &RxSegment<'_>) -> bool {
+        let ahead = seg.seq.wrapping_sub(self.rcv_nxt);
+        let window = self.rx.adv_edge.wrapping_sub(self.rcv_nxt);
+        let behind = self.rcv_nxt.wrapping_sub(seg.seq);
+        let largest = 0xFFFF_u32 << self.rcv_wscale.min(14);
+        ahead == 0 || ahead < window || behind <= largest
+    }
+
     /// An acceptable segment arrived at `now`: the probes were answered;
     /// the mitigation's validation period ends; the idle timer restarts.
     /// True when a timer runs that the caller must list.
