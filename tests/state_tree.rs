@@ -281,6 +281,60 @@ fn rule_025_failed_tcp_offload_leaves_its_send_data_alone() {
     finish_offloaded(sim, &t, &[n, p]);
 }
 
+/// Found by the `state_tree` fuzzer: with `SendDataTail` naming the first
+/// of two chained NBLs, the offload took the first and stranded the second
+/// (never completed, never handed back). Such a chain is inconsistent: the
+/// offload now fails and touches neither NBL.
+#[test]
+fn rule_025_send_data_running_past_its_tail_fails_untouched() {
+    let sim = with_adapter();
+    let data = common::send::chain_of(&[160, 1], 3);
+    let nbls = data.nbls();
+    for &nbl in &nbls {
+        // SAFETY: our NBLs; mark their status so a change would show.
+        unsafe { (*nbl).Status = 0x1234 };
+    }
+    let mut t = Tree::new();
+    let n = neighbor(&mut t, 1);
+    let p = path(&mut t, 1);
+    let mut spec = TcpSpec::established(5, 6);
+    spec.delegated.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
+        SendDataHead: nbls[0],
+        SendDataTail: nbls[0],
+    };
+    let c = t.new_tcp(&spec);
+    t.set_chain(c, nbls[0]);
+    t.dependent(n, p);
+    t.dependent(p, c);
+    run(&sim, Initiate, &t, n);
+    assert_eq!(t.status(c), NDIS_STATUS_FAILURE);
+    assert_eq!(t.chain(c), nbls[0], "the chain stays the host's");
+    for &nbl in &nbls {
+        // SAFETY: our NBLs, not completed, so still ours to read.
+        assert_eq!(unsafe { (*nbl).Status }, 0x1234, "NBL untouched");
+    }
+    // With the tail at the end, the same chain offloads.
+    let mut t2 = Tree::new();
+    let n2 = neighbor(&mut t2, 2);
+    let p2 = path(&mut t2, 2);
+    let mut spec = TcpSpec::established(7, 6);
+    spec.delegated.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
+        SendDataHead: nbls[0],
+        SendDataTail: nbls[1],
+    };
+    let c2 = t2.new_tcp(&spec);
+    t2.set_chain(c2, nbls[0]);
+    t2.dependent(n2, p2);
+    t2.dependent(p2, c2);
+    run(&sim, Initiate, &t2, n2);
+    assert_eq!(t2.status(c2), NDIS_STATUS_SUCCESS);
+    sim.assert_clean();
+    let (term, root) = term_connection(t2.context(n2), t2.context(p2), t2.context(c2));
+    run(&sim, Terminate, &term, root);
+    assert_eq!(term.chain(2), nbls[0], "both handed back at upload");
+    finish_offloaded(sim, &t, &[n, p]);
+}
+
 #[test]
 fn rule_030_foreign_source_mac_fails_own_mac_succeeds() {
     let sim = with_adapter();

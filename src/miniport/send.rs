@@ -488,6 +488,15 @@ impl DataPlane for Plane<'_> {
             let len = unsafe { nbdata::validate(p) }.map_err(|_| NDIS_STATUS_FAILURE)?;
             total += u64::from(len);
             if p == tail {
+                // SendDataTail is the chain's last NBL. A chain that goes on
+                // past it is inconsistent: taking only up to the tail would
+                // strand the rest (neither completed nor handed back), and
+                // taking the rest would ignore the tail. The offload fails
+                // with nothing touched (rule 25).
+                // SAFETY: as above.
+                if !unsafe { nbl::next(p) }.is_null() {
+                    return Err(NDIS_STATUS_FAILURE);
+                }
                 return if total >= u64::from(need) {
                     Ok(())
                 } else {

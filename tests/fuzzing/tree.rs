@@ -63,8 +63,6 @@ struct StateSel {
     length: Option<u16>,
     /// Bytes overwritten (offset modulo the length, value).
     patches: Vec<(u16, u8)>,
-    /// NULL address pointers in a path's constant state.
-    null_addresses: bool,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -80,6 +78,8 @@ struct Node {
     role: RoleSel,
     /// `Header.Size` other than the block list's size.
     size: Option<u16>,
+    /// NULL address pointers in a path's constant state.
+    null_addresses: bool,
     states: StatesSel,
     /// Send data handed over with a new TCP block (NBL sizes), and whether
     /// `SendDataTail` names its last NBL (else its first).
@@ -295,6 +295,7 @@ impl Builder<'_> {
             _ => None,
         };
         let mut states: Vec<Vec<u8>> = Vec::new();
+        let mut declared: Vec<bool> = Vec::new();
         let sels: Vec<StateSel> = match &n.states {
             StatesSel::Natural => layout
                 .as_ref()
@@ -307,7 +308,6 @@ impl Builder<'_> {
                 template,
                 length,
                 ref patches,
-                null_addresses,
             } = *sel;
             let patches = &patches[..patches.len().min(16)];
             // Where this structure sits: the class the driver reads it as.
@@ -321,17 +321,20 @@ impl Builder<'_> {
             self.vary(&mut bytes, which, k);
             let len = length.map_or(bytes.len(), usize::from);
             bytes.resize(len, 0);
+            if let (Some(l), true) = (length, len >= 4) {
+                bytes[..4].copy_from_slice(&u32::from(l).to_ne_bytes());
+            }
+            // The builder declares each structure's size padded to 8 bytes
+            // (a well-formed host's layout); an explicit or patched Length
+            // goes back in after it.
+            let explicit =
+                length.is_some() || patches.iter().any(|p| usize::from(p.0) % len.max(1) < 4);
+            declared.push(explicit && len >= 4);
             for &(at, v) in patches {
                 if !bytes.is_empty() {
                     let at = usize::from(at) % bytes.len();
                     bytes[at] = v;
                 }
-            }
-            // The host's side of the contract: real pointers only.
-            match (layer, class) {
-                (Some(1), Some(0)) => self.fix_addresses(&mut bytes, null_addresses),
-                (Some(2), Some(2)) => fix_delegated(&mut bytes, chain),
-                _ => {}
             }
             states.push(bytes);
         }
@@ -340,16 +343,20 @@ impl Builder<'_> {
         states.push(vec![0; 4 * 4096]);
         let refs: Vec<&[u8]> = states.iter().map(|s| &s[..]).collect();
         let id = self.tree.block(ty, role, &refs);
-        for (i, s) in states.iter().enumerate().take(states.len() - 1) {
-            if s.len() >= 4 {
-                // The builder padded each to 8 bytes; put back the exact Length.
-                let declared = u32::from_ne_bytes([s[0], s[1], s[2], s[3]]);
-                self.tree.set_state_length(id, i, declared);
+        let mut at = size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>();
+        for (s, &explicit) in states.iter().zip(&declared) {
+            if explicit {
+                let base = self.tree.ptr(id).cast::<u8>();
+                // SAFETY: the builder copied `s` (at least 4 bytes) to `at`
+                // inside block `id`'s allocation.
+                unsafe { base.add(at).copy_from_nonoverlapping(s.as_ptr(), 4) };
             }
+            at += s.len().next_multiple_of(8);
         }
         if let Some(size) = n.size {
             self.tree.set_header(id, ty, size);
         }
+        self.honour_contract(id, ty, n.null_addresses, chain);
         if let Some((head, _)) = chain {
             self.tree.set_chain(id, head);
         }
@@ -375,40 +382,85 @@ impl Builder<'_> {
         }
     }
 
-    /// A path's constant state: point its addresses at live buffers.
-    fn fix_addresses(&mut self, bytes: &mut [u8], null: bool) {
-        let src = core::mem::offset_of!(PATH_OFFLOAD_STATE_CONST, SourceAddress);
-        let dst = core::mem::offset_of!(PATH_OFFLOAD_STATE_CONST, DestinationAddress);
-        let k = self.ledger.counter;
-        let mut pointer = |at: usize, a: [u8; 16], ledger: &mut Ledger| {
-            if bytes.len() >= at + 8 {
-                let b = Box::new(a);
-                let p = if null { 0usize } else { b.as_ptr() as usize };
-                ledger.addresses.push(b);
-                bytes[at..at + 8].copy_from_slice(&p.to_ne_bytes());
-            }
+    /// The host's side of the contract: wherever the driver will read a
+    /// path's constant state or a TCP delegated state (found as the driver
+    /// finds it: `Header.Size`, then each accepted `Length`), the pointers
+    /// in it are real: address buffers (or NULL), the handed-over chain,
+    /// no buffered receive data. Every other byte stays as the input made it.
+    fn honour_contract(
+        &mut self,
+        id: BlockId,
+        ty: u8,
+        null_addresses: bool,
+        chain: Option<(PNET_BUFFER_LIST, PNET_BUFFER_LIST)>,
+    ) {
+        let Some((layer, classes)) = type_layout(ty) else {
+            return;
         };
-        let mut s = [0u8; 16];
-        s[..4].copy_from_slice(&[10, 0, 0, 1]);
-        let mut d = [0u8; 16];
-        d[..4].copy_from_slice(&[10, 1, (k >> 8) as u8, k as u8]);
-        pointer(src, s, self.ledger);
-        pointer(dst, d, self.ledger);
-    }
-}
-
-/// A TCP delegated state at initiate: `SendDataHead`/`SendDataTail` name
-/// the handed-over chain (or are NULL), and no buffered receive data.
-fn fix_delegated(bytes: &mut [u8], chain: Option<(PNET_BUFFER_LIST, PNET_BUFFER_LIST)>) {
-    let send = core::mem::offset_of!(TCP_OFFLOAD_STATE_DELEGATED, Send);
-    let recv = core::mem::offset_of!(TCP_OFFLOAD_STATE_DELEGATED, Receive);
-    let (head, tail) = chain.map_or((0, 0), |(h, t)| (h as usize, t as usize));
-    for (at, v) in [(send, head), (send + 8, tail), (recv, 0)] {
-        if bytes.len() >= at + 8 {
-            bytes[at..at + 8].copy_from_slice(&v.to_ne_bytes());
+        let base = self.tree.ptr(id).cast::<u8>();
+        // SAFETY: the block's own header.
+        let mut at = usize::from(unsafe { (*self.tree.ptr(id)).Header.Size });
+        if at < size_of::<NDIS_MINIPORT_OFFLOAD_BLOCK_LIST>() || at > 4096 {
+            return;
+        }
+        let write = |at: usize, v: usize| {
+            // SAFETY: `at + 8` lies inside a structure the driver accepts,
+            // itself inside the block's allocation (Header.Size and three
+            // Lengths of at most 4096 each, within the 16 KiB zero tail).
+            unsafe { base.add(at).cast::<usize>().write_unaligned(v) }
+        };
+        for class in classes {
+            // SAFETY: as above; the header of the next structure.
+            let len = unsafe { base.add(at).cast::<u32>().read_unaligned() } as usize;
+            let need = STRUCT_SIZES[3 * layer + class];
+            if len < need || len > 4096 {
+                return;
+            }
+            match (layer, class) {
+                (1, 0) => {
+                    for offset in [
+                        core::mem::offset_of!(PATH_OFFLOAD_STATE_CONST, SourceAddress),
+                        core::mem::offset_of!(PATH_OFFLOAD_STATE_CONST, DestinationAddress),
+                    ] {
+                        let k = self.ledger.counter;
+                        let mut a = Box::new([0u8; 16]);
+                        a[..4].copy_from_slice(&[10, 1, (k >> 8) as u8, k as u8]);
+                        let p = if null_addresses {
+                            0
+                        } else {
+                            a.as_ptr() as usize
+                        };
+                        self.ledger.addresses.push(a);
+                        write(at + offset, p);
+                    }
+                }
+                (2, 2) => {
+                    let send = core::mem::offset_of!(TCP_OFFLOAD_STATE_DELEGATED, Send);
+                    let recv = core::mem::offset_of!(TCP_OFFLOAD_STATE_DELEGATED, Receive);
+                    let (head, tail) = chain.map_or((0, 0), |(h, t)| (h as usize, t as usize));
+                    write(at + send, head);
+                    write(at + send + 8, tail);
+                    write(at + recv, 0);
+                }
+                _ => {}
+            }
+            at += len;
         }
     }
 }
+
+/// Sizes of the nine structures, in the order of [`Templates`].
+const STRUCT_SIZES: [usize; 9] = [
+    size_of::<NEIGHBOR_OFFLOAD_STATE_CONST>(),
+    size_of::<NEIGHBOR_OFFLOAD_STATE_CACHED>(),
+    size_of::<NEIGHBOR_OFFLOAD_STATE_DELEGATED>(),
+    size_of::<PATH_OFFLOAD_STATE_CONST>(),
+    size_of::<PATH_OFFLOAD_STATE_CACHED>(),
+    size_of::<PATH_OFFLOAD_STATE_DELEGATED>(),
+    size_of::<TCP_OFFLOAD_STATE_CONST>(),
+    size_of::<TCP_OFFLOAD_STATE_CACHED>(),
+    size_of::<TCP_OFFLOAD_STATE_DELEGATED>(),
+];
 
 fn run_steps(capacity: u32, steps: &[Step]) {
     let mut sim = loaded();

@@ -565,14 +565,17 @@ fn scan_tree(
 
 /// Send data handed over with an initiate: the host lends the chain's NBLs
 /// to the driver for each block that succeeds; a failed block's data stays
-/// the host's (rule 25), so it is released from tracking here.
+/// the host's (rule 25), so it is released from tracking here. A block
+/// that succeeded while something below it failed (PARTIAL_SUCCESS) did
+/// succeed: its connection is offloaded and owns the data.
 fn settle_offloaded_send_data(
     sim: &SimCore,
     chains: Vec<(PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST, Vec<usize>)>,
 ) {
     for (b, nbls) in chains {
         // SAFETY: as in `tree_chains`.
-        if unsafe { (*b).Status } != NDIS_STATUS_SUCCESS {
+        let status = unsafe { (*b).Status };
+        if status != NDIS_STATUS_SUCCESS && status != NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS {
             for p in nbls {
                 tracker::retire(sim, p);
             }
