@@ -1,6 +1,7 @@
 //! Replays every fuzz harness (tests/fuzzing) over its committed corpus
-//! (`fuzz/corpus/<target>/`, seeds and inputs the fuzzer kept) and over a
-//! seeded batch of random inputs. Runs on stable, under nextest and, in
+//! (`fuzz/corpus/<target>/`, the inputs the fuzzer kept for coverage), its
+//! regression inputs (`fuzz/regressions/<target>/`, one per bug found) and
+//! a seeded batch of random inputs. Runs on stable, under nextest and, in
 //! `scripts/test.sh`, under valgrind; `scripts/fuzz.sh` does the
 //! coverage-guided exploration.
 
@@ -11,14 +12,18 @@ mod fuzzing;
 
 use std::path::PathBuf;
 
+/// The committed inputs of `target`: its corpus, and its named regression
+/// inputs (one per bug a fuzzer found), if any.
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let corpus = root.join("corpus").join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap_or_else(|e| panic!("{}: {e}", corpus.display()))
         .map(|e| e.expect("dir entry").path())
         .collect();
+    if let Ok(dir) = std::fs::read_dir(root.join("regressions").join(target)) {
+        files.extend(dir.map(|e| e.expect("dir entry").path()));
+    }
     files.sort();
     files
         .into_iter()
@@ -84,4 +89,9 @@ fn state_tree_corpus_replays_clean() {
 #[test]
 fn oid_requests_corpus_replays_clean() {
     replay("oid_requests");
+}
+
+#[test]
+fn data_path_corpus_replays_clean() {
+    replay("data_path");
 }

@@ -8,6 +8,7 @@
 //! seeded batch of random inputs on every test run, also under valgrind.
 #![allow(dead_code, clippy::disallowed_methods, clippy::disallowed_macros)]
 
+pub mod data;
 pub mod oid;
 pub mod rx;
 pub mod tree;
@@ -20,4 +21,5 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("rx_frames", rx::fuzz),
     ("state_tree", tree::fuzz),
     ("oid_requests", oid::fuzz),
+    ("data_path", data::fuzz),
 ];
