@@ -144,23 +144,25 @@ fn build(nbls: &[Nbl], serial: usize, sent: &mut Vec<Sent>) -> Option<NblChain> 
             payload.extend(chain.payload(k, j));
         }
         let malformed = match n.defect % 10 {
-            // SAFETY (all arms): our NBL and its NET_BUFFERs, before the
-            // driver owns them.
+            // SAFETY: our NBL, before the driver owns it.
             6 => unsafe {
                 (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer = std::ptr::null_mut();
                 true
             },
+            // SAFETY: our NBL and its NET_BUFFERs, before the driver owns them.
             7 => unsafe {
                 let nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
                 (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength += 1;
                 true
             },
+            // SAFETY: our NBL and its NET_BUFFERs, before the driver owns them.
             8 => unsafe {
                 let nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
                 (*nb).NetBufferHeader.NetBufferData.CurrentMdl = std::ptr::null_mut();
                 (*nb).NetBufferHeader.NetBufferData.MdlChain = std::ptr::null_mut();
                 true
             },
+            // SAFETY: our NBL and its NET_BUFFERs, before the driver owns them.
             9 => unsafe {
                 let mut nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
                 while !nb.is_null() {
