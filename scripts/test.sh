@@ -31,7 +31,7 @@ for line in sys.stdin:
 ' | while read -r bin; do
     # The 100,000-connection and memory-budget tests are too slow under
     # valgrind; the Linux-peer tests run in real time against the kernel.
-    PROPTEST_CASES=16 SEND_STRESS_CONNS=100 SIM_SEEDS=2 valgrind -q --error-exitcode=9 --leak-check=no "$bin" -q --test-threads=1 \
+    PROPTEST_CASES=16 SEND_STRESS_CONNS=100 SIM_SEEDS=2 FUZZ_REPLAY_RANDOM=4 FUZZ_REPLAY_SAMPLE=25 valgrind -q --error-exitcode=9 --leak-check=no "$bin" -q --test-threads=1 \
       --skip hundred_thousand --skip context_memory --skip linux_tcp >/dev/null \
       || { echo "valgrind found errors in $bin" >&2; exit 1; }
   done
@@ -46,6 +46,13 @@ for checker in loom shuttle; do
   RUSTFLAGS="--cfg chimney_$checker" CARGO_TARGET_DIR="target/$checker" \
     cargo test --release --test model_check
 done
+
+echo "== fuzzing: every cargo fuzz target for FUZZ_SECONDS (default 30) from its committed corpus (scripts/fuzz.sh)"
+# The fuzz crate is a workspace of its own (libFuzzer instrumentation):
+# formatting and lints are checked here.
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+FUZZ_SECONDS="${FUZZ_SECONDS:-30}" ./scripts/fuzz.sh
 
 echo "== tests"
 cargo test --workspace --doc -q

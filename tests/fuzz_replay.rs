@@ -21,10 +21,21 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .unwrap_or_else(|e| panic!("{}: {e}", corpus.display()))
         .map(|e| e.expect("dir entry").path())
         .collect();
-    if let Ok(dir) = std::fs::read_dir(root.join("regressions").join(target)) {
-        files.extend(dir.map(|e| e.expect("dir entry").path()));
-    }
     files.sort();
+    // FUZZ_REPLAY_SAMPLE=n keeps every n-th corpus input (the valgrind run
+    // of scripts/test.sh, where each costs ~30 times as much); the
+    // regression inputs always run.
+    let sample: usize = std::env::var("FUZZ_REPLAY_SAMPLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let mut files: Vec<PathBuf> = files.into_iter().step_by(sample).collect();
+    if let Ok(dir) = std::fs::read_dir(root.join("regressions").join(target)) {
+        let mut reg: Vec<PathBuf> = dir.map(|e| e.expect("dir entry").path()).collect();
+        reg.sort();
+        files.extend(reg);
+    }
     files
         .into_iter()
         .map(|p| {
@@ -64,7 +75,9 @@ fn replay(target: &str) {
     let files = corpus(target);
     assert!(!files.is_empty(), "{target}: no corpus committed");
     for (path, bytes) in &files {
-        eprintln!("{target}: {}", path.display());
+        if std::env::var_os("FUZZ_DEBUG").is_some() {
+            eprintln!("{target}: {}", path.display());
+        }
         f(bytes);
     }
     let n: usize = std::env::var("FUZZ_REPLAY_RANDOM")
@@ -94,4 +107,9 @@ fn oid_requests_corpus_replays_clean() {
 #[test]
 fn data_path_corpus_replays_clean() {
     replay("data_path");
+}
+
+#[test]
+fn ordinary_path_corpus_replays_clean() {
+    replay("ordinary_path");
 }

@@ -15,7 +15,7 @@ use crate::common::send::{Conn, completed, offload, terminate_tree};
 use crate::common::*;
 use arbitrary::{Arbitrary, Unstructured};
 use chimney_miniport::ffi::*;
-use ndis_sim::builders::{NbSpec, NblChain};
+use ndis_sim::builders::{NbSpec, NblChain, Tree, bytes_of};
 use ndis_sim::{AckPolicy, Simulator, StateOpKind, TcpIoKind};
 
 /// One NBL of a send call.
@@ -55,6 +55,16 @@ enum Op {
     },
     /// Time passes (4 ms units).
     Advance(u8),
+    /// An update of the path's cached state: a new path MTU.
+    PathMtu(u16),
+    /// An update of the connection's cached state: initial receive window
+    /// and flags (Nagle, keep-alive, `TCP_FLAG_UPDATE_RCV_WND`).
+    TcpCached {
+        rcv_wnd: u32,
+        flags: u8,
+    },
+    /// A query of the connection's delegated state.
+    Query,
     /// The host uploads the connection now.
     Terminate,
 }
@@ -223,6 +233,66 @@ fn step(sim: &Simulator, c: &Conn, op: &Op, keep: &mut Vec<NblChain>, sent: &mut
             keep.push(chain);
         }
         Op::Advance(units) => sim.advance_ms(4 * u64::from(*units)),
+        Op::PathMtu(mtu) => {
+            let cached = PATH_OFFLOAD_STATE_CACHED {
+                Header: OFFLOAD_STATE_HEADER {
+                    Length: size_of::<PATH_OFFLOAD_STATE_CACHED>() as u32,
+                    RecognizedOptions: 0,
+                },
+                PathMtu: u32::from(*mtu),
+            };
+            let mut u = Tree::new();
+            let b = u.reference(
+                Ip4OffloadCachedState,
+                c.tree.context(c.path),
+                &[&bytes_of(&cached)],
+            );
+            crate::common::tree::run(sim, StateOpKind::Update, &u, b);
+            let st = u.status(b);
+            assert!(st != NDIS_STATUS_PENDING, "path update left pending");
+        }
+        Op::TcpCached { rcv_wnd, flags } => {
+            let mut cached = c.spec.cached;
+            cached.InitialRcvWnd = *rcv_wnd;
+            cached.Flags = u16::from(*flags)
+                & (TCP_FLAG_NAGLING_ENABLED
+                    | TCP_FLAG_KEEP_ALIVE_ENABLED
+                    | TCP_FLAG_UPDATE_RCV_WND);
+            let mut u = Tree::new();
+            let b = u.reference(
+                TcpOffloadCachedState,
+                c.tree.context(c.tcp),
+                &[&bytes_of(&cached)],
+            );
+            crate::common::tree::run(sim, StateOpKind::Update, &u, b);
+            assert!(
+                u.status(b) != NDIS_STATUS_PENDING,
+                "TCP update left pending"
+            );
+        }
+        Op::Query => {
+            // SAFETY: all-zero is a valid delegated value; the header says its size.
+            let mut d: TCP_OFFLOAD_STATE_DELEGATED = unsafe { std::mem::zeroed() };
+            d.Header.Length = size_of::<TCP_OFFLOAD_STATE_DELEGATED>() as u32;
+            let mut q = Tree::new();
+            let b = q.reference(
+                TcpOffloadDelegatedState,
+                c.tree.context(c.tcp),
+                &[&bytes_of(&d)],
+            );
+            crate::common::tree::run(sim, StateOpKind::Query, &q, b);
+            if q.status(b) == NDIS_STATUS_SUCCESS {
+                let d: TCP_OFFLOAD_STATE_DELEGATED = q.state(b, 0);
+                let le = |a: u32, b: u32| b.wrapping_sub(a) < 1 << 31;
+                assert!(
+                    le(d.SndUna, d.SndNxt) && le(d.SndNxt, d.SndMax),
+                    "queried SndUna {} SndNxt {} SndMax {}",
+                    d.SndUna,
+                    d.SndNxt,
+                    d.SndMax
+                );
+            }
+        }
         Op::Terminate => {}
     }
     sim.run_until_idle();

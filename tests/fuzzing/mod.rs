@@ -10,6 +10,7 @@
 
 pub mod data;
 pub mod oid;
+pub mod ordinary;
 pub mod rx;
 pub mod tree;
 
@@ -22,4 +23,5 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("state_tree", tree::fuzz),
     ("oid_requests", oid::fuzz),
     ("data_path", data::fuzz),
+    ("ordinary_path", ordinary::fuzz),
 ];
