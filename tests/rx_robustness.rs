@@ -168,6 +168,24 @@ fn rule_081_the_target_sends_rst_only_for_an_abortive_disconnect() {
     finish(sim);
 }
 
+/// Send NBLs of `sizes`, deliver one forged segment from `forge`, then let
+/// the peer acknowledge what it received: every NBL must complete SUCCESS.
+fn all_complete_after_forged(sizes: &[usize], forge: impl FnOnce(&Conn) -> Vec<u8>) {
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, AckPolicy::Manual);
+    let ch = chain_of(sizes, 4);
+    send(&sim, &c, &ch);
+    sim.run_until_idle();
+    sim.inject_frame(forge(&c));
+    sim.run_until_idle();
+    ack_all(&sim, &c);
+    let done = completed(&sim);
+    assert_eq!(done.len(), sizes.len(), "every NBL completes: {done:?}");
+    assert!(done.iter().all(|x| x.1 == NDIS_STATUS_SUCCESS));
+    terminate(&sim, &c);
+    finish(sim);
+}
+
 /// Found by the `rx_frames` fuzzer: an ACK far beyond the receive window,
 /// advertising a zero window, was processed. Its sequence number became
 /// SND.WL1, so every real window update after it looked old, and the last
@@ -175,20 +193,10 @@ fn rule_081_the_target_sends_rst_only_for_an_abortive_disconnect() {
 /// its ACK and window are ignored and the peer's next ACK moves data.
 #[test]
 fn an_ack_beyond_the_receive_window_cannot_freeze_the_send_window() {
-    let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, AckPolicy::Manual);
-    let ch = chain_of(&[126, 218, 9], 4);
-    send(&sim, &c, &ch);
-    sim.run_until_idle();
     // ACK|PSH|FIN, window 0, sequence 4,456,448 bytes past RCV.NXT.
-    sim.inject_frame(segment(&c, RCV_NXT + 4_456_448, SND_UNA, 0x19, 0, &[]));
-    sim.run_until_idle();
-    ack_all(&sim, &c);
-    let done = completed(&sim);
-    assert_eq!(done.len(), 3, "every NBL completes: {done:?}");
-    assert!(done.iter().all(|x| x.1 == NDIS_STATUS_SUCCESS));
-    terminate(&sim, &c);
-    finish(sim);
+    all_complete_after_forged(&[126, 218, 9], |c| {
+        segment(c, RCV_NXT + 4_456_448, SND_UNA, 0x19, 0, &[])
+    });
 }
 
 /// Found by the `rx_frames` fuzzer: a segment inside the window but ahead
@@ -199,24 +207,7 @@ fn an_ack_beyond_the_receive_window_cannot_freeze_the_send_window() {
 /// data now always updates the window (as Linux's tcp_may_update_window).
 #[test]
 fn an_ack_of_new_data_reopens_a_window_a_segment_from_ahead_closed() {
-    let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, AckPolicy::Manual);
-    let ch = chain_of(&[1761, 1846, 1846], 4);
-    send(&sim, &c, &ch);
-    sim.run_until_idle();
-    sim.inject_frame(segment(
-        &c,
-        RCV_NXT + 256,
-        SND_UNA + 16,
-        0x10,
-        0,
-        &[255, 61, 0],
-    ));
-    sim.run_until_idle();
-    ack_all(&sim, &c);
-    let done = completed(&sim);
-    assert_eq!(done.len(), 3, "every NBL completes: {done:?}");
-    assert!(done.iter().all(|x| x.1 == NDIS_STATUS_SUCCESS));
-    terminate(&sim, &c);
-    finish(sim);
+    all_complete_after_forged(&[1761, 1846, 1846], |c| {
+        segment(c, RCV_NXT + 256, SND_UNA + 16, 0x10, 0, &[255, 61, 0])
+    });
 }

@@ -294,19 +294,24 @@ fn rule_025_send_data_running_past_its_tail_fails_untouched() {
         // SAFETY: our NBLs; mark their status so a change would show.
         unsafe { (*nbl).Status = 0x1234 };
     }
-    let mut t = Tree::new();
-    let n = neighbor(&mut t, 1);
-    let p = path(&mut t, 1);
-    let mut spec = TcpSpec::established(5, 6);
-    spec.delegated.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
-        SendDataHead: nbls[0],
-        SendDataTail: nbls[0],
+    // Neighbor n → path → TCP with `nbls` handed over up to `tail`.
+    let offload = |n: u8, tail: PNET_BUFFER_LIST| {
+        let mut t = Tree::new();
+        let nb = neighbor(&mut t, n);
+        let p = path(&mut t, n);
+        let mut spec = TcpSpec::established(u16::from(n) + 4, 6);
+        spec.delegated.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
+            SendDataHead: nbls[0],
+            SendDataTail: tail,
+        };
+        let c = t.new_tcp(&spec);
+        t.set_chain(c, nbls[0]);
+        t.dependent(nb, p);
+        t.dependent(p, c);
+        run(&sim, Initiate, &t, nb);
+        (t, [nb, p, c])
     };
-    let c = t.new_tcp(&spec);
-    t.set_chain(c, nbls[0]);
-    t.dependent(n, p);
-    t.dependent(p, c);
-    run(&sim, Initiate, &t, n);
+    let (t, [n, p, c]) = offload(1, nbls[0]);
     assert_eq!(t.status(c), NDIS_STATUS_FAILURE);
     assert_eq!(t.chain(c), nbls[0], "the chain stays the host's");
     for &nbl in &nbls {
@@ -314,19 +319,7 @@ fn rule_025_send_data_running_past_its_tail_fails_untouched() {
         assert_eq!(unsafe { (*nbl).Status }, 0x1234, "NBL untouched");
     }
     // With the tail at the end, the same chain offloads.
-    let mut t2 = Tree::new();
-    let n2 = neighbor(&mut t2, 2);
-    let p2 = path(&mut t2, 2);
-    let mut spec = TcpSpec::established(7, 6);
-    spec.delegated.Send.SendData = TCP_OFFLOAD_STATE_DELEGATED_SEND_DATA {
-        SendDataHead: nbls[0],
-        SendDataTail: nbls[1],
-    };
-    let c2 = t2.new_tcp(&spec);
-    t2.set_chain(c2, nbls[0]);
-    t2.dependent(n2, p2);
-    t2.dependent(p2, c2);
-    run(&sim, Initiate, &t2, n2);
+    let (t2, [n2, p2, c2]) = offload(2, nbls[1]);
     assert_eq!(t2.status(c2), NDIS_STATUS_SUCCESS);
     sim.assert_clean();
     let (term, root) = term_connection(t2.context(n2), t2.context(p2), t2.context(c2));

@@ -71,29 +71,17 @@ enum Op {
 
 const MAX_OPS: usize = 64;
 const MAX_NBLS: usize = 6;
-const MAX_NBS: usize = 3;
-const MAX_MDLS: usize = 4;
 
 /// The fuzz entry.
 pub fn fuzz(data: &[u8]) {
-    let u = Unstructured::new(data);
-    let Ok(mut ops) = Vec::<Op>::arbitrary_take_rest(u) else {
-        return;
-    };
-    ops.truncate(MAX_OPS);
-    if std::env::var_os("FUZZ_DEBUG").is_some() {
-        eprintln!("{ops:#?}");
+    if let Some(ops) = super::script::<Op>(Unstructured::new(data), MAX_OPS) {
+        run(&ops);
     }
-    run(&ops);
 }
 
-/// Statuses a send NBL may complete with.
-const SEND_ALLOWED: &[NDIS_STATUS] = &[
-    NDIS_STATUS_SUCCESS,
-    NDIS_STATUS_REQUEST_ABORTED,
-    NDIS_STATUS_UPLOAD_IN_PROGRESS,
-    NDIS_STATUS_FAILURE,
-    NDIS_STATUS_INVALID_STATE,
+/// Statuses a send NBL may complete with besides a well-formed one's: a
+/// malformed NBL's, which the NBLs after it share (rule 60).
+const MALFORMED_STATUSES: &[NDIS_STATUS] = &[
     NDIS_STATUS_INVALID_PARAMETER,
     NDIS_STATUS_INVALID_LENGTH,
     NDIS_STATUS_RESOURCES,
@@ -113,34 +101,7 @@ fn build(nbls: &[Nbl], serial: usize, sent: &mut Vec<Sent>) -> Option<NblChain> 
     }
     let shape: Vec<Vec<NbSpec>> = nbls
         .iter()
-        .map(|n| {
-            let mut nbs: Vec<NbSpec> = n
-                .nbs
-                .iter()
-                .take(MAX_NBS)
-                .map(|(sizes, offset)| {
-                    let mut mdl_sizes: Vec<usize> = sizes
-                        .iter()
-                        .take(MAX_MDLS)
-                        .map(|&s| 1 + usize::from(s) % 2500)
-                        .collect();
-                    if mdl_sizes.is_empty() {
-                        mdl_sizes.push(1);
-                    }
-                    NbSpec {
-                        mdl_sizes,
-                        offset: usize::from(*offset) % 64,
-                    }
-                })
-                .collect();
-            if nbs.is_empty() {
-                nbs.push(NbSpec {
-                    mdl_sizes: vec![1],
-                    offset: 0,
-                });
-            }
-            nbs
-        })
+        .map(|n| super::nb_shape(&n.nbs, 2500, 64, 1))
         .collect();
     let chain = NblChain::build(&shape, |k, j| {
         let n: usize = shape[k][j].mdl_sizes.iter().sum();
@@ -379,7 +340,10 @@ fn run(ops: &[Op]) {
     for s in &sent {
         let st = status_of(s.nbl);
         if let Some(st) = st {
-            assert!(SEND_ALLOWED.contains(&st), "status {st:#x}");
+            assert!(
+                super::SEND_STATUSES.contains(&st) || MALFORMED_STATUSES.contains(&st),
+                "status {st:#x}"
+            );
         }
         if s.malformed {
             assert_ne!(st, Some(NDIS_STATUS_SUCCESS), "a malformed NBL succeeded");

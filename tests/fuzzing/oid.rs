@@ -71,26 +71,11 @@ const ALLOWED: &[NDIS_STATUS] = &[
     NDIS_STATUS_FAILURE,
 ];
 
-/// Statuses a send NBL may complete with.
-const SEND_ALLOWED: &[NDIS_STATUS] = &[
-    NDIS_STATUS_SUCCESS,
-    NDIS_STATUS_REQUEST_ABORTED,
-    NDIS_STATUS_UPLOAD_IN_PROGRESS,
-    NDIS_STATUS_FAILURE,
-    NDIS_STATUS_INVALID_STATE,
-];
-
 /// The fuzz entry.
 pub fn fuzz(data: &[u8]) {
-    let u = Unstructured::new(data);
-    let Ok(mut steps) = Vec::<Step>::arbitrary_take_rest(u) else {
-        return;
-    };
-    steps.truncate(MAX_STEPS);
-    if std::env::var_os("FUZZ_DEBUG").is_some() {
-        eprintln!("{steps:#?}");
+    if let Some(steps) = super::script::<Step>(Unstructured::new(data), MAX_STEPS) {
+        run(&steps);
     }
-    run(&steps);
 }
 
 fn oid_of(sel: &OidSel) -> NDIS_OID {
@@ -239,7 +224,7 @@ fn run(steps: &[Step]) {
         }
         let done = crate::common::send::completed(&r.sim);
         for (nbl, st) in &done {
-            assert!(SEND_ALLOWED.contains(st), "send {nbl:#x}: {st:#x}");
+            assert!(super::SEND_STATUSES.contains(st), "send {nbl:#x}: {st:#x}");
             assert!(!back.contains(nbl), "completed and handed back");
         }
         let mut seen: Vec<usize> = done.iter().map(|x| x.0).chain(back).collect();

@@ -65,14 +65,9 @@ pub fn fuzz(data: &[u8]) {
     let Ok(depth) = u8::arbitrary(&mut u) else {
         return;
     };
-    let Ok(mut ops) = Vec::<Op>::arbitrary_take_rest(u) else {
-        return;
-    };
-    ops.truncate(MAX_OPS);
-    if std::env::var_os("FUZZ_DEBUG").is_some() {
-        eprintln!("depth {depth}\n{ops:#?}");
+    if let Some(ops) = super::script::<Op>(u, MAX_OPS) {
+        run(1 + u32::from(depth % 8), &ops);
     }
-    run(1 + u32::from(depth % 8), &ops);
 }
 
 /// One NBL as submitted: its address and the frame each NET_BUFFER should
@@ -89,34 +84,7 @@ fn build(nbls: &[Nbl], serial: usize, sent: &mut Vec<Sent>) -> Option<NblChain> 
     }
     let shape: Vec<Vec<NbSpec>> = nbls
         .iter()
-        .map(|n| {
-            let mut nbs: Vec<NbSpec> = n
-                .nbs
-                .iter()
-                .take(3)
-                .map(|(sizes, offset)| {
-                    let mut mdl_sizes: Vec<usize> = sizes
-                        .iter()
-                        .take(4)
-                        .map(|&s| 1 + usize::from(s) % 1600)
-                        .collect();
-                    if mdl_sizes.is_empty() {
-                        mdl_sizes.push(60);
-                    }
-                    NbSpec {
-                        mdl_sizes,
-                        offset: usize::from(*offset) % 32,
-                    }
-                })
-                .collect();
-            if nbs.is_empty() {
-                nbs.push(NbSpec {
-                    mdl_sizes: vec![60],
-                    offset: 0,
-                });
-            }
-            nbs
-        })
+        .map(|n| super::nb_shape(&n.nbs, 1600, 32, 60))
         .collect();
     // Each NET_BUFFER is a frame from the port: broadcast destination, the
     // port's MAC, a local experimental EtherType, a numbered body.

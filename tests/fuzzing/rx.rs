@@ -67,15 +67,10 @@ pub fn fuzz(data: &[u8]) {
     let Ok(sizes) = <[u16; 3]>::arbitrary(&mut u) else {
         return;
     };
-    let Ok(mut frames) = Vec::<Rx>::arbitrary_take_rest(u) else {
-        return;
-    };
-    frames.truncate(MAX_STEPS);
-    let sizes: Vec<usize> = sizes.iter().map(|&s| 1 + usize::from(s) % 4000).collect();
-    if std::env::var_os("FUZZ_DEBUG").is_some() {
-        eprintln!("sizes {sizes:?}\n{frames:#?}");
+    if let Some(frames) = super::script::<Rx>(u, MAX_STEPS) {
+        let sizes: Vec<usize> = sizes.iter().map(|&s| 1 + usize::from(s) % 4000).collect();
+        run(&sizes, frames);
     }
-    run(&sizes, frames);
 }
 
 /// Offload one connection, queue NBLs of `sizes`, deliver `frames`, let the

@@ -104,14 +104,9 @@ pub fn fuzz(data: &[u8]) {
     let Ok(capacity) = u8::arbitrary(&mut u) else {
         return;
     };
-    let Ok(mut steps) = Vec::<Step>::arbitrary_take_rest(u) else {
-        return;
-    };
-    steps.truncate(MAX_STEPS);
-    if std::env::var_os("FUZZ_DEBUG").is_some() {
-        eprintln!("capacity {capacity}\n{steps:#?}");
+    if let Some(steps) = super::script::<Step>(u, MAX_STEPS) {
+        run_steps(1 + u32::from(capacity % 16), &steps);
     }
-    run_steps(1 + u32::from(capacity % 16), &steps);
 }
 
 /// Statuses a block may complete with (spec §3.6, §4, §7).
