@@ -6,7 +6,7 @@
 //! Each entry's tag packs the request's size (low 32 bits), the bytes placed
 //! so far (bits 32–62) and its mode (bit 63 set: non-push, complete only
 //! when full). A request that cannot be used (malformed) carries the
-//! [`UNUSABLE`] size and completes with `NDIS_STATUS_INVALID_PARAMETER`
+//! `UNUSABLE` size and completes with `NDIS_STATUS_INVALID_PARAMETER`
 //! when it reaches the head.
 
 use super::nbdata;
