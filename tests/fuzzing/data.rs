@@ -11,6 +11,7 @@
 //! well-formed NBLs' payloads in order, and covers every NBL completed
 //! SUCCESS (rule 58); the verifier stays clean and nothing leaks.
 
+use super::Defect;
 use crate::common::send::{Conn, completed, offload, terminate_tree};
 use crate::common::*;
 use arbitrary::{Arbitrary, Unstructured};
@@ -114,37 +115,21 @@ fn build(nbls: &[Nbl], serial: usize, sent: &mut Vec<Sent>) -> Option<NblChain> 
         for j in 0..shape[k].len() {
             payload.extend(chain.payload(k, j));
         }
-        let malformed = match n.defect % 10 {
-            // SAFETY: our NBL, before the driver owns it.
-            6 => unsafe {
-                (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer = std::ptr::null_mut();
-                true
-            },
-            // SAFETY: our NBL and its NET_BUFFERs, before the driver owns them.
-            7 => unsafe {
-                let nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
-                (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength += 1;
-                true
-            },
-            // SAFETY: our NBL and its NET_BUFFERs, before the driver owns them.
-            8 => unsafe {
-                let nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
-                (*nb).NetBufferHeader.NetBufferData.CurrentMdl = std::ptr::null_mut();
-                (*nb).NetBufferHeader.NetBufferData.MdlChain = std::ptr::null_mut();
-                true
-            },
-            // SAFETY: our NBL and its NET_BUFFERs, before the driver owns them.
-            9 => unsafe {
-                let mut nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
-                while !nb.is_null() {
-                    (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength = 0;
-                    nb = (*nb).NetBufferHeader.NetBufferData.Next;
-                }
-                payload.clear();
-                false
-            },
-            _ => false,
+        let defect = match n.defect % 10 {
+            6 => Some(Defect::NoNetBuffer),
+            7 => Some(Defect::LengthPastMdls),
+            8 => Some(Defect::NullMdl),
+            9 => Some(Defect::NoData),
+            _ => None,
         };
+        if let Some(d) = defect {
+            // SAFETY: our NBL (built with a NET_BUFFER), before the driver owns it.
+            unsafe { super::malform(p, d) };
+            if d == Defect::NoData {
+                payload.clear();
+            }
+        }
+        let malformed = defect.is_some_and(Defect::malformed);
         sent.push(Sent {
             nbl: p as usize,
             payload,

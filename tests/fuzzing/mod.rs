@@ -86,3 +86,58 @@ pub fn nb_shape(
     }
     out
 }
+
+/// How a harness breaks an NBL before handing it to the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Defect {
+    /// No NET_BUFFER at all.
+    NoNetBuffer,
+    /// The first NET_BUFFER's DataLength one byte past its MDLs.
+    LengthPastMdls,
+    /// The first NET_BUFFER's MDL pointers NULL.
+    NullMdl,
+    /// Every DataLength 0: well-formed, carrying no data.
+    NoData,
+}
+
+impl Defect {
+    /// Whether the driver must refuse an NBL with this defect.
+    pub fn malformed(self) -> bool {
+        self != Defect::NoData
+    }
+}
+
+/// Apply `defect` to `nbl`.
+///
+/// # Safety
+/// `nbl` is a live NBL of the caller's chain, with at least one NET_BUFFER,
+/// that the driver does not own yet.
+pub unsafe fn malform(nbl: chimney_miniport::ffi::PNET_BUFFER_LIST, defect: Defect) {
+    // SAFETY: caller contract.
+    unsafe {
+        let list = &mut (*nbl).NetBufferListHeader.NetBufferListData;
+        let first = list.FirstNetBuffer;
+        match defect {
+            Defect::NoNetBuffer => list.FirstNetBuffer = std::ptr::null_mut(),
+            Defect::LengthPastMdls => {
+                (*first)
+                    .NetBufferHeader
+                    .NetBufferData
+                    .NbDataLength
+                    .DataLength += 1;
+            }
+            Defect::NullMdl => {
+                let d = &mut (*first).NetBufferHeader.NetBufferData;
+                d.CurrentMdl = std::ptr::null_mut();
+                d.MdlChain = std::ptr::null_mut();
+            }
+            Defect::NoData => {
+                let mut nb = first;
+                while !nb.is_null() {
+                    (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength = 0;
+                    nb = (*nb).NetBufferHeader.NetBufferData.Next;
+                }
+            }
+        }
+    }
+}

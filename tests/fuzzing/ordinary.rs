@@ -103,20 +103,18 @@ fn build(nbls: &[Nbl], serial: usize, sent: &mut Vec<Sent>) -> Option<NblChain> 
     });
     for (k, (n, p)) in nbls.iter().zip(chain.nbls()).enumerate() {
         let frames: Vec<Vec<u8>> = (0..shape[k].len()).map(|j| chain.payload(k, j)).collect();
-        // SAFETY: our NBL and its NET_BUFFERs, before the driver owns them.
+        let defect = match n.defect % 9 {
+            6 => Some(super::Defect::NoNetBuffer),
+            7 => Some(super::Defect::LengthPastMdls),
+            8 => Some(super::Defect::NullMdl),
+            _ => None,
+        };
+        if let Some(d) = defect {
+            // SAFETY: our NBL (built with a NET_BUFFER), before the driver owns it.
+            unsafe { super::malform(p, d) };
+        }
+        // SAFETY: our NBL, before the driver owns it.
         unsafe {
-            let nb = (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer;
-            match n.defect % 9 {
-                6 => {
-                    (*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer = std::ptr::null_mut()
-                }
-                7 => (*nb).NetBufferHeader.NetBufferData.NbDataLength.DataLength += 1,
-                8 => {
-                    (*nb).NetBufferHeader.NetBufferData.CurrentMdl = std::ptr::null_mut();
-                    (*nb).NetBufferHeader.NetBufferData.MdlChain = std::ptr::null_mut();
-                }
-                _ => {}
-            }
             (*p).NetBufferListInfo[NetBufferListCancelId as usize] =
                 usize::from(n.cancel_id % 4) as PVOID;
             if let Some((prio, vlan)) = n.tag {
