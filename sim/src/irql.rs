@@ -5,6 +5,7 @@
 //! DISPATCH_LEVEL, releases restore it; the harness sets it before calling a
 //! driver handler at the level Windows would use.
 
+use crate::checker::processor_local;
 use chimney_miniport::ffi::{DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL};
 use std::cell::Cell;
 
@@ -19,12 +20,10 @@ pub(crate) struct Processor {
     pub(crate) held: Cell<usize>,
 }
 
-thread_local! {
-    static CPU: Processor = const {
-        Processor {
-            irql: Cell::new(PASSIVE_LEVEL),
-            held: Cell::new(0),
-        }
+processor_local! {
+    static CPU: Processor = Processor {
+        irql: Cell::new(PASSIVE_LEVEL),
+        held: Cell::new(0),
     };
 }
 

@@ -12,6 +12,7 @@
 #![allow(non_snake_case, clippy::not_unsafe_ptr_arg_deref, clippy::vec_box)]
 
 pub mod builders;
+mod checker;
 pub mod exports;
 pub mod harness;
 pub mod hoststack;

@@ -81,8 +81,8 @@ pub fn lookup(addr: usize, kind: &Kind) -> Option<Arc<SimCore>> {
     (core::mem::discriminant(&e.kind) == core::mem::discriminant(kind)).then(|| Arc::clone(&e.sim))
 }
 
-thread_local! {
-    static CURRENT: RefCell<Option<Arc<SimCore>>> = const { RefCell::new(None) };
+crate::checker::processor_local! {
+    static CURRENT: RefCell<Option<Arc<SimCore>>> = RefCell::new(None);
 }
 
 /// Make `sim` the current simulator of this thread (returns the previous one).
@@ -170,6 +170,10 @@ pub struct SimCore {
     /// trees (hand-over scan, completion scan and checks), so benchmarks can
     /// report the driver's time without it. Only measured, never acted on.
     pub tree_bookkeeping_ns: AtomicU64,
+    /// Spin-lock acquires that found the lock held by another processor
+    /// (counted on the slow path only): a model check shows with it that
+    /// it explored a processor waiting inside the driver's locks.
+    pub contended_acquires: AtomicU64,
 }
 
 /// A callback run inside a state-operation completion (export name, root).
@@ -212,6 +216,7 @@ impl SimCore {
             phy_hardware_error: std::sync::atomic::AtomicBool::new(false),
             rx: Mutex::new(Default::default()),
             tree_bookkeeping_ns: AtomicU64::new(0),
+            contended_acquires: AtomicU64::new(0),
         })
     }
 

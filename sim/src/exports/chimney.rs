@@ -166,10 +166,10 @@ nbl_completion!(
     "NdisTcpOffloadSendComplete",
     SendComplete
 );
-thread_local! {
+crate::checker::processor_local! {
     /// Receive completion or indication calls running on this thread: the
     /// driver must never make one from inside another (rule 72).
-    static RX_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    static RX_CALLS: std::cell::Cell<u32> = std::cell::Cell::new(0);
 }
 
 /// Enter a receive completion or indication call; reports a nested one.

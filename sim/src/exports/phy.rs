@@ -92,9 +92,9 @@ impl Default for PhyState {
     }
 }
 
-thread_local! {
+crate::checker::processor_local! {
     /// Depth of port handler calls running on this thread.
-    static IN_HANDLER: Cell<usize> = const { Cell::new(0) };
+    static IN_HANDLER: Cell<usize> = Cell::new(0);
 }
 
 /// Record a violation on `sim` if the current IRQL is above `max` (works on

@@ -2,11 +2,12 @@
 //! IRQL raising, and misuse detection (double acquire, release of a lock not
 //! held, a lock held across a call into NDIS).
 
+use crate::checker::{Word, fresh_word, lock_word, spin};
 use crate::irql::{Processor, with_cpu};
 use crate::state::report;
 use crate::verifier::Violation;
 use chimney_miniport::ffi::{DISPATCH_LEVEL, KIRQL, NDIS_SPIN_LOCK, PNDIS_SPIN_LOCK};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 /// A non-zero token identifying a processor (host thread) as a lock owner:
 /// the address of its processor state, distinct for every live thread.
@@ -65,12 +66,15 @@ fn not_held(lock: PNDIS_SPIN_LOCK) {
 
 #[cold]
 #[inline(never)]
-fn contended(w: &AtomicUsize, me: usize) {
+fn contended(w: &Word, me: usize) {
+    if let Some(sim) = crate::state::current() {
+        sim.contended_acquires.fetch_add(1, Ordering::Relaxed);
+    }
     while w
         .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
     {
-        std::thread::yield_now();
+        spin();
     }
 }
 
@@ -83,14 +87,12 @@ pub(crate) fn check_no_lock_held(export: &'static str) {
     }
 }
 
-fn word(lock: PNDIS_SPIN_LOCK) -> Option<&'static AtomicUsize> {
+fn word(lock: PNDIS_SPIN_LOCK) -> Option<Word> {
     if lock.is_null() || !(lock as usize).is_multiple_of(align_of::<usize>()) {
         bad_lock_pointer(lock);
         return None;
     }
-    // SAFETY: the driver passes a pointer to an NDIS_SPIN_LOCK it owns, live while
-    // the lock is used; its `SpinLock` word is only ever accessed atomically here.
-    Some(unsafe { AtomicUsize::from_ptr(&raw mut (*lock).SpinLock) })
+    Some(lock_word(lock))
 }
 
 #[inline(always)]
@@ -104,7 +106,7 @@ fn acquire(cpu: &Processor, lock: PNDIS_SPIN_LOCK) -> bool {
             double_acquire(lock);
             return false; // on Windows this processor would deadlock; carry on
         }
-        contended(w, me);
+        contended(&w, me);
     }
     cpu.held.set(cpu.held.get() + 1);
     true
@@ -134,6 +136,9 @@ pub extern "system" fn NdisAllocateSpinLock(SpinLock: PNDIS_SPIN_LOCK) {
     }
     // SAFETY: the caller passes storage for an NDIS_SPIN_LOCK it owns.
     unsafe { SpinLock.write(NDIS_SPIN_LOCK::default()) };
+    if SpinLock.is_aligned() {
+        fresh_word(SpinLock);
+    }
 }
 
 /// `NdisFreeSpinLock` (ndis.sys). Freeing a held lock is misuse.
