@@ -12,7 +12,7 @@ mod common;
 use chimney_miniport::ffi::*;
 use common::send::*;
 use common::*;
-use ndis_sim::builders::{NbSpec, NblChain, read_net_buffer};
+use ndis_sim::builders::{NbSpec, NblChain};
 use ndis_sim::exports::chimney::{ChimneyCall, ReceiveMode, receive_indications};
 use ndis_sim::harness::TcpIoKind;
 use ndis_sim::{AckPolicy, Simulator};
@@ -25,49 +25,8 @@ fn requests(sizes: &[usize]) -> NblChain {
     one_mdl_each(sizes, |k| vec![0xCC; sizes[k]])
 }
 
-/// A copy of each request's first NET_BUFFER as posted, to read what was
-/// placed after the driver advanced the real one.
-struct Posted(Vec<NET_BUFFER>);
-
-impl Posted {
-    fn of(chain: &NblChain) -> Posted {
-        Posted(
-            chain
-                .nbls()
-                .iter()
-                .map(|&p| {
-                    // SAFETY: the test's own NBLs, not posted yet.
-                    unsafe {
-                        std::ptr::read((*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer)
-                    }
-                })
-                .collect(),
-        )
-    }
-
-    /// The first `n` bytes of request `k`'s buffer.
-    fn data(&self, k: usize, n: usize) -> Vec<u8> {
-        // SAFETY: a copy of the request's NET_BUFFER as posted; its MDLs
-        // belong to the test's chain, still alive.
-        let all = unsafe { read_net_buffer(&self.0[k]) };
-        all[..n].to_vec()
-    }
-}
-
 fn post(sim: &Simulator, c: &Conn, chain: &NblChain) -> NDIS_STATUS {
     sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), chain.head())
-}
-
-/// Every receive completion so far, in order: (NBL, status).
-fn receives_completed(sim: &Simulator) -> Vec<(usize, NDIS_STATUS)> {
-    sim.chimney_calls()
-        .into_iter()
-        .filter_map(|x| match x {
-            ChimneyCall::ReceiveComplete(v) => Some(v),
-            _ => None,
-        })
-        .flatten()
-        .collect()
 }
 
 fn nbl(chain: &NblChain, k: usize) -> PNET_BUFFER_LIST {

@@ -5,7 +5,7 @@
 
 use super::tree::{run, term_connection};
 use chimney_miniport::ffi::*;
-use ndis_sim::builders::{BlockId, NbSpec, NblChain, TcpSpec, Tree};
+use ndis_sim::builders::{BlockId, NbSpec, NblChain, TcpSpec, Tree, read_net_buffer};
 use ndis_sim::exports::chimney::ChimneyCall;
 use ndis_sim::exports::phy::DEFAULT_MAC;
 use ndis_sim::{AckPolicy, ConnKey, PeerConn, Simulator, StateOpKind, TcpIoKind};
@@ -319,4 +319,45 @@ pub fn timeouts(sim: &Simulator) -> usize {
         .iter()
         .filter(|&&r| r == TimeoutExpiration)
         .count()
+}
+
+/// A copy of each request's first NET_BUFFER as posted, to read what was
+/// placed after the driver advanced the real one.
+pub struct Posted(Vec<NET_BUFFER>);
+
+impl Posted {
+    pub fn of(chain: &NblChain) -> Posted {
+        Posted(
+            chain
+                .nbls()
+                .iter()
+                .map(|&p| {
+                    // SAFETY: the test's own NBLs, not posted yet.
+                    unsafe {
+                        std::ptr::read((*p).NetBufferListHeader.NetBufferListData.FirstNetBuffer)
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The first `n` bytes of request `k`'s buffer.
+    pub fn data(&self, k: usize, n: usize) -> Vec<u8> {
+        // SAFETY: a copy of the request's NET_BUFFER as posted; its MDLs
+        // belong to the test's chain, still alive.
+        let all = unsafe { read_net_buffer(&self.0[k]) };
+        all[..n].to_vec()
+    }
+}
+
+/// Every receive completion so far, in order: (NBL, status).
+pub fn receives_completed(sim: &Simulator) -> Vec<(usize, NDIS_STATUS)> {
+    sim.chimney_calls()
+        .into_iter()
+        .filter_map(|x| match x {
+            ChimneyCall::ReceiveComplete(v) => Some(v),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
