@@ -21,7 +21,7 @@ fi
 seconds="${FUZZ_SECONDS:-30}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(rx_frames state_tree oid_requests data_path ordinary_path)
+  targets=(rx_frames state_tree oid_requests data_path ordinary_path forward)
 fi
 # No sanitizer: the toolchain is stable. The replay test runs the corpus
 # under valgrind instead (scripts/test.sh).

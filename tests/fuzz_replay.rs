@@ -113,3 +113,8 @@ fn data_path_corpus_replays_clean() {
 fn ordinary_path_corpus_replays_clean() {
     replay("ordinary_path");
 }
+
+#[test]
+fn forward_corpus_replays_clean() {
+    replay("forward");
+}

@@ -36,14 +36,13 @@ use chimney_miniport::hw::index::{ConnIndex, FlowKey};
 use chimney_miniport::ndis::{Deadline, NdisHandle};
 use chimney_miniport::offload::conn::{ConnTable, TxState};
 use common::send::{
-    AUTO, Conn, Posted, bytes_transferred, chain_of, completed, offload, one_mdl_each, pattern,
-    terminate, terminate_tree,
+    AUTO, Conn, Posted, bytes_transferred, chain_of, completed, host_stream, offload, one_mdl_each,
+    pattern, terminate, terminate_tree,
 };
 use mc::atomic::{AtomicU32, Ordering};
 use mc::{Arc, thread};
 use ndis_sim::Simulator;
 use ndis_sim::builders::{NbSpec, NblChain};
-use ndis_sim::exports::chimney::ChimneyCall;
 use ndis_sim::{StateOpKind, TcpIoKind};
 use std::collections::BTreeSet;
 
@@ -806,40 +805,22 @@ fn rule_065_receives_posted_racing_arriving_data_lose_and_reorder_nothing() {
             terminate(sim, c);
             // The host's view: indications and completed requests, in the
             // order the driver made them.
-            let copy_of = |p: usize| {
-                let k = requests
-                    .iter()
-                    .position(|&r| r == p)
-                    .expect("a posted request");
-                if k < 2 {
-                    (&posted_copy[0], k)
-                } else {
-                    (&posted_copy[1], 0)
-                }
-            };
-            let mut host = Vec::new();
-            let mut placed = 0;
-            let mut order = Vec::new();
-            for call in sim.chimney_calls() {
-                match call {
-                    ChimneyCall::ReceiveIndicate { data, status, .. } => {
-                        assert_eq!(status, NDIS_STATUS_SUCCESS);
-                        host.extend(data);
-                    }
-                    ChimneyCall::ReceiveComplete(v) => {
-                        for (p, _) in v {
-                            let n = bytes_transferred(p as _);
-                            let (copy, k) = copy_of(p);
-                            host.extend(copy.data(k, n));
-                            placed += n;
-                            order.push(p);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            assert_eq!(order, requests, "requests completed out of posting order");
+            let index: Vec<(usize, &Posted, usize)> = requests
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| match i {
+                    0 | 1 => (p, &posted_copy[0], i),
+                    _ => (p, &posted_copy[1], 0),
+                })
+                .collect();
+            let host = host_stream(sim, &index);
             assert!(host == data, "the host's stream is not the peer's");
+            let order: Vec<usize> = common::send::receives_completed(sim)
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+            assert_eq!(order, requests, "requests completed out of posting order");
+            let placed: usize = requests.iter().map(|&p| bytes_transferred(p as _)).sum();
             drop(chains);
             format!("placed {placed}")
         },

@@ -666,3 +666,32 @@ fn rule_084_a_connection_persists_after_fin_or_rst_until_the_host_terminates_it(
     assert_eq!(term.status(tcp), NDIS_STATUS_SUCCESS);
     finish(sim);
 }
+
+#[test]
+fn rule_086_the_stream_ends_at_the_peers_fin_and_text_after_it_is_ignored() {
+    // Found by fuzzing MiniportTcpOffloadForward: data beyond an accepted
+    // FIN joined the stream, shifted by the FIN's sequence number.
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let data = stream(500, 3);
+    sim.peer_send(c.key, &data, true);
+    sim.peer_fin(c.key);
+    sim.run_until_idle();
+    // Text after the FIN: ignored, and answered with an ACK of the
+    // stream's end.
+    sim.peer_send_at(c.key, RCV_NXT + 501, &stream(200, 5), true);
+    sim.run_until_idle();
+    sim.advance_ms(1000);
+    let got: Vec<u8> = receive_indications(&sim.chimney_calls())
+        .into_iter()
+        .flat_map(|(_, d, _)| d)
+        .collect();
+    assert_eq!(got, data, "the host reads the stream up to the FIN only");
+    assert_eq!(disconnects(&sim), 1);
+    let last_ack = sim.peer_state(c.key).segments.last().map(|s| s.ack);
+    assert_eq!(last_ack, Some(RCV_NXT + 501));
+    let (term, tcp) = terminate(&sim, &c);
+    let d: TCP_OFFLOAD_STATE_DELEGATED = term.state(tcp, 0);
+    assert_eq!(d.RcvNxt, RCV_NXT + 501);
+    finish(sim);
+}

@@ -515,7 +515,13 @@ impl ConnTx {
             return AckNeed::None;
         }
         if seg.payload.is_empty() {
-            return self.on_fin(seg, 0);
+            return self.on_fin(seg, 0, pool);
+        }
+        if self.rx.fin_in {
+            // The peer's stream ended at its FIN: text after it is ignored
+            // (RFC 9293 §3.10.7.4, CLOSE-WAIT and later), and an ACK says
+            // where the stream ended.
+            return AckNeed::Now;
         }
         let len = seg.payload.len() as u32;
         let end = seg.seq.wrapping_add(len);
@@ -569,7 +575,7 @@ impl ConnTx {
             return AckNeed::Now;
         }
         if seg.flags & wire::tcp_flags::FIN != 0 {
-            return self.on_fin(seg, len);
+            return self.on_fin(seg, len, pool);
         }
         self.rx.unacked_segments = self.rx.unacked_segments.saturating_add(1);
         if u32::from(self.rx.unacked_segments) >= ack_frequency.max(1) {
@@ -588,9 +594,10 @@ impl ConnTx {
 
     /// A FIN in `seg`, after its `len` data bytes: accepted only in order
     /// (it must sit at RCV.NXT, all data before it taken); it takes one
-    /// sequence number and is acknowledged at once. Only the receive half
+    /// sequence number and is acknowledged at once. Segments held beyond it
+    /// are not of the stream, and are let go. Only the receive half
     /// closes: sending goes on (spec §6.12).
-    fn on_fin(&mut self, seg: &RxSegment<'_>, len: u32) -> AckNeed {
+    fn on_fin(&mut self, seg: &RxSegment<'_>, len: u32, pool: &RxPool) -> AckNeed {
         if seg.flags & wire::tcp_flags::FIN == 0 {
             return AckNeed::None;
         }
@@ -605,6 +612,7 @@ impl ConnTx {
         }
         self.rcv_nxt = self.rcv_nxt.wrapping_add(1);
         self.rx.fin_in = true;
+        self.rx.drop_out_of_order(pool);
         self.touched = true;
         AckNeed::Now
     }

@@ -361,3 +361,31 @@ pub fn receives_completed(sim: &Simulator) -> Vec<(usize, NDIS_STATUS)> {
         .flatten()
         .collect()
 }
+
+/// What the host read, in the order the driver gave it: the bytes of every
+/// receive indication (all accepted: the simulator's default receive mode)
+/// and of every completed receive request (its `TcpOffloadBytesTransferred`
+/// first bytes). `requests`: each posted request NBL, the copy of its chain
+/// as posted and its index in that chain.
+pub fn host_stream(sim: &Simulator, requests: &[(usize, &Posted, usize)]) -> Vec<u8> {
+    let mut host = Vec::new();
+    for call in sim.chimney_calls() {
+        match call {
+            ChimneyCall::ReceiveIndicate { data, status, .. } => {
+                assert_eq!(status, NDIS_STATUS_SUCCESS, "an indication not accepted");
+                host.extend(data);
+            }
+            ChimneyCall::ReceiveComplete(v) => {
+                for (p, _) in v {
+                    let &(_, copy, k) = requests
+                        .iter()
+                        .find(|r| r.0 == p)
+                        .expect("a completed request that was posted");
+                    host.extend(copy.data(k, bytes_transferred(p as _)));
+                }
+            }
+            _ => {}
+        }
+    }
+    host
+}

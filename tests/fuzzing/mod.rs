@@ -11,6 +11,7 @@
 use arbitrary::Arbitrary;
 
 pub mod data;
+pub mod fwd;
 pub mod oid;
 pub mod ordinary;
 pub mod rx;
@@ -38,6 +39,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("oid_requests", oid::fuzz),
     ("data_path", data::fuzz),
     ("ordinary_path", ordinary::fuzz),
+    ("forward", fwd::fuzz),
 ];
 
 /// Decode a fuzz input into at most `max` steps (`None`: the input is not
