@@ -12,7 +12,7 @@
 //! SUCCESS (rule 58); the verifier stays clean and nothing leaks.
 
 use super::Defect;
-use crate::common::send::{Conn, completed, offload, terminate_tree};
+use crate::common::send::{Conn, Posted, completed, host_stream, offload, terminate_tree};
 use crate::common::*;
 use arbitrary::{Arbitrary, Unstructured};
 use chimney_miniport::ffi::*;
@@ -139,7 +139,24 @@ fn build(nbls: &[Nbl], serial: usize, sent: &mut Vec<Sent>) -> Option<NblChain> 
     Some(chain)
 }
 
-fn step(sim: &Simulator, c: &Conn, op: &Op, keep: &mut Vec<NblChain>, sent: &mut Vec<Sent>) {
+/// The receive side as the harness saw it: what the peer sent before its
+/// FIN (the whole of its stream), and each receive request with a copy of
+/// its NET_BUFFER as posted.
+#[derive(Default)]
+struct RxLog {
+    peer: Vec<u8>,
+    fin: bool,
+    posts: Vec<(usize, Posted)>,
+}
+
+fn step(
+    sim: &Simulator,
+    c: &Conn,
+    op: &Op,
+    keep: &mut Vec<NblChain>,
+    sent: &mut Vec<Sent>,
+    rx: &mut RxLog,
+) {
     match op {
         Op::Send(nbls) => {
             if let Some(chain) = build(nbls, keep.len(), sent) {
@@ -159,12 +176,19 @@ fn step(sim: &Simulator, c: &Conn, op: &Op, keep: &mut Vec<NblChain>, sent: &mut
         Op::PeerData { len, psh } => {
             let data: Vec<u8> = (0..usize::from(*len) % 3000).map(|i| i as u8).collect();
             sim.peer_send(c.key, &data, *psh);
+            if !rx.fin {
+                rx.peer.extend(&data);
+            }
         }
-        Op::PeerFin => sim.peer_fin(c.key),
+        Op::PeerFin => {
+            sim.peer_fin(c.key);
+            rx.fin = true;
+        }
         Op::PeerRst => sim.peer_rst(c.key),
         Op::Post(len) => {
             let buf = vec![0u8; 1 + usize::from(*len) % 4000];
             let chain = NblChain::single(&buf);
+            rx.posts.push((chain.head() as usize, Posted::of(&chain)));
             sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), chain.head());
             keep.push(chain);
         }
@@ -249,11 +273,12 @@ fn run(ops: &[Op]) {
     let c = offload(&sim, 1, 4000, AckPolicy::Manual);
     let mut keep = Vec::new();
     let mut sent = Vec::new();
+    let mut rx = RxLog::default();
     for op in ops {
         if matches!(op, Op::Terminate) {
             break;
         }
-        step(&sim, &c, op, &mut keep, &mut sent);
+        step(&sim, &c, op, &mut keep, &mut sent, &mut rx);
         sim.assert_clean();
     }
     // Until the upload, NBLs complete in submission order (a malformed one
@@ -349,6 +374,17 @@ fn run(ops: &[Op]) {
         stream.len() >= must_have,
         "SUCCESS before the peer had the bytes: {} of {must_have}",
         stream.len()
+    );
+    // What the host read (indications and completed requests, in the
+    // order the driver made them): a prefix of the peer's stream, nothing
+    // after its FIN.
+    let index: Vec<(usize, &Posted, usize)> =
+        rx.posts.iter().map(|(p, copy)| (*p, copy, 0)).collect();
+    let host = host_stream(&sim, &index);
+    assert!(
+        rx.peer.starts_with(&host),
+        "the host read {} bytes that are not a prefix of the peer's stream",
+        host.len()
     );
     sim.assert_clean();
     drop(keep);
