@@ -348,3 +348,53 @@ fn virtual_clock_fires_timers_in_due_order_at_dispatch_and_work_items_fifo_at_pa
     }
     finish(sim);
 }
+
+#[test]
+fn rule_072_receive_completions_overlapping_on_two_processors_are_reported() {
+    // Two processors complete receive requests of one connection at once:
+    // the first is held inside its NdisTcpOffloadReceiveComplete call (the
+    // host's hook waits) while the second makes its own.
+    let sim = with_adapter();
+    let c = common::send::offload(&sim, 1, 4000, ndis_sim::AckPolicy::Manual);
+    let (a, b) = (
+        ndis_sim::builders::NblChain::single(&[0u8; 10]),
+        ndis_sim::builders::NblChain::single(&[0u8; 10]),
+    );
+    let context = c.tree.context(c.tcp);
+    for ch in [&a, &b] {
+        ndis_sim::exports::chimney::note_receive_post(&sim.core, ch.head() as usize, context);
+    }
+    let complete = ndis_sim::exports::chimney::tcp_event_handlers()
+        .NdisTcpOffloadReceiveComplete
+        .expect("receive complete");
+    let inside = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let after = std::sync::Arc::new(std::sync::Barrier::new(2));
+    {
+        let (inside, after) = (inside.clone(), after.clone());
+        *sim.core.on_receive_complete.lock().unwrap() = Some(Box::new(move || {
+            inside.wait();
+            after.wait();
+        }));
+    }
+    let handle = sim.adapter_handle() as usize;
+    let (pa, pb) = (a.head() as usize, b.head() as usize);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: the simulator's export with its adapter handle and a
+            // request of this test.
+            unsafe { complete(handle as NDIS_HANDLE, pa as PNET_BUFFER_LIST) }
+        });
+        s.spawn(|| {
+            inside.wait();
+            // SAFETY: as above.
+            unsafe { complete(handle as NDIS_HANDLE, pb as PNET_BUFFER_LIST) };
+            after.wait();
+        });
+    });
+    let overlaps = sim
+        .violations()
+        .iter()
+        .filter(|v| format!("{v:?}").contains("on another processor (rule 72"))
+        .count();
+    assert_eq!(overlaps, 1, "{:#?}", sim.violations());
+}

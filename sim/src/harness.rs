@@ -497,8 +497,17 @@ impl Simulator {
         // owns the links and may reuse them.
         let mut given = Vec::new();
         let mut p = chain;
+        let context = if offload_context.is_null() {
+            0
+        } else {
+            // SAFETY: the slot the test passes, readable (the driver reads it too).
+            unsafe { offload_context.cast::<usize>().read_unaligned() }
+        };
         while !p.is_null() {
             tracker::give(&self.core, p as usize, op.handler());
+            if op == TcpIoKind::Receive {
+                crate::exports::chimney::note_receive_post(&self.core, p as usize, context);
+            }
             given.push(p as usize);
             // SAFETY: the chain is one the test built.
             p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };

@@ -118,6 +118,21 @@ pub struct ChimneyLog {
     /// The HostReachabilityDelta the host answers neighbor queries with
     /// (0 by default: its entry is stale and it will check the neighbor).
     pub neighbor_answer: u32,
+    /// Receive requests posted and not completed yet: NBL → the context
+    /// value of the connection it was posted to ([`note_receive_post`]).
+    pub receive_posts:
+        std::collections::HashMap<usize, usize, std::hash::BuildHasherDefault<HandleHasher>>,
+    /// Offload handles of connections with a receive completion or
+    /// indication call running: the processor making it and how deep.
+    rx_busy:
+        std::collections::HashMap<usize, (usize, u32), std::hash::BuildHasherDefault<HandleHasher>>,
+}
+
+/// The host posted receive request `nbl` on the connection whose context
+/// value is `context` (so that a completion of it is known to be that
+/// connection's).
+pub fn note_receive_post(sim: &SimCore, nbl: usize, context: usize) {
+    lock(&sim.chimney).receive_posts.insert(nbl, context);
 }
 
 fn sim_for(export: &'static str, h: NDIS_HANDLE) -> Option<std::sync::Arc<SimCore>> {
@@ -172,19 +187,68 @@ crate::checker::processor_local! {
     static RX_CALLS: std::cell::Cell<u32> = std::cell::Cell::new(0);
 }
 
-/// Enter a receive completion or indication call; reports a nested one.
-fn enter_rx_call(sim: &SimCore, export: &'static str) {
-    let depth = RX_CALLS.with(|d| d.replace(d.get() + 1));
+/// Enter a receive completion or indication call for the connections of
+/// offload `handles`; reports a nested one, and one that overlaps a call
+/// for the same connection on another processor (rule 72: serialized per
+/// connection).
+fn enter_rx_call(sim: &SimCore, export: &'static str, handles: &[usize]) {
+    let (depth, me) = RX_CALLS.with(|d| (d.replace(d.get() + 1), d as *const _ as usize));
     if depth > 0 {
         sim.violation(Violation::BadArgument {
             export,
             detail: "made from inside another receive completion or indication (rule 72)".into(),
         });
     }
+    let mut log = lock(&sim.chimney);
+    for &h in handles {
+        let e = log.rx_busy.entry(h).or_insert((me, 0));
+        if e.0 != me {
+            let detail = format!(
+                "overlaps a receive completion or indication for offload handle {h:#x} on \
+                 another processor (rule 72: serialized per connection)"
+            );
+            drop(log);
+            sim.violation(Violation::BadArgument { export, detail });
+            log = lock(&sim.chimney);
+            continue;
+        }
+        e.1 += 1;
+    }
 }
 
-fn leave_rx_call() {
-    RX_CALLS.with(|d| d.set(d.get().saturating_sub(1)));
+fn leave_rx_call(sim: &SimCore, handles: &[usize]) {
+    let me = RX_CALLS.with(|d| {
+        d.set(d.get().saturating_sub(1));
+        d as *const _ as usize
+    });
+    let mut log = lock(&sim.chimney);
+    for h in handles {
+        if let Some(e) = log.rx_busy.get_mut(h)
+            && e.0 == me
+        {
+            e.1 -= 1;
+            if e.1 == 0 {
+                log.rx_busy.remove(h);
+            }
+        }
+    }
+}
+
+/// The offload handles of the connections the requests in `done` were
+/// posted to (those the harness noted), each once; the requests are
+/// forgotten.
+fn request_handles(sim: &SimCore, done: &[(usize, NDIS_STATUS)]) -> Vec<usize> {
+    let mut log = lock(&sim.chimney);
+    let mut out = Vec::new();
+    for (p, _) in done {
+        if let Some(ctx) = log.receive_posts.remove(p)
+            && let Some(&h) = log.live_objects.get(&ctx)
+            && !out.contains(&h)
+        {
+            out.push(h);
+        }
+    }
+    out
 }
 
 unsafe extern "system" fn sim_receive_complete(
@@ -197,8 +261,9 @@ unsafe extern "system" fn sim_receive_complete(
     let Some(sim) = sim_for(E, NdisMiniportHandle) else {
         return;
     };
-    enter_rx_call(&sim, E);
     let v = walk_chain(&sim, E, NetBufferList);
+    let handles = request_handles(&sim, &v);
+    enter_rx_call(&sim, E, &handles);
     lock(&sim.chimney)
         .calls
         .push(ChimneyCall::ReceiveComplete(v));
@@ -211,7 +276,7 @@ unsafe extern "system" fn sim_receive_complete(
             *slot = Some(f);
         }
     }
-    leave_rx_call();
+    leave_rx_call(&sim, &handles);
 }
 nbl_completion!(
     sim_forward_complete,
@@ -287,13 +352,14 @@ unsafe extern "system" fn sim_receive_indicate(
     BytesConsumed: PULONG,
 ) -> NDIS_STATUS {
     let sim = crate::state::current();
+    let handles = [NdisOffloadHandle as usize];
     if let Some(sim) = &sim {
-        enter_rx_call(sim, "NdisTcpOffloadReceiveHandler");
+        enter_rx_call(sim, "NdisTcpOffloadReceiveHandler", &handles);
     }
     // SAFETY: the driver's arguments, passed on unchanged.
     let st = unsafe { receive_indicate(NdisOffloadHandle, NetBufferList, Status, BytesConsumed) };
-    if sim.is_some() {
-        leave_rx_call();
+    if let Some(sim) = &sim {
+        leave_rx_call(sim, &handles);
     }
     st
 }
