@@ -36,8 +36,8 @@ use chimney_miniport::hw::index::{ConnIndex, FlowKey};
 use chimney_miniport::ndis::{Deadline, NdisHandle};
 use chimney_miniport::offload::conn::{ConnTable, TxState};
 use common::send::{
-    AUTO, Conn, Posted, bytes_transferred, chain_of, completed, host_stream, offload, one_mdl_each,
-    pattern, terminate, terminate_tree,
+    AUTO, Conn, Posted, bytes_transferred, chain_nbls, chain_of, completed, host_stream, offload,
+    one_mdl_each, pattern, terminate, terminate_tree,
 };
 use mc::atomic::{AtomicU32, Ordering};
 use mc::{Arc, thread};
@@ -574,14 +574,7 @@ impl Sender {
     /// stream a prefix of the payloads that covers every success.
     fn fates(&self, sim: &Simulator, c: &Conn, handed_back: PNET_BUFFER_LIST) -> String {
         let done = completed(sim);
-        let mut back = Vec::new();
-        let mut p = handed_back;
-        while !p.is_null() {
-            back.push(p as usize);
-            // SAFETY: an NBL of this model's chains, handed back by the
-            // driver with its links set.
-            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
-        }
+        let back = chain_nbls(handed_back);
         let order: Vec<usize> = done.iter().map(|d| d.0).collect();
         let mut expect_order = self.nbls.clone();
         expect_order.retain(|p| order.contains(p));

@@ -389,3 +389,16 @@ pub fn host_stream(sim: &Simulator, requests: &[(usize, &Posted, usize)]) -> Vec
     }
     host
 }
+
+/// The NBLs of the chain at `head`, in order (e.g. those a terminate
+/// handed back).
+pub fn chain_nbls(mut head: PNET_BUFFER_LIST) -> Vec<usize> {
+    let mut out = Vec::new();
+    while !head.is_null() {
+        out.push(head as usize);
+        // SAFETY: a chain of the test's own NBLs, links set by whoever
+        // handed it back.
+        head = unsafe { (*head).NetBufferListHeader.NetBufferListData.Next };
+    }
+    out
+}

@@ -12,7 +12,9 @@
 //! SUCCESS (rule 58); the verifier stays clean and nothing leaks.
 
 use super::Defect;
-use crate::common::send::{Conn, Posted, completed, host_stream, offload, terminate_tree};
+use crate::common::send::{
+    Conn, Posted, chain_nbls, completed, host_stream, offload, terminate_tree,
+};
 use crate::common::*;
 use arbitrary::{Arbitrary, Unstructured};
 use chimney_miniport::ffi::*;
@@ -306,14 +308,8 @@ fn run(ops: &[Op]) {
     let (term, root) = terminate_tree(&c);
     crate::common::tree::run(&sim, StateOpKind::Terminate, &term, root);
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS, "terminated");
-    let mut back = Vec::new();
     // neighbor → path → connection: the connection is block 2.
-    let mut p = term.chain(2);
-    while !p.is_null() {
-        back.push(p as usize);
-        // SAFETY: NBLs of this run's chains, handed back by the terminate.
-        p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
-    }
+    let back = chain_nbls(term.chain(2));
     let done = completed(&sim);
     // At the upload the rest goes back in order, but for NBLs that had
     // failed: they complete with their status first (docs/decisions.md).

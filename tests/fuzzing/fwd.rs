@@ -244,50 +244,8 @@ fn check(
     forwards: &[NblChain],
     requests: &[(NblChain, Posted)],
 ) {
-    // Sends: as in the receive harness, the peer acknowledges what it got.
-    let nbls: Vec<usize> = sends.nbls().into_iter().map(|p| p as usize).collect();
-    for _ in 0..12 {
-        ack_all(sim, c);
-        if completed(sim).len() == nbls.len() {
-            break;
-        }
-        sim.advance_ms(10_000);
-    }
-    let stopped = sim
-        .chimney_calls()
-        .iter()
-        .any(|x| matches!(x, ChimneyCall::Event { event, .. } if *event == TcpIndicateRetrieve));
-    let done = completed(sim);
-    let completed_ids: Vec<usize> = done.iter().map(|x| x.0).collect();
-    let (term, tcp) = terminate(sim, c);
-    let mut back = Vec::new();
-    let mut p = term.chain(tcp);
-    while !p.is_null() {
-        back.push(p as usize);
-        // SAFETY: NBLs of the harness's chain, handed back by the terminate.
-        p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
-    }
-    let mut all = completed_ids.clone();
-    all.extend(&back);
-    assert_eq!(all, nbls, "every send NBL exactly once, in order");
-    assert!(
-        stopped || back.is_empty(),
-        "only a stopped connection hands sends back"
-    );
-    for (k, &(_, st)) in done.iter().enumerate() {
-        assert!(
-            st == NDIS_STATUS_SUCCESS || st == NDIS_STATUS_REQUEST_ABORTED,
-            "send NBL {k}: {st:#x}"
-        );
-    }
-    let mut want = Vec::new();
-    for (k, &len) in sizes.iter().enumerate() {
-        want.extend(pattern(k, len, 5));
-    }
-    assert!(
-        want.starts_with(&sim.peer_state(c.key).stream),
-        "the wire carries the send payload in order"
-    );
+    // Sends: as in the receive harness (which also uploads the connection).
+    super::rx::settle_sends(sim, c, sends, sizes, 5);
     // Forwarded NBLs: each exactly once, with a documented status.
     let fwd_done: Vec<(usize, NDIS_STATUS)> = sim
         .chimney_calls()

@@ -132,46 +132,35 @@ pub fn run(sizes: &[usize], frames: Vec<Rx>) {
         sim.inject_frame(bytes);
         sim.run_until_idle();
     }
-    // The peer acknowledges everything it really received, as often as
-    // the window and Nagle need; time passes while sends are left, so that
-    // a window a forged segment closed is probed open again (persist).
+    settle_sends(&sim, &c, &ch, sizes, 4);
+    sim.assert_clean();
+    finish(sim);
+}
+
+/// The send side's end, shared by the harnesses that send on the connection
+/// while untrusted segments arrive: the peer acknowledges everything it
+/// really received, as often as the window and Nagle need, time passing
+/// while sends are left (a window a forged segment closed is probed open
+/// again, persist); then the connection is uploaded. Every NBL of `ch`
+/// (payloads `pattern(k, sizes[k], tag)`) went exactly once, in order:
+/// completed SUCCESS or (after an acceptable RST) REQUEST_ABORTED, then,
+/// only if urgent data or a SYN at RCV.NXT stopped the connection, handed
+/// back. The wire carried a prefix of the payload, all of it unless the
+/// connection was reset or stopped.
+pub fn settle_sends(sim: &ndis_sim::Simulator, c: &Conn, ch: &NblChain, sizes: &[usize], tag: u8) {
     let nbls: Vec<usize> = ch.nbls().into_iter().map(|p| p as usize).collect();
     for _ in 0..12 {
-        ack_all(&sim, &c);
-        if completed(&sim).len() == nbls.len() {
+        ack_all(sim, c);
+        if completed(sim).len() == nbls.len() {
             break;
         }
         sim.advance_ms(10_000);
     }
-    let done = completed(&sim);
-    // Urgent data or a SYN at RCV.NXT stops the connection until its upload
-    // (which it requests): the rest of the sends then go back with it.
+    let done = completed(sim);
     let stopped = sim
         .chimney_calls()
         .iter()
         .any(|x| matches!(x, ChimneyCall::Event { event, .. } if *event == TcpIndicateRetrieve));
-    let completed_ids: Vec<usize> = done.iter().map(|x| x.0).collect();
-    if stopped {
-        assert!(nbls.starts_with(&completed_ids), "completions in order");
-        let (term, tcp) = terminate(&sim, &c);
-        let mut back = Vec::new();
-        let mut p = term.chain(tcp);
-        while !p.is_null() {
-            back.push(p as usize);
-            // SAFETY: NBLs of the test's chain, handed back by the terminate.
-            p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };
-        }
-        let mut all = completed_ids.clone();
-        all.extend(back);
-        assert_eq!(
-            all, nbls,
-            "every NBL exactly once: completed, then handed back"
-        );
-        sim.assert_clean();
-        finish(sim);
-        return;
-    }
-    assert_eq!(completed_ids, nbls, "every NBL exactly once, in order");
     let aborted = done.iter().any(|x| x.1 == NDIS_STATUS_REQUEST_ABORTED);
     for (k, &(_, st)) in done.iter().enumerate() {
         assert!(
@@ -179,20 +168,28 @@ pub fn run(sizes: &[usize], frames: Vec<Rx>) {
             "NBL {k}: {st:#x}"
         );
     }
-    // What reached the peer is a prefix of the payload, in order, once.
     let mut want = Vec::new();
     for (k, &len) in sizes.iter().enumerate() {
-        want.extend(pattern(k, len, 4));
+        want.extend(pattern(k, len, tag));
     }
-    let rec = sim.peer_state(c.key);
+    let stream = sim.peer_state(c.key).stream;
     assert!(
-        want.starts_with(&rec.stream),
+        want.starts_with(&stream),
         "the wire carries the payload in order"
     );
-    if !aborted {
-        assert!(rec.stream == want, "all of it");
+    if !aborted && !stopped {
+        assert!(stream == want, "all of it");
     }
-    sim.assert_clean();
-    terminate(&sim, &c);
-    finish(sim);
+    let (term, tcp) = terminate(sim, c);
+    let back = chain_nbls(term.chain(tcp));
+    assert!(
+        stopped || back.is_empty(),
+        "only a stopped connection hands sends back"
+    );
+    let mut all: Vec<usize> = done.iter().map(|x| x.0).collect();
+    all.extend(back);
+    assert_eq!(
+        all, nbls,
+        "every NBL exactly once, in order: completed, then handed back"
+    );
 }
