@@ -172,6 +172,13 @@ pub struct Deferred {
     draining: BlockQueue,
     /// The unmarked terminate being walked right now (NULL: none).
     walking: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
+    /// A run of the completion timer is completing what it took: another
+    /// run (the timer set again and fired on another processor) only sets
+    /// `again` and leaves, so completions keep their queued order (rule 46:
+    /// a terminate after the I/O queued before it).
+    running: bool,
+    /// Work was queued for a run that found `running` set.
+    again: bool,
 }
 
 impl Deferred {
@@ -181,6 +188,8 @@ impl Deferred {
             nbls: NblQueue::new(),
             draining: BlockQueue::new(),
             walking: core::ptr::null_mut(),
+            running: false,
+            again: false,
         }
     }
 }
@@ -529,6 +538,15 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
         // SAFETY: NBLs we owned, statuses set, handed back once.
         unsafe { handlers.send_complete(adapter.handle, failed_sends.head()) };
     }
+    // No receive indication or completion for a terminated connection may
+    // still be running when the terminate completes (rule 47), nor when its
+    // posted receives go back: one receive call at a time per connection
+    // (rule 72). Uploaded, it starts no new one.
+    if op == StateOp::Terminate
+        && let Some(dp) = &adapter.data
+    {
+        super::receive::wait_for_indications(dp);
+    }
     // So do the posted receives of uploaded connections (spec §4.2 step 3).
     if !settled_receives.is_empty()
         && let Some(handlers) = adapter.offload_handlers
@@ -542,13 +560,6 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
         && let Some(handlers) = adapter.offload_handlers
     {
         super::close::complete_all(adapter.handle, &handlers, disconnects);
-    }
-    // No receive indication for a terminated connection may still be
-    // running when the terminate completes (rule 47).
-    if op == StateOp::Terminate
-        && let Some(dp) = &adapter.data
-    {
-        super::receive::wait_for_indications(dp);
     }
     let h = adapter.handle.raw();
     // SAFETY: completing a request NDIS gave us, with the same root pointer;
@@ -749,13 +760,38 @@ pub unsafe extern "system" fn completion_timer_callback(
     let Some(adapter) = (unsafe { Adapter::from_context(FunctionContext) }) else {
         return;
     };
-    let nbls = take_for_drain(&mut adapter.deferred.lock_at_dispatch());
-    // No driver lock is held from here on: completions may call back into us.
-    drain(adapter, nbls);
-    // Connections a handler queued for work at DISPATCH_LEVEL (posted
-    // receives meeting held data) get their turn.
-    if let Some(dp) = &adapter.data {
-        dp.service_waiting(adapter);
+    {
+        let mut d = adapter.deferred.lock_at_dispatch();
+        if d.running {
+            // The run on another processor goes round once more for us.
+            d.again = true;
+            return;
+        }
+        d.running = true;
+    }
+    let mut guard = 1usize << 20;
+    loop {
+        // Connections queued for work first (posted receives meeting held
+        // data, receive requests an abortive disconnect ended: they go back
+        // before the disconnect completes, rule 80).
+        if let Some(dp) = &adapter.data {
+            dp.service_waiting(adapter);
+        }
+        let nbls = take_for_drain(&mut adapter.deferred.lock_at_dispatch());
+        // No driver lock is held from here on: completions may call back
+        // into us.
+        drain(adapter, nbls);
+        if let Some(dp) = &adapter.data {
+            dp.service_waiting(adapter);
+        }
+        let mut d = adapter.deferred.lock_at_dispatch();
+        guard -= 1;
+        if !d.again || guard == 0 {
+            d.running = false;
+            d.again = false;
+            return;
+        }
+        d.again = false;
     }
 }
 

@@ -20,9 +20,11 @@ use super::adapter::{Adapter, RunState};
 use super::send::DataPath;
 use crate::ffi::imports::NdisMIndicateReceiveNetBufferLists;
 use crate::ffi::*;
+use crate::ndis::handlers::TcpOffloadHandlers;
+use crate::ndis::recvq::Head;
 use crate::ndis::sendq::Completions;
 use crate::ndis::{NdisHandle, nbl};
-use crate::offload::conn::TxState;
+use crate::offload::conn::{ConnSlot, TxState};
 use crate::offload::keepalive::KeepAlive;
 use crate::offload::rexmit::Rto;
 use core::sync::atomic::Ordering;
@@ -271,7 +273,19 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
     while guard > 0 {
         guard -= 1;
         let mut c = lock.lock_at_dispatch();
-        if c.state != TxState::Open || c.rx.indicating {
+        if c.rx.indicating {
+            break;
+        }
+        if c.posted.head() == Head::Settled {
+            // Requests finished by a reset or refused at the door go first,
+            // in their turn (rule 72), whatever the state.
+            drop(c);
+            if hand_back_once(adapter, &handlers, dp, lock) {
+                continue;
+            }
+            break;
+        }
+        if c.state != TxState::Open {
             break;
         }
         let generation = c.generation;
@@ -384,7 +398,7 @@ fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
         return;
     };
     let mut done = Completions::new();
-    let handle = {
+    let (handle, generation) = {
         let mut c = lock.lock_at_dispatch();
         if !c.disconnect_due() {
             return;
@@ -392,12 +406,20 @@ fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
         c.rx.disconnect_indicated = true;
         c.rx.push_due = None;
         c.posted.complete_all(NDIS_STATUS_SUCCESS, true, &mut done);
-        c.offload_handle
+        if !done.is_empty() {
+            // The receive gate is free (`disconnect_due`): ours for the call.
+            c.rx.indicating = true;
+            dp.indicating.fetch_add(1, Ordering::AcqRel);
+        }
+        (c.offload_handle, c.generation)
     };
     if !done.is_empty() {
         // SAFETY: requests we owned, statuses and counts set, handed back
         // once, at DISPATCH_LEVEL, no lock held.
         unsafe { handlers.receive_complete(adapter.handle, done.head()) };
+        release_gate(dp, lock, generation);
+        // Posts refused meanwhile (INVALID_STATE) were left to us.
+        hand_back_all(adapter, &handlers, dp, lock);
     }
     handlers.event(
         NdisHandle::new(handle as NDIS_HANDLE),
@@ -406,13 +428,80 @@ fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
     );
 }
 
+/// Hand back the settled requests at the head of the connection's queue
+/// (finished by a reset or the peer's FIN, refused at the door) in one
+/// `NdisTcpOffloadReceiveComplete` call, holding the connection's receive
+/// gate (`rx.indicating`) for it. False if there were none or another
+/// processor holds the gate: every gate holder looks again once its call
+/// has returned, so one receive call at a time per connection (rule 72)
+/// and the requests in posting order. DISPATCH_LEVEL, no lock held.
+fn hand_back_once(
+    adapter: &Adapter,
+    handlers: &TcpOffloadHandlers,
+    dp: &DataPath,
+    lock: ConnSlot<'_>,
+) -> bool {
+    let mut done = Completions::new();
+    let generation = {
+        let mut c = lock.lock_at_dispatch();
+        if c.rx.indicating || c.state == TxState::Free {
+            return false;
+        }
+        c.posted.take_settled(&mut done);
+        if done.is_empty() {
+            return false;
+        }
+        c.rx.indicating = true;
+        dp.indicating.fetch_add(1, Ordering::AcqRel);
+        c.generation
+    };
+    // SAFETY: requests we owned, statuses and counts set when they were
+    // settled, handed back once, at DISPATCH_LEVEL, no lock held.
+    unsafe { handlers.receive_complete(adapter.handle, done.head()) };
+    release_gate(dp, lock, generation);
+    true
+}
+
+/// [`hand_back_once`] until nothing is left or the gate is taken.
+fn hand_back_all(
+    adapter: &Adapter,
+    handlers: &TcpOffloadHandlers,
+    dp: &DataPath,
+    lock: ConnSlot<'_>,
+) {
+    let mut guard = 1usize << 20;
+    while guard > 0 && hand_back_once(adapter, handlers, dp, lock) {
+        guard -= 1;
+    }
+}
+
+/// Settled receive requests of connection `id` go back now, unless another
+/// processor holds its receive gate (which then hands them back).
+/// DISPATCH_LEVEL, no lock held.
+pub fn hand_back_settled(adapter: &Adapter, dp: &DataPath, id: u32) {
+    if let (Some(handlers), Some(lock)) = (adapter.offload_handlers, dp.conns.get(id)) {
+        hand_back_all(adapter, &handlers, dp, lock);
+    }
+}
+
+/// Leave the receive gate taken under `generation` (untouched if the slot
+/// was freed or reused meanwhile).
+fn release_gate(dp: &DataPath, lock: ConnSlot<'_>, generation: u32) {
+    let mut c = lock.lock_at_dispatch();
+    if c.generation == generation && c.state != TxState::Free {
+        c.rx.indicating = false;
+    }
+    dp.indicating.fetch_sub(1, Ordering::AcqRel);
+}
+
 /// MiniportTcpOffloadReceive's work (the handler returns PENDING, rule 65):
 /// queue each request of the chain on its connection in order. A request
 /// for a connection being uploaded completes with
 /// `NDIS_STATUS_UPLOAD_IN_PROGRESS`, after a reset with
 /// `NDIS_STATUS_REQUEST_ABORTED`, for a stale context with
 /// `NDIS_STATUS_INVALID_PARAMETER` — through the completion timer, never
-/// inside the call. A post also lets indications resume after a refusal
+/// inside the call; a refused request of a live connection waits in its
+/// queue and goes back in posting order with the others (rule 72). A post also lets indications resume after a refusal
 /// (§6.5); if the connection holds data (or the request completes at once),
 /// the delivery algorithm runs from the completion timer at DISPATCH_LEVEL.
 ///
@@ -434,6 +523,7 @@ pub unsafe fn post_receive(adapter: &Adapter, slot: PVOID, chain: PNET_BUFFER_LI
             c.receive_refusal()
         });
     let mut conn = conn;
+    let mut parked = false;
     let mut p = chain;
     let mut guard = 1usize << 20;
     while !p.is_null() && guard > 0 {
@@ -447,6 +537,14 @@ pub unsafe fn post_receive(adapter: &Adapter, slot: PVOID, chain: PNET_BUFFER_LI
                 // delivery algorithm first sees it (rule 68).
                 let _ = unsafe { c.posted.post(p) };
             }
+            // A live connection keeps the refused request in its queue,
+            // to be handed back in its turn under its receive gate (rule
+            // 72: another processor may be completing its requests now).
+            (Some((_, c)), Some(status)) if c.state != TxState::Free => {
+                // SAFETY: as above.
+                unsafe { c.posted.park(p, status) };
+                parked = true;
+            }
             // SAFETY: as above.
             (_, Some(status)) => unsafe { refused.refuse(p, status) },
             // SAFETY: as above (no connection means a refusal above).
@@ -455,9 +553,11 @@ pub unsafe fn post_receive(adapter: &Adapter, slot: PVOID, chain: PNET_BUFFER_LI
         p = next;
     }
     if let Some((id, mut c)) = conn
-        && refusal.is_none()
+        && (refusal.is_none() || parked)
     {
-        c.rx.refused = false;
+        if refusal.is_none() {
+            c.rx.refused = false;
+        }
         if c.delivery_due() || !c.posted.is_empty() {
             if !c.waiting {
                 c.waiting = true;

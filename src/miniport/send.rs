@@ -374,7 +374,7 @@ pub unsafe fn abortive_disconnect(
     super::chimney::mark_pending_terminates(adapter);
     let mut done = Completions::new();
     // SAFETY: caller contract.
-    let Some((_, mut c)) = (unsafe { dp.conn_by_slot(slot) }) else {
+    let Some((id, mut c)) = (unsafe { dp.conn_by_slot(slot) }) else {
         return false;
     };
     let established = c.established();
@@ -384,14 +384,20 @@ pub unsafe fn abortive_disconnect(
     if established {
         count_reset(adapter, &c);
     }
-    let mut settled = Completions::new();
-    c.posted
-        .complete_all(NDIS_STATUS_REQUEST_ABORTED, false, &mut settled);
+    // Posted receives end too, handed back in their turn under the
+    // connection's receive gate (rule 72) from the completion timer.
+    c.posted.settle_all(NDIS_STATUS_REQUEST_ABORTED, false);
+    let hand_back = !c.posted.is_empty() && !c.waiting;
+    if hand_back {
+        c.waiting = true;
+    }
     // A graceful disconnect still pending ends aborted, before this one.
     let graceful = c.finished_disconnect();
     drop(c);
+    if hand_back {
+        dp.waiting.lock().push(id);
+    }
     defer(adapter, done);
-    super::chimney::defer_receive_completions(adapter, settled);
     if let Some(f) = graceful {
         // SAFETY: the earlier request left the queue; ours, completed once.
         unsafe {
@@ -904,10 +910,10 @@ impl NicEvents for Events<'_> {
         let freq = self.dp.ack_frequency.load(Ordering::Relaxed);
         // A reset ends every posted receive too (REQUEST_ABORTED, with the
         // bytes each holds).
-        let mut settled = Completions::new();
+        // They stay queued, settled, until handed back under the
+        // connection's receive gate below (rule 72).
         if outcome == RxOutcome::Aborted {
-            c.posted
-                .complete_all(NDIS_STATUS_REQUEST_ABORTED, false, &mut settled);
+            c.posted.settle_all(NDIS_STATUS_REQUEST_ABORTED, false);
         }
         let need = if outcome == RxOutcome::Aborted {
             AckNeed::None
@@ -975,10 +981,8 @@ impl NicEvents for Events<'_> {
             // back once, at DISPATCH_LEVEL, no driver lock held.
             unsafe { handlers.send_complete(self.adapter.handle, done.head()) };
         }
-        if !settled.is_empty() {
-            // SAFETY: receive requests we owned, statuses and counts set,
-            // handed back once, at DISPATCH_LEVEL, no driver lock held.
-            unsafe { handlers.receive_complete(self.adapter.handle, settled.head()) };
+        if outcome == RxOutcome::Aborted {
+            super::receive::hand_back_settled(self.adapter, self.dp, id);
         }
         if let Some(f) = disconnect {
             // SAFETY: the request left the queue; ours, completed once, after

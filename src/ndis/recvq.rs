@@ -8,6 +8,12 @@
 //! when full). A request that cannot be used (malformed) carries the
 //! `UNUSABLE` size and completes with `NDIS_STATUS_INVALID_PARAMETER`
 //! when it reaches the head.
+//!
+//! A request already finished (status, byte count and NET_BUFFER advance
+//! set: aborted by a reset, refused at the door, ended by the peer's FIN)
+//! may wait in the queue, marked `SETTLED`, until whoever holds the
+//! connection's receive gate hands it back: one receive call at a time per
+//! connection (rule 72), in posting order.
 
 use super::nbdata;
 use super::nbl::{self, NblQueue};
@@ -19,6 +25,8 @@ const PLACED_SHIFT: u32 = 32;
 const PLACED_MASK: usize = (1 << 31) - 1;
 /// Size marking a request that is completed unused (malformed).
 const UNUSABLE: u32 = u32::MAX;
+/// Size marking a request that is finished and waits to be handed back.
+const SETTLED: u32 = u32::MAX - 1;
 
 fn tag(size: u32, placed: u32, no_push: bool) -> usize {
     size as usize
@@ -45,6 +53,8 @@ pub enum Head {
     Empty,
     /// A request with `room` bytes still free, `placed` bytes filled.
     Open { room: u32, placed: u32, push: bool },
+    /// A finished request waiting to be handed back.
+    Settled,
 }
 
 /// Posted receive requests of one connection.
@@ -112,6 +122,9 @@ impl RecvQueue {
         };
         let size = tag_size(t);
         let placed = tag_placed(t);
+        if size == SETTLED {
+            return Head::Settled;
+        }
         if size == UNUSABLE || size == 0 {
             return Head::Empty;
         }
@@ -130,7 +143,7 @@ impl RecvQueue {
         };
         let size = tag_size(t);
         let placed = tag_placed(t);
-        if size == UNUSABLE || placed >= size {
+        if size == UNUSABLE || size == SETTLED || placed >= size {
             return 0;
         }
         let want = data.len().min((size - placed) as usize);
@@ -161,7 +174,7 @@ impl RecvQueue {
         done: &mut Completions,
     ) {
         while let Some((p, t)) = self.q.pop() {
-            let st = if filled_succeed && tag_placed(t) > 0 && tag_size(t) != UNUSABLE {
+            let st = if filled_succeed && tag_placed(t) > 0 && tag_size(t) < SETTLED {
                 NDIS_STATUS_SUCCESS
             } else {
                 status
@@ -170,12 +183,59 @@ impl RecvQueue {
             unsafe { finish(p, t, st, done) };
         }
     }
+
+    /// Finish every request as [`Self::complete_all`] does, but keep them
+    /// queued, marked settled, for [`Self::take_settled`].
+    pub fn settle_all(&mut self, status: NDIS_STATUS, filled_succeed: bool) {
+        let mut finished = Completions::new();
+        self.complete_all(status, filled_succeed, &mut finished);
+        let mut p = finished.head();
+        let mut guard = finished.len();
+        while !p.is_null() && guard > 0 {
+            guard -= 1;
+            // SAFETY: each NBL of `finished` left this queue just now; its
+            // link is read before the queue relinks it.
+            unsafe {
+                let next = nbl::next(p);
+                self.q.push(p, tag(SETTLED, 0, false));
+                p = next;
+            }
+        }
+    }
+
+    /// Queue a request refused at the door (`status`, nothing read), to be
+    /// handed back in its turn.
+    ///
+    /// # Safety
+    /// As for [`Self::post`].
+    pub unsafe fn park(&mut self, p: PNET_BUFFER_LIST, status: NDIS_STATUS) {
+        // SAFETY: caller contract.
+        unsafe {
+            nbl::set_status(p, status);
+            nbl::set_bytes_transferred(p, 0);
+            self.q.push(p, tag(SETTLED, 0, false));
+        }
+    }
+
+    /// Move the settled requests at the head into `done`, in order.
+    pub fn take_settled(&mut self, done: &mut Completions) {
+        while self.head() == Head::Settled {
+            if let Some((p, _)) = self.q.pop() {
+                // SAFETY: a finished request leaving the queue, ours until
+                // handed back.
+                unsafe { done.push(p) };
+            }
+        }
+    }
 }
 
 /// # Safety
 /// `p` must be a request that just left the queue, with its tag `t`.
 unsafe fn finish(p: PNET_BUFFER_LIST, t: usize, status: NDIS_STATUS, done: &mut Completions) {
-    if tag_size(t) == UNUSABLE {
+    if tag_size(t) == SETTLED {
+        // SAFETY: caller contract; finished when it was settled.
+        unsafe { done.push(p) };
+    } else if tag_size(t) == UNUSABLE {
         // SAFETY: caller contract; nothing was read or written.
         unsafe { done.refuse(p, NDIS_STATUS_INVALID_PARAMETER) };
     } else {

@@ -627,16 +627,21 @@ impl ConnTx {
             && !self.rx.indicating
     }
 
-    /// Something for the delivery algorithm to do (spec §6.6): buffered data
-    /// for posted requests or for an indication the host has not refused,
-    /// a request that completes at the head (zero bytes, malformed), a push
-    /// timer that fired, or a partly filled push-mode request (pre-filled by
-    /// the host) whose push timer has not started.
+    /// Something for the delivery algorithm to do (spec §6.6): settled
+    /// requests to hand back, buffered data for posted requests or for an
+    /// indication the host has not refused, a request that completes at the
+    /// head (zero bytes, malformed), a push timer that fired, or a partly
+    /// filled push-mode request (pre-filled by the host) whose push timer
+    /// has not started.
     pub fn delivery_due(&self) -> bool {
+        let head = self.posted.head();
+        if head == Head::Settled && self.state != TxState::Free {
+            // Finished requests wait to be handed back (any live state).
+            return true;
+        }
         if self.state != TxState::Open {
             return false;
         }
-        let head = self.posted.head();
         let timer_due = matches!(head, Head::Open { placed, push: true, .. } if placed > 0)
             && self.rx.push_due.is_none();
         (!self.rx.is_empty() && (head != Head::None || !self.rx.refused))
@@ -664,7 +669,9 @@ impl ConnTx {
         while guard > 0 {
             guard -= 1;
             match self.posted.head() {
-                Head::None => break,
+                // Settled requests are handed back by the delivery
+                // algorithm before it fills (they never sit behind open ones).
+                Head::None | Head::Settled => break,
                 Head::Empty | Head::Open { room: 0, .. } => {
                     // A zero-byte request also lets indications resume (§6.5).
                     self.posted.complete_head(done);

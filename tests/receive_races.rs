@@ -1,0 +1,280 @@
+//! Receive completions of one connection from two processors (rule 72:
+//! `NdisTcpOffloadReceiveComplete` and the receive indication are
+//! serialized per connection). Each test holds one processor inside a
+//! receive completion (the host's hook waits there) while the other makes
+//! the connection complete more requests: a reset arriving, a post refused
+//! after a reset or after the disconnect indication. The simulator reports
+//! a completion that starts while another for the same connection runs on
+//! another processor; besides that, the requests must complete once each,
+//! in posting order, with the status their fate gives them.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_macros)]
+
+mod common;
+
+use chimney_miniport::ffi::*;
+use common::send::*;
+use common::*;
+use ndis_sim::builders::NblChain;
+use ndis_sim::harness::TcpIoKind;
+use ndis_sim::state::SimCore;
+use ndis_sim::{AckPolicy, Simulator};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const MANUAL: AckPolicy = AckPolicy::Manual;
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn request(size: usize) -> NblChain {
+    one_mdl_each(&[size], |_| vec![0xCC; size])
+}
+
+fn post(sim: &Simulator, c: &Conn, chain: &NblChain) -> NDIS_STATUS {
+    sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), chain.head())
+}
+
+/// The receive DPC of whatever the peer sent, frame by frame.
+fn wire(core: &SimCore) {
+    while ndis_sim::peer::wire_step(core) {}
+}
+
+/// Run the wire on a processor of its own until it is inside a receive
+/// completion; hold it there while `second` runs on this processor, then
+/// let it finish. False if the wire never got inside one.
+fn while_completing(sim: &Simulator, second: impl FnOnce()) -> bool {
+    held_while(sim, PATIENCE, wire, second)
+}
+
+/// Run `first` on a processor of its own until it is inside a receive
+/// completion and hold it there while `second` runs on this one; it lets
+/// go when `second` returns or after `hold`, whichever comes first (a
+/// `second` may have to wait for it).
+fn held_while(
+    sim: &Simulator,
+    hold: Duration,
+    first: impl FnOnce(&SimCore) + Send,
+    second: impl FnOnce(),
+) -> bool {
+    let (inside_tx, inside_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (inside_tx, release_rx) = (Mutex::new(inside_tx), Mutex::new(release_rx));
+    let once = AtomicBool::new(false);
+    let hook = move || {
+        // Only the first completion waits; later ones (this processor's
+        // or the other's) go straight through.
+        if once.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = inside_tx.lock().unwrap().send(());
+        let _ = release_rx.lock().unwrap().recv_timeout(hold);
+    };
+    *sim.core.on_receive_complete.lock().unwrap() = Some(Box::new(hook));
+    let core = sim.core.clone();
+    let entered = std::thread::scope(|s| {
+        let first = s.spawn(move || {
+            ndis_sim::state::set_current(Some(core.clone()));
+            first(&core);
+            ndis_sim::state::set_current(None);
+        });
+        let entered = inside_rx.recv_timeout(PATIENCE).is_ok();
+        if entered {
+            second();
+        }
+        let _ = release_tx.send(());
+        first.join().expect("the first processor's work");
+        entered
+    });
+    *sim.core.on_receive_complete.lock().unwrap() = None;
+    entered
+}
+
+/// Completions for one connection that overlapped across processors.
+fn overlaps(sim: &Simulator) -> usize {
+    sim.violations()
+        .iter()
+        .filter(|v| format!("{v:?}").contains("on another processor (rule 72"))
+        .count()
+}
+
+fn fates(sim: &Simulator) -> Vec<(usize, NDIS_STATUS)> {
+    receives_completed(sim)
+}
+
+#[test]
+fn rule_072_a_reset_and_a_post_refused_after_it_complete_one_at_a_time() {
+    // The reset's receive DPC completes the request it held; meanwhile the
+    // host posts another, refused (REQUEST_ABORTED), and the completion
+    // timer runs on the host's processor.
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let (r1, r2) = (request(1000), request(1000));
+    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    sim.peer_rst(c.key);
+    let entered = while_completing(&sim, || {
+        assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING, "rule 65");
+        sim.run_until_idle();
+    });
+    assert!(entered, "the reset completed no request");
+    sim.run_until_idle();
+    assert_eq!(overlaps(&sim), 0, "{:#?}", sim.violations());
+    assert_eq!(
+        fates(&sim),
+        [
+            (r1.head() as usize, NDIS_STATUS_REQUEST_ABORTED),
+            (r2.head() as usize, NDIS_STATUS_REQUEST_ABORTED)
+        ],
+        "each once, in posting order (rules 62, 65)"
+    );
+    terminate(&sim, &c);
+    sim.assert_clean();
+}
+
+#[test]
+fn rule_072_a_reset_arriving_while_a_filled_request_completes_waits_its_turn() {
+    // The first request is filled and completing on one processor when the
+    // peer's RST arrives on the other: the second request is aborted, but
+    // handed back only after the first's completion returns.
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let (r1, r2) = (request(10), request(1000));
+    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
+    assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    sim.peer_send(c.key, &[7; 10], true);
+    let entered = while_completing(&sim, || {
+        sim.peer_rst(c.key);
+        sim.run_wire_only();
+    });
+    assert!(entered, "the data completed no request");
+    sim.run_until_idle();
+    assert_eq!(overlaps(&sim), 0, "{:#?}", sim.violations());
+    assert_eq!(
+        fates(&sim),
+        [
+            (r1.head() as usize, NDIS_STATUS_SUCCESS),
+            (r2.head() as usize, NDIS_STATUS_REQUEST_ABORTED)
+        ],
+        "each once, in posting order (rules 62, 65)"
+    );
+    assert_eq!(bytes_transferred(r1.head()), 10);
+    terminate(&sim, &c);
+    sim.assert_clean();
+}
+
+#[test]
+fn rule_072_the_disconnects_completions_and_a_post_refused_after_it_do_not_overlap() {
+    // The peer's FIN: the request still posted completes (SUCCESS, no
+    // bytes: the end of the stream) before TcpIndicateDisconnect; a post
+    // made meanwhile is refused with INVALID_STATE (rule 71).
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let (r1, r2) = (request(1000), request(1000));
+    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    sim.peer_fin(c.key);
+    let entered = while_completing(&sim, || {
+        assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING, "rule 65");
+        sim.run_until_idle();
+    });
+    assert!(entered, "the FIN completed no request");
+    sim.run_until_idle();
+    assert_eq!(overlaps(&sim), 0, "{:#?}", sim.violations());
+    assert_eq!(
+        fates(&sim),
+        [
+            (r1.head() as usize, NDIS_STATUS_SUCCESS),
+            (r2.head() as usize, NDIS_STATUS_INVALID_STATE)
+        ],
+        "each once, in posting order (rules 71, 86)"
+    );
+    assert_eq!(bytes_transferred(r1.head()), 0);
+    assert_eq!(event_infos(&sim, TcpIndicateDisconnect).len(), 1);
+    terminate(&sim, &c);
+    sim.assert_clean();
+}
+
+#[test]
+fn rule_072_an_upload_hands_back_posted_requests_after_a_running_completion_returns() {
+    // The first request is filled and completing on one processor when the
+    // host terminates the connection on the other: the terminate hands the
+    // second request back (UPLOAD_IN_PROGRESS) only once the first's
+    // completion has returned (rules 47, 72). The held processor lets go by
+    // itself after a while, so the terminate here has to wait for it.
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let (r1, r2) = (request(10), request(1000));
+    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
+    assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    sim.peer_send(c.key, &[7; 10], true);
+    let mut tree = None;
+    let entered = held_while(&sim, Duration::from_millis(500), wire, || {
+        tree = Some(terminate(&sim, &c));
+    });
+    assert!(entered, "the data completed no request");
+    sim.run_until_idle();
+    assert_eq!(overlaps(&sim), 0, "{:#?}", sim.violations());
+    assert_eq!(
+        fates(&sim),
+        [
+            (r1.head() as usize, NDIS_STATUS_SUCCESS),
+            (r2.head() as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS)
+        ],
+        "each once, in posting order (rule 65, spec §4.2)"
+    );
+    drop(tree);
+    sim.assert_clean();
+}
+
+#[test]
+fn rule_046_a_terminate_waits_for_completions_another_run_of_the_completion_timer_is_making() {
+    // The completion timer runs on one processor, held inside the first of
+    // the completions it took (a request refused for a stale context); the
+    // abortive disconnect it took with it is still to complete. The host
+    // terminates the connection on the other processor and the timer fires
+    // there too: the terminate completes only after that disconnect (rule
+    // 46), so the second run leaves the work to the first.
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let sends = chain_of(&[1000], 1);
+    assert_eq!(send(&sim, &c, &sends), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    let stale = request(100);
+    let disconnect = NblChain::single(&[]);
+    let none = std::ptr::null_mut();
+    assert_eq!(
+        sim.call_tcp_io(TcpIoKind::Receive, none, stale.head()),
+        NDIS_STATUS_PENDING
+    );
+    assert_eq!(
+        sim.call_tcp_io(
+            TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+            c.slot_ptr(),
+            disconnect.head(),
+        ),
+        NDIS_STATUS_PENDING
+    );
+    let (term, root) = terminate_tree(&c);
+    let timers = |core: &SimCore| while ndis_sim::exports::timer::fire_one_due_timer(core) {};
+    let entered = held_while(&sim, PATIENCE, timers, || {
+        sim.call_state_op(ndis_sim::StateOpKind::Terminate, term.ptr(root));
+        sim.run_until_idle();
+    });
+    assert!(entered, "the timer completed no receive request");
+    sim.run_until_idle();
+    assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+    let calls = sim.chimney_calls();
+    let at = |f: &dyn Fn(&ndis_sim::exports::chimney::ChimneyCall) -> bool| {
+        calls.iter().position(f).expect("made")
+    };
+    use ndis_sim::exports::chimney::ChimneyCall as Call;
+    let disconnected =
+        at(&|x| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize));
+    let terminated =
+        at(&|x| matches!(x, Call::StateComplete { export, .. } if export.contains("Terminate")));
+    assert!(disconnected < terminated, "rule 46: {calls:#?}");
+    sim.assert_clean();
+}
