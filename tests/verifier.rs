@@ -398,3 +398,35 @@ fn rule_072_receive_completions_overlapping_on_two_processors_are_reported() {
         .count();
     assert_eq!(overlaps, 1, "{:#?}", sim.violations());
 }
+
+#[test]
+fn rule_046_a_terminate_completing_before_a_request_on_its_connection_is_reported() {
+    // A receive request posted on the connection is still the driver's
+    // when a terminate of that connection is completed: the simulator
+    // reports it (every request on a terminated object completes first).
+    let sim = with_adapter();
+    let c = common::send::offload(&sim, 1, 4000, ndis_sim::AckPolicy::Manual);
+    let request = ndis_sim::builders::NblChain::single(&[0u8; 100]);
+    assert_eq!(
+        sim.call_tcp_io(ndis_sim::TcpIoKind::Receive, c.slot_ptr(), request.head()),
+        NDIS_STATUS_PENDING
+    );
+    let (term, root) = common::send::terminate_tree(&c);
+    for id in 0..term.len() {
+        // SAFETY: a block of this test's tree: terminated, as far as the
+        // completion will say.
+        unsafe { (*term.ptr(id)).Status = NDIS_STATUS_SUCCESS };
+    }
+    // SAFETY: the simulator's export with its adapter handle and a tree of
+    // this test.
+    irql::at_dispatch(|| unsafe {
+        NdisMTerminateOffloadComplete(sim.adapter_handle(), term.ptr(root))
+    });
+    let late = |sim: &ndis_sim::Simulator| {
+        sim.violations()
+            .iter()
+            .filter(|v| format!("{v:?}").contains("(rule 46)"))
+            .count()
+    };
+    assert_eq!(late(&sim), 1, "{:#?}", sim.violations());
+}

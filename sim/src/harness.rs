@@ -508,6 +508,9 @@ impl Simulator {
             if op == TcpIoKind::Receive {
                 crate::exports::chimney::note_receive_post(&self.core, p as usize, context);
             }
+            if context != 0 {
+                crate::exports::chimney::note_io_post(&self.core, p as usize, context);
+            }
             given.push(p as usize);
             // SAFETY: the chain is one the test built.
             p = unsafe { (*p).NetBufferListHeader.NetBufferListData.Next };

@@ -126,6 +126,11 @@ pub struct ChimneyLog {
     /// indication call running: the processor making it and how deep.
     rx_busy:
         std::collections::HashMap<usize, (usize, u32), std::hash::BuildHasherDefault<HandleHasher>>,
+    /// Sends, receive requests and disconnects the harness posted on an
+    /// offloaded object: NBL → the context value it was posted to
+    /// ([`note_io_post`]); entries found completed are dropped at each
+    /// terminate completion, which checks the rest (rule 46).
+    io_posts: std::collections::HashMap<usize, usize, std::hash::BuildHasherDefault<HandleHasher>>,
 }
 
 /// The host posted receive request `nbl` on the connection whose context
@@ -133,6 +138,62 @@ pub struct ChimneyLog {
 /// connection's).
 pub fn note_receive_post(sim: &SimCore, nbl: usize, context: usize) {
     lock(&sim.chimney).receive_posts.insert(nbl, context);
+}
+
+/// The host posted `nbl` (a send, receive request or disconnect) on the
+/// object whose context value is `context`: a terminate of that object must
+/// not complete while it is outstanding (rule 46).
+pub fn note_io_post(sim: &SimCore, nbl: usize, context: usize) {
+    lock(&sim.chimney).io_posts.insert(nbl, context);
+}
+
+/// Rule 46: before `NdisMTerminateOffloadComplete`, every request posted on
+/// a terminated object (`blocks` whose terminate succeeded) is completed or,
+/// for sends, handed back in the tree (`handed_back` has run).
+fn check_nothing_outstanding(sim: &SimCore, export: &'static str, blocks: &[ScannedBlock]) {
+    let terminated: std::collections::HashSet<usize> = blocks
+        .iter()
+        .filter(|b| {
+            b.context != 0
+                && (b.status == NDIS_STATUS_SUCCESS
+                    || b.status == NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS)
+        })
+        .map(|b| b.context)
+        .collect();
+    let posted: Vec<(usize, usize)> = lock(&sim.chimney)
+        .io_posts
+        .iter()
+        .map(|(&p, &c)| (p, c))
+        .collect();
+    if posted.is_empty() || terminated.is_empty() {
+        return;
+    }
+    let mut settled = Vec::new();
+    let mut late = Vec::new();
+    {
+        let outstanding = lock(&sim.outstanding);
+        for (p, context) in posted {
+            match outstanding.get(&p) {
+                None => settled.push(p),
+                Some(r) if terminated.contains(&context) => late.push((p, r.handler)),
+                Some(_) => {}
+            }
+        }
+    }
+    {
+        let mut log = lock(&sim.chimney);
+        for p in settled.iter().chain(late.iter().map(|(p, _)| p)) {
+            log.io_posts.remove(p);
+        }
+    }
+    for (p, handler) in late {
+        sim.violation(Violation::BadArgument {
+            export,
+            detail: format!(
+                "request {p:#x} given to {handler} on a terminated object is still outstanding (rule 46)"
+            ),
+        });
+    }
 }
 
 fn sim_for(export: &'static str, h: NDIS_HANDLE) -> Option<std::sync::Arc<SimCore>> {
@@ -694,6 +755,7 @@ fn state_complete(export: &'static str, h: NDIS_HANDLE, root: PNDIS_MINIPORT_OFF
                     .calls
                     .push(ChimneyCall::SendHandedBack(back));
             }
+            check_nothing_outstanding(&sim, export, &handles);
         }
     }
     tracker::complete(&sim, root as usize, export);
