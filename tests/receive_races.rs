@@ -278,3 +278,44 @@ fn rule_046_a_terminate_waits_for_completions_another_run_of_the_completion_time
     assert!(disconnected < terminated, "rule 46: {calls:#?}");
     sim.assert_clean();
 }
+
+#[test]
+fn rule_046_a_post_refused_while_the_terminate_hands_back_requests_completes_before_it() {
+    // The terminate's walk has uploaded the connection and is handing back
+    // its posted request (held there, on one processor) when the host posts
+    // another on the other processor: that one is refused, and completes
+    // before the terminate does (rule 46), not in a later timer run.
+    let sim = with_adapter();
+    let c = offload(&sim, 1, 4000, MANUAL);
+    let (r1, r2) = (request(1000), request(1000));
+    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
+    sim.run_until_idle();
+    let (term, root) = terminate_tree(&c);
+    sim.call_state_op(ndis_sim::StateOpKind::Terminate, term.ptr(root));
+    let timers = |core: &SimCore| while ndis_sim::exports::timer::fire_one_due_timer(core) {};
+    let entered = held_while(&sim, PATIENCE, timers, || {
+        assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING, "rule 65");
+        sim.run_until_idle();
+    });
+    assert!(entered, "the terminate handed back no request");
+    sim.run_until_idle();
+    assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+    let calls = sim.chimney_calls();
+    use ndis_sim::exports::chimney::ChimneyCall as Call;
+    let r2_done = calls
+        .iter()
+        .position(|x| matches!(x, Call::ReceiveComplete(v) if v.iter().any(|d| d.0 == r2.head() as usize)))
+        .expect("the second request completed");
+    let terminated = calls
+        .iter()
+        .position(
+            |x| matches!(x, Call::StateComplete { export, .. } if export.contains("Terminate")),
+        )
+        .expect("the terminate completed");
+    assert!(r2_done < terminated, "rule 46: {calls:#?}");
+    assert_eq!(
+        fates(&sim)[0],
+        (r1.head() as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS)
+    );
+    sim.assert_clean();
+}

@@ -561,6 +561,13 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     {
         super::close::complete_all(adapter.handle, &handlers, disconnects);
     }
+    // Requests refused while the walk ran (posted on a connection it had
+    // already uploaded) were queued after this run took the queue: they
+    // complete before the terminate does (rule 46).
+    if op == StateOp::Terminate {
+        let late = adapter.deferred.lock().nbls.take();
+        complete_io(adapter, late);
+    }
     let h = adapter.handle.raw();
     // SAFETY: completing a request NDIS gave us, with the same root pointer;
     // nothing touches the tree afterwards (rule 17).
