@@ -37,12 +37,13 @@ use chimney_miniport::ndis::{Deadline, NdisHandle};
 use chimney_miniport::offload::conn::{ConnTable, TxState};
 use common::send::{
     AUTO, Conn, Posted, bytes_transferred, chain_nbls, chain_of, completed, host_stream, offload,
-    one_mdl_each, pattern, terminate, terminate_tree,
+    one_mdl_each, pattern, send, terminate, terminate_tree,
 };
 use mc::atomic::{AtomicU32, Ordering};
 use mc::{Arc, thread};
 use ndis_sim::Simulator;
 use ndis_sim::builders::{NbSpec, NblChain};
+use ndis_sim::exports::chimney::ChimneyCall;
 use ndis_sim::{StateOpKind, TcpIoKind};
 use std::collections::BTreeSet;
 
@@ -467,6 +468,11 @@ impl Poster {
         }
     }
 
+    /// The same, posting on the context slot at `slot` instead.
+    fn on_slot(self, slot: usize) -> Poster {
+        Poster { slot, ..self }
+    }
+
     /// Post the chain of `nbls` (linked, head first).
     fn post(&self, nbls: &[usize]) {
         for &p in nbls {
@@ -664,7 +670,7 @@ fn rule_056_sends_racing_the_ack_dpc_complete_in_posting_order() {
     // the sender is done. The outcome is how many NBLs had completed by
     // then.
     explore_machine(
-        Some(5),
+        Some(4),
         &["0 early", "2 early", "3 early, contended"],
         |sim, c| {
             let mut sender = Sender::start(sim, c);
@@ -997,4 +1003,85 @@ fn rule_072_receive_completions_after_a_reset_stay_serialized_and_in_fifo_order(
         let st: Vec<String> = done.iter().map(|d| format!("{:#x}", d.1)).collect();
         st.join(" ")
     });
+}
+
+#[test]
+fn rule_046_two_runs_of_the_completion_timer_keep_the_queued_order() {
+    // Queued for the completion timer: an abortive disconnect (its send
+    // aborted, then the request itself), then a terminate of the
+    // connection. This processor runs the timer; the other posts a receive
+    // request on a stale context (refused: queued, and the timer set
+    // again) and runs the timer too, so two runs of its callback may
+    // overlap. Whatever the interleaving: the aborted send, then the
+    // disconnect, then the terminate (rules 46, 80); the refused request
+    // completes once.
+    explore_machine(
+        Some(4),
+        &["one run at a time", "overlapping runs"],
+        |sim, c| {
+            let sends = chain_of(&[100], 1);
+            assert_eq!(send(sim, c, &sends), NDIS_STATUS_PENDING);
+            let disconnect = NblChain::single(&[]);
+            let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
+            assert_eq!(
+                sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
+                NDIS_STATUS_PENDING
+            );
+            let (term, root) = terminate_tree(c);
+            sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+            let stale = one_mdl_each(&[100], |_| vec![0; 100]);
+            let zero = Box::new(0usize);
+            let poster =
+                Poster::new(sim, c, TcpIoKind::Receive).on_slot(&*zero as *const usize as usize);
+            let nbls = nbls_of(std::slice::from_ref(&stale));
+            let other = {
+                let core = sim.core.clone();
+                thread::spawn(move || {
+                    ndis_sim::state::set_current(Some(core.clone()));
+                    poster.post(&nbls[0]);
+                    while ndis_sim::exports::timer::fire_one_due_timer(&core) {}
+                    ndis_sim::state::set_current(None);
+                })
+            };
+            while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
+            other.join().unwrap();
+            sim.run_until_idle();
+            assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+            let calls = sim.chimney_calls();
+            let at = |f: &dyn Fn(&ChimneyCall) -> bool| calls.iter().position(f).expect("made");
+            let send_nbl = sends.head() as usize;
+            let aborted = at(
+                &|x| matches!(x, ChimneyCall::SendComplete(v) if v.contains(&(send_nbl, NDIS_STATUS_REQUEST_ABORTED))),
+            );
+            let disconnected = at(
+                &|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
+            );
+            let terminated = at(
+                &|x| matches!(x, ChimneyCall::StateComplete { export, .. } if export.contains("Terminate")),
+            );
+            assert!(
+                aborted < disconnected && disconnected < terminated,
+                "{calls:#?}"
+            );
+            let refused: Vec<_> = common::send::receives_completed(sim)
+                .into_iter()
+                .filter(|d| d.0 == stale.head() as usize)
+                .collect();
+            assert_eq!(
+                refused,
+                [(stale.head() as usize, NDIS_STATUS_INVALID_PARAMETER)]
+            );
+            drop((sends, disconnect, stale, zero));
+            if sim
+                .core
+                .overlapping_timer_runs
+                .load(std::sync::atomic::Ordering::SeqCst)
+                > 0
+            {
+                "overlapping runs".into()
+            } else {
+                "one run at a time".into()
+            }
+        },
+    );
 }

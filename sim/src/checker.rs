@@ -17,7 +17,9 @@
 //!   own, in a table keyed by the lock's address that the checker resets
 //!   with every execution;
 //! - [`spin`]: what a processor does while another holds the lock it wants
-//!   (under a checker, a yield, so that the holder runs).
+//!   (under a checker, a yield, so that the holder runs);
+//! - [`host_at_work`]: inside the host's completion routines, a point where
+//!   the checker may switch processors.
 //!
 //! Without a checker none of this costs anything on the hot path: the
 //! words are the locks' own and the thread-locals are `const`.
@@ -59,6 +61,9 @@ mod imp {
     pub fn spin() {
         std::thread::yield_now();
     }
+
+    #[inline(always)]
+    pub fn host_at_work() {}
 }
 
 #[cfg(any(chimney_loom, chimney_shuttle))]
@@ -99,6 +104,21 @@ mod imp {
     pub fn spin() {
         yield_now();
     }
+
+    lazy_static! {
+        /// Counts [`host_at_work`] calls: a write, so that a partial-order
+        /// checker (loom) sees two processors' completion routines as
+        /// dependent and tries them in both orders.
+        static ref HOST: AtomicUsize = AtomicUsize::new(0);
+    }
+
+    pub fn host_at_work() {
+        HOST.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
+/// The host's completion routine is running: a point where the checker may
+/// run another processor (a real completion routine takes its time; without
+/// this, a completion call would be one indivisible step to the checker).
+pub(crate) use imp::host_at_work;
 pub(crate) use imp::{Word, fresh_word, lock_word, spin};

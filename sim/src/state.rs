@@ -174,6 +174,11 @@ pub struct SimCore {
     /// (counted on the slow path only): a model check shows with it that
     /// it explored a processor waiting inside the driver's locks.
     pub contended_acquires: AtomicU64,
+    /// Timer callbacks started while a run of the same timer was still in
+    /// progress on another processor.
+    pub overlapping_timer_runs: AtomicU64,
+    /// Timer object → runs of its callback in progress.
+    pub timer_runs: Mutex<HashMap<usize, u32>>,
 }
 
 /// A callback run inside a state-operation completion (export name, root).
@@ -217,6 +222,8 @@ impl SimCore {
             rx: Mutex::new(Default::default()),
             tree_bookkeeping_ns: AtomicU64::new(0),
             contended_acquires: AtomicU64::new(0),
+            overlapping_timer_runs: AtomicU64::new(0),
+            timer_runs: Mutex::new(HashMap::new()),
         })
     }
 

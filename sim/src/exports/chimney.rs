@@ -233,6 +233,7 @@ macro_rules! nbl_completion {
             };
             let v = walk_chain(&sim, $export, NetBufferList);
             lock(&sim.chimney).calls.push(ChimneyCall::$variant(v));
+            crate::checker::host_at_work();
         }
     };
 }
@@ -328,6 +329,7 @@ unsafe extern "system" fn sim_receive_complete(
     lock(&sim.chimney)
         .calls
         .push(ChimneyCall::ReceiveComplete(v));
+    crate::checker::host_at_work();
     // The host may post receive requests from inside this call.
     let hook = lock(&sim.on_receive_complete).take();
     if let Some(mut f) = hook {
@@ -378,6 +380,7 @@ unsafe extern "system" fn sim_disconnect_complete(
             NetBufferList as usize,
             status,
         ));
+    crate::checker::host_at_work();
 }
 
 unsafe extern "system" fn sim_event(

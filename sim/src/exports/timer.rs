@@ -308,6 +308,17 @@ pub fn fire_one_due_timer(sim: &SimCore) -> bool {
     // SAFETY: armed timers are live SimTimer records (freeing cancels them).
     let (f, ctx) = unsafe { ((*t).function, (*t).context) };
     if let Some(f) = f {
+        // A timer set again while its callback runs may fire on another
+        // processor meanwhile, as a re-queued DPC does: counted, so a
+        // model check can show it explored that.
+        {
+            let mut runs = lock(&sim.timer_runs);
+            let n = runs.entry(t as usize).or_insert(0);
+            if *n > 0 {
+                sim.overlapping_timer_runs.fetch_add(1, Ordering::Relaxed);
+            }
+            *n += 1;
+        }
         crate::irql::at_dispatch(|| {
             // SAFETY: the driver registered this callback for this context.
             unsafe {
@@ -319,6 +330,13 @@ pub fn fire_one_due_timer(sim: &SimCore) -> bool {
                 )
             }
         });
+        let mut runs = lock(&sim.timer_runs);
+        if let Some(n) = runs.get_mut(&(t as usize)) {
+            *n -= 1;
+            if *n == 0 {
+                runs.remove(&(t as usize));
+            }
+        }
     }
     true
 }
