@@ -1085,3 +1085,51 @@ fn rule_046_two_runs_of_the_completion_timer_keep_the_queued_order() {
         },
     );
 }
+
+#[test]
+fn rule_080_sends_acknowledged_racing_an_abortive_disconnect_complete_in_posting_order() {
+    // The sends are out; the other processor runs the wire, so the peer's
+    // ACKs reach the receive DPC, which completes what they cover. This
+    // one performs an abortive disconnect, then runs the completion timer
+    // (the aborted sends and the request itself). Each NBL succeeded or was
+    // aborted, in posting order, and the disconnect completes after every
+    // send (rules 56, 62, 80).
+    explore_machine(Some(4), &["SSS", "AAA"], |sim, c| {
+        let mut sender = Sender::start(sim, c);
+        sender.join();
+        let wire = {
+            let core = sim.core.clone();
+            thread::spawn(move || {
+                ndis_sim::state::set_current(Some(core.clone()));
+                while ndis_sim::peer::wire_step(&core) {}
+                ndis_sim::state::set_current(None);
+            })
+        };
+        let disconnect = NblChain::single(&[]);
+        let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
+        assert_eq!(
+            sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
+            NDIS_STATUS_PENDING
+        );
+        while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
+        wire.join().unwrap();
+        sim.run_until_idle();
+        let fates = sender.fates(sim, c, std::ptr::null_mut());
+        assert!(in_order(&fates, "SA"), "{fates}");
+        let calls = sim.chimney_calls();
+        let last_send = calls
+            .iter()
+            .rposition(|x| {
+                matches!(x, ChimneyCall::SendComplete(v) if v.iter().any(|d| sender.nbls.contains(&d.0)))
+            })
+            .expect("sends completed");
+        let disconnected = calls
+            .iter()
+            .position(|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize))
+            .expect("disconnect completed");
+        assert!(last_send < disconnected, "rule 80: {calls:#?}");
+        terminate(sim, c);
+        drop((sender.chains, disconnect));
+        fates
+    });
+}

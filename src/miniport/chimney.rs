@@ -778,6 +778,22 @@ pub unsafe extern "system" fn completion_timer_callback(
     }
     let mut guard = 1usize << 20;
     loop {
+        {
+            // While the receive DPC is completing sends outside a lock,
+            // nothing here may complete: what it holds was queued first
+            // (rules 46, 56, 80). The last of those completions sets the
+            // timer again.
+            let mut d = adapter.deferred.lock_at_dispatch();
+            if adapter
+                .data
+                .as_ref()
+                .is_some_and(|dp| dp.must_wait_for_dpc())
+            {
+                d.running = false;
+                d.again = false;
+                return;
+            }
+        }
         // Connections queued for work first (posted receives meeting held
         // data, receive requests an abortive disconnect ended: they go back
         // before the disconnect completes, rule 80).

@@ -54,6 +54,12 @@ pub struct DataPath {
     pub ack_deadline: Deadline,
     /// Chimney receive indications running now (a terminate waits for 0).
     pub indicating: AtomicU32,
+    /// Send and disconnect completions the receive DPC is making outside
+    /// the connection's lock; the completion timer waits while any are.
+    pub tx_completing: AtomicU32,
+    /// 1: the completion timer left its work for the DPC that brings
+    /// `tx_completing` to 0 to set it again.
+    pub timer_parked: AtomicU32,
     /// Frames the ordinary path dropped for want of a buffer.
     pub rx_no_buffer: AtomicU32,
     /// Tagged frames for another VLAN than the adapter's, dropped.
@@ -115,6 +121,8 @@ impl DataPath {
             ack_timer,
             ack_deadline: Deadline::new(),
             indicating: AtomicU32::new(0),
+            tx_completing: AtomicU32::new(0),
+            timer_parked: AtomicU32::new(0),
             rx_no_buffer: AtomicU32::new(0),
             rx_other_vlan: AtomicU32::new(0),
             held: SpinLock::new(super::receive::Held::new()),
@@ -198,6 +206,28 @@ impl DataPath {
             }
         }
         p.sent
+    }
+
+    /// The DPC's completions counted in `tx_completing` are made: the last
+    /// one out sets the completion timer again if it had to leave its work.
+    pub fn tx_completed(&self, adapter: &Adapter) {
+        if self.tx_completing.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.timer_parked.swap(0, Ordering::SeqCst) == 1
+        {
+            adapter.kick_completions();
+        }
+    }
+
+    /// For the completion timer: true (and the timer's work left to the
+    /// DPC, see [`Self::tx_completed`]) while the receive DPC is making
+    /// completions. Announce first, look second, as the DPC decrements
+    /// first and looks second: one of the two sees the other.
+    pub fn must_wait_for_dpc(&self) -> bool {
+        if self.tx_completing.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        self.timer_parked.store(1, Ordering::SeqCst);
+        self.tx_completing.load(Ordering::SeqCst) != 0
     }
 
     /// Give every waiting connection a turn, until the ring fills again;
@@ -956,6 +986,14 @@ impl NicEvents for Events<'_> {
                 c.rx.ack_listed = true;
             }
         }
+        // Completions this DPC makes once the lock is dropped: counted
+        // before it is, so the completion timer, which waits while any are
+        // in flight, cannot complete later requests of the connection (an
+        // abortive disconnect's) ahead of them (rules 46, 56, 80).
+        let in_flight = !done.is_empty() || disconnect.is_some();
+        if in_flight {
+            self.dp.tx_completing.fetch_add(1, Ordering::SeqCst);
+        }
         drop(c);
         if fin2_list && !super::receive::list_for_timer(self.dp, id, fin2_ticks) {
             // No room on the timer list (only under extreme slot churn):
@@ -974,15 +1012,15 @@ impl NicEvents for Events<'_> {
             }
         }
         let Some(handlers) = self.adapter.offload_handlers else {
+            if in_flight {
+                self.dp.tx_completed(self.adapter);
+            }
             return true;
         };
         if !done.is_empty() {
             // SAFETY: a chain of NBLs we owned, statuses and counts set, handed
             // back once, at DISPATCH_LEVEL, no driver lock held.
             unsafe { handlers.send_complete(self.adapter.handle, done.head()) };
-        }
-        if outcome == RxOutcome::Aborted {
-            super::receive::hand_back_settled(self.adapter, self.dp, id);
         }
         if let Some(f) = disconnect {
             // SAFETY: the request left the queue; ours, completed once, after
@@ -991,6 +1029,12 @@ impl NicEvents for Events<'_> {
                 super::close::settle(&f);
                 handlers.disconnect_complete(self.adapter.handle, f.request);
             }
+        }
+        if in_flight {
+            self.dp.tx_completed(self.adapter);
+        }
+        if outcome == RxOutcome::Aborted {
+            super::receive::hand_back_settled(self.adapter, self.dp, id);
         }
         if outcome == RxOutcome::Aborted {
             handlers.event(NdisHandle::new(handle as NDIS_HANDLE), TcpIndicateAbort, 0);

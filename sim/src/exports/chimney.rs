@@ -228,12 +228,12 @@ macro_rules! nbl_completion {
         ) {
             check_irql_max($export, DISPATCH_LEVEL);
             check_no_lock_held($export);
+            crate::checker::host_at_work();
             let Some(sim) = sim_for($export, NdisMiniportHandle) else {
                 return;
             };
             let v = walk_chain(&sim, $export, NetBufferList);
             lock(&sim.chimney).calls.push(ChimneyCall::$variant(v));
-            crate::checker::host_at_work();
         }
     };
 }
@@ -320,6 +320,7 @@ unsafe extern "system" fn sim_receive_complete(
     const E: &str = "NdisTcpOffloadReceiveComplete";
     check_irql_max(E, DISPATCH_LEVEL);
     check_no_lock_held(E);
+    crate::checker::host_at_work();
     let Some(sim) = sim_for(E, NdisMiniportHandle) else {
         return;
     };
@@ -329,7 +330,6 @@ unsafe extern "system" fn sim_receive_complete(
     lock(&sim.chimney)
         .calls
         .push(ChimneyCall::ReceiveComplete(v));
-    crate::checker::host_at_work();
     // The host may post receive requests from inside this call.
     let hook = lock(&sim.on_receive_complete).take();
     if let Some(mut f) = hook {
@@ -354,6 +354,7 @@ unsafe extern "system" fn sim_disconnect_complete(
     const E: &str = "NdisTcpOffloadDisconnectComplete";
     check_irql_max(E, DISPATCH_LEVEL);
     check_no_lock_held(E);
+    crate::checker::host_at_work();
     let Some(sim) = sim_for(E, NdisMiniportHandle) else {
         return;
     };
@@ -380,7 +381,6 @@ unsafe extern "system" fn sim_disconnect_complete(
             NetBufferList as usize,
             status,
         ));
-    crate::checker::host_at_work();
 }
 
 unsafe extern "system" fn sim_event(
