@@ -1133,3 +1133,48 @@ fn rule_080_sends_acknowledged_racing_an_abortive_disconnect_complete_in_posting
         fates
     });
 }
+
+#[test]
+fn rule_061_sends_acknowledged_on_one_processor_and_refused_on_another_complete_in_order() {
+    // The first chain is out, and the other processor runs the wire, so
+    // the peer's ACKs reach the receive DPC, while this one begins the
+    // upload, posts the second chain (refused: UPLOAD_IN_PROGRESS) and
+    // runs the completion timer (the refusal, then the terminate's walk;
+    // once the terminate is pending, segments go up the ordinary path,
+    // rule 52). Each NBL
+    // succeeded, came back in the uploaded state, or was refused, and
+    // completions keep posting order (rules 56, 61).
+    explore_machine(Some(3), &["SSU", "HHU"], |sim, c| {
+        let chains: Vec<NblChain> = SIZES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| chain_of(s, i as u8))
+            .collect();
+        let sender = Sender {
+            nbls: nbls_of(&chains).concat(),
+            chains,
+            posted: Arc::new(AtomicU32::new(1)),
+            thread: None,
+        };
+        assert_eq!(send(sim, c, &sender.chains[0]), NDIS_STATUS_PENDING);
+        let wire = {
+            let core = sim.core.clone();
+            thread::spawn(move || {
+                ndis_sim::state::set_current(Some(core.clone()));
+                while ndis_sim::peer::wire_step(&core) {}
+                ndis_sim::state::set_current(None);
+            })
+        };
+        let (term, root) = terminate_tree(c);
+        sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+        assert_eq!(send(sim, c, &sender.chains[1]), NDIS_STATUS_PENDING);
+        while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
+        wire.join().unwrap();
+        sim.run_until_idle();
+        assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+        let fates = sender.fates(sim, c, term.chain(2));
+        assert!(in_order(&fates, "SHU"), "{fates}");
+        drop(sender.chains);
+        fates
+    });
+}
