@@ -517,6 +517,17 @@ fn nbls_of(chains: &[NblChain]) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// On a processor of its own, run the wire until it is quiet: the peer
+/// takes what was sent and answers, and the receive DPC takes the answers.
+fn run_wire_apart(sim: &Simulator) -> thread::JoinHandle<()> {
+    let core = sim.core.clone();
+    thread::spawn(move || {
+        ndis_sim::state::set_current(Some(core.clone()));
+        while ndis_sim::peer::wire_step(&core) {}
+        ndis_sim::state::set_current(None);
+    })
+}
+
 /// The sends every machine model posts: two chains (two NBLs, then one).
 const SIZES: [&[usize]; 2] = [&[300, 1448], &[700]];
 
@@ -1097,14 +1108,7 @@ fn rule_080_sends_acknowledged_racing_an_abortive_disconnect_complete_in_posting
     explore_machine(Some(4), &["SSS", "AAA"], |sim, c| {
         let mut sender = Sender::start(sim, c);
         sender.join();
-        let wire = {
-            let core = sim.core.clone();
-            thread::spawn(move || {
-                ndis_sim::state::set_current(Some(core.clone()));
-                while ndis_sim::peer::wire_step(&core) {}
-                ndis_sim::state::set_current(None);
-            })
-        };
+        let wire = run_wire_apart(sim);
         let disconnect = NblChain::single(&[]);
         let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
         assert_eq!(
@@ -1157,14 +1161,7 @@ fn rule_061_sends_acknowledged_on_one_processor_and_refused_on_another_complete_
             thread: None,
         };
         assert_eq!(send(sim, c, &sender.chains[0]), NDIS_STATUS_PENDING);
-        let wire = {
-            let core = sim.core.clone();
-            thread::spawn(move || {
-                ndis_sim::state::set_current(Some(core.clone()));
-                while ndis_sim::peer::wire_step(&core) {}
-                ndis_sim::state::set_current(None);
-            })
-        };
+        let wire = run_wire_apart(sim);
         let (term, root) = terminate_tree(c);
         sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
         assert_eq!(send(sim, c, &sender.chains[1]), NDIS_STATUS_PENDING);

@@ -16,6 +16,7 @@ use chimney_miniport::ffi::*;
 use common::send::*;
 use common::*;
 use ndis_sim::builders::NblChain;
+use ndis_sim::exports::chimney::ChimneyCall as Call;
 use ndis_sim::harness::TcpIoKind;
 use ndis_sim::state::SimCore;
 use ndis_sim::{AckPolicy, Simulator};
@@ -38,6 +39,11 @@ fn post(sim: &Simulator, c: &Conn, chain: &NblChain) -> NDIS_STATUS {
 /// The receive DPC of whatever the peer sent, frame by frame.
 fn wire(core: &SimCore) {
     while ndis_sim::peer::wire_step(core) {}
+}
+
+/// The timers that are due, the completion timer among them.
+fn timers(core: &SimCore) {
+    while ndis_sim::exports::timer::fire_one_due_timer(core) {}
 }
 
 /// Run the wire on a processor of its own until it is inside a receive
@@ -98,8 +104,37 @@ fn overlaps(sim: &Simulator) -> usize {
         .count()
 }
 
-fn fates(sim: &Simulator) -> Vec<(usize, NDIS_STATUS)> {
-    receives_completed(sim)
+/// Once the race is over: no overlap was reported, and the requests
+/// completed once each, in posting order, with these statuses.
+fn assert_settled(sim: &Simulator, want: &[(&NblChain, NDIS_STATUS)], rules: &str) {
+    sim.run_until_idle();
+    assert_eq!(overlaps(sim), 0, "{:#?}", sim.violations());
+    let want: Vec<_> = want
+        .iter()
+        .map(|(r, st)| (r.head() as usize, *st))
+        .collect();
+    assert_eq!(
+        receives_completed(sim),
+        want,
+        "each once, in posting order ({rules})"
+    );
+}
+
+/// Where in the simulator's record the terminate's completion is.
+fn terminated(sim: &Simulator) -> usize {
+    call_at(
+        sim,
+        "terminate completion",
+        |x| matches!(x, Call::StateComplete { export, .. } if export.contains("Terminate")),
+    )
+}
+
+/// Where in the simulator's record the first call `pick` accepts is.
+fn call_at(sim: &Simulator, what: &str, pick: impl Fn(&Call) -> bool) -> usize {
+    sim.chimney_calls()
+        .iter()
+        .position(pick)
+        .unwrap_or_else(|| panic!("no {what}"))
 }
 
 #[test]
@@ -118,15 +153,13 @@ fn rule_072_a_reset_and_a_post_refused_after_it_complete_one_at_a_time() {
         sim.run_until_idle();
     });
     assert!(entered, "the reset completed no request");
-    sim.run_until_idle();
-    assert_eq!(overlaps(&sim), 0, "{:#?}", sim.violations());
-    assert_eq!(
-        fates(&sim),
-        [
-            (r1.head() as usize, NDIS_STATUS_REQUEST_ABORTED),
-            (r2.head() as usize, NDIS_STATUS_REQUEST_ABORTED)
+    assert_settled(
+        &sim,
+        &[
+            (&r1, NDIS_STATUS_REQUEST_ABORTED),
+            (&r2, NDIS_STATUS_REQUEST_ABORTED),
         ],
-        "each once, in posting order (rules 62, 65)"
+        "rules 62, 65",
     );
     terminate(&sim, &c);
     sim.assert_clean();
@@ -149,15 +182,13 @@ fn rule_072_a_reset_arriving_while_a_filled_request_completes_waits_its_turn() {
         sim.run_wire_only();
     });
     assert!(entered, "the data completed no request");
-    sim.run_until_idle();
-    assert_eq!(overlaps(&sim), 0, "{:#?}", sim.violations());
-    assert_eq!(
-        fates(&sim),
-        [
-            (r1.head() as usize, NDIS_STATUS_SUCCESS),
-            (r2.head() as usize, NDIS_STATUS_REQUEST_ABORTED)
+    assert_settled(
+        &sim,
+        &[
+            (&r1, NDIS_STATUS_SUCCESS),
+            (&r2, NDIS_STATUS_REQUEST_ABORTED),
         ],
-        "each once, in posting order (rules 62, 65)"
+        "rules 62, 65",
     );
     assert_eq!(bytes_transferred(r1.head()), 10);
     terminate(&sim, &c);
@@ -180,15 +211,10 @@ fn rule_072_the_disconnects_completions_and_a_post_refused_after_it_do_not_overl
         sim.run_until_idle();
     });
     assert!(entered, "the FIN completed no request");
-    sim.run_until_idle();
-    assert_eq!(overlaps(&sim), 0, "{:#?}", sim.violations());
-    assert_eq!(
-        fates(&sim),
-        [
-            (r1.head() as usize, NDIS_STATUS_SUCCESS),
-            (r2.head() as usize, NDIS_STATUS_INVALID_STATE)
-        ],
-        "each once, in posting order (rules 71, 86)"
+    assert_settled(
+        &sim,
+        &[(&r1, NDIS_STATUS_SUCCESS), (&r2, NDIS_STATUS_INVALID_STATE)],
+        "rules 71, 86",
     );
     assert_eq!(bytes_transferred(r1.head()), 0);
     assert_eq!(event_infos(&sim, TcpIndicateDisconnect).len(), 1);
@@ -215,15 +241,13 @@ fn rule_072_an_upload_hands_back_posted_requests_after_a_running_completion_retu
         tree = Some(terminate(&sim, &c));
     });
     assert!(entered, "the data completed no request");
-    sim.run_until_idle();
-    assert_eq!(overlaps(&sim), 0, "{:#?}", sim.violations());
-    assert_eq!(
-        fates(&sim),
-        [
-            (r1.head() as usize, NDIS_STATUS_SUCCESS),
-            (r2.head() as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS)
+    assert_settled(
+        &sim,
+        &[
+            (&r1, NDIS_STATUS_SUCCESS),
+            (&r2, NDIS_STATUS_UPLOAD_IN_PROGRESS),
         ],
-        "each once, in posting order (rule 65, spec §4.2)"
+        "rule 65, spec §4.2",
     );
     drop(tree);
     sim.assert_clean();
@@ -258,7 +282,6 @@ fn rule_046_a_terminate_waits_for_completions_another_run_of_the_completion_time
         NDIS_STATUS_PENDING
     );
     let (term, root) = terminate_tree(&c);
-    let timers = |core: &SimCore| while ndis_sim::exports::timer::fire_one_due_timer(core) {};
     let entered = held_while(&sim, PATIENCE, timers, || {
         sim.call_state_op(ndis_sim::StateOpKind::Terminate, term.ptr(root));
         sim.run_until_idle();
@@ -266,16 +289,16 @@ fn rule_046_a_terminate_waits_for_completions_another_run_of_the_completion_time
     assert!(entered, "the timer completed no receive request");
     sim.run_until_idle();
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
-    let calls = sim.chimney_calls();
-    let at = |f: &dyn Fn(&ndis_sim::exports::chimney::ChimneyCall) -> bool| {
-        calls.iter().position(f).expect("made")
-    };
-    use ndis_sim::exports::chimney::ChimneyCall as Call;
-    let disconnected =
-        at(&|x| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize));
-    let terminated =
-        at(&|x| matches!(x, Call::StateComplete { export, .. } if export.contains("Terminate")));
-    assert!(disconnected < terminated, "rule 46: {calls:#?}");
+    let disconnected = call_at(
+        &sim,
+        "disconnect completion",
+        |x| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
+    );
+    assert!(
+        disconnected < terminated(&sim),
+        "rule 46: {:#?}",
+        sim.chimney_calls()
+    );
     sim.assert_clean();
 }
 
@@ -292,7 +315,6 @@ fn rule_046_a_post_refused_while_the_terminate_hands_back_requests_completes_bef
     sim.run_until_idle();
     let (term, root) = terminate_tree(&c);
     sim.call_state_op(ndis_sim::StateOpKind::Terminate, term.ptr(root));
-    let timers = |core: &SimCore| while ndis_sim::exports::timer::fire_one_due_timer(core) {};
     let entered = held_while(&sim, PATIENCE, timers, || {
         assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING, "rule 65");
         sim.run_until_idle();
@@ -300,21 +322,18 @@ fn rule_046_a_post_refused_while_the_terminate_hands_back_requests_completes_bef
     assert!(entered, "the terminate handed back no request");
     sim.run_until_idle();
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
-    let calls = sim.chimney_calls();
-    use ndis_sim::exports::chimney::ChimneyCall as Call;
-    let r2_done = calls
-        .iter()
-        .position(|x| matches!(x, Call::ReceiveComplete(v) if v.iter().any(|d| d.0 == r2.head() as usize)))
-        .expect("the second request completed");
-    let terminated = calls
-        .iter()
-        .position(
-            |x| matches!(x, Call::StateComplete { export, .. } if export.contains("Terminate")),
-        )
-        .expect("the terminate completed");
-    assert!(r2_done < terminated, "rule 46: {calls:#?}");
+    let r2_done = call_at(
+        &sim,
+        "completion of the second request",
+        |x| matches!(x, Call::ReceiveComplete(v) if v.iter().any(|d| d.0 == r2.head() as usize)),
+    );
+    assert!(
+        r2_done < terminated(&sim),
+        "rule 46: {:#?}",
+        sim.chimney_calls()
+    );
     assert_eq!(
-        fates(&sim)[0],
+        receives_completed(&sim)[0],
         (r1.head() as usize, NDIS_STATUS_UPLOAD_IN_PROGRESS)
     );
     sim.assert_clean();
