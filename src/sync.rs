@@ -16,3 +16,16 @@ pub use core::sync::atomic::{AtomicU64, Ordering};
 pub use loom::sync::atomic::{AtomicU64, Ordering};
 #[cfg(all(chimney_shuttle, not(chimney_loom)))]
 pub use shuttle::sync::atomic::{AtomicU64, Ordering};
+
+/// One turn of a wait for another processor (at DISPATCH_LEVEL, where the
+/// awaited code runs elsewhere): a pause hint, and under a checker a yield,
+/// so that the processor waited for gets to run.
+#[inline]
+pub fn spin_wait() {
+    #[cfg(chimney_loom)]
+    loom::thread::yield_now();
+    #[cfg(all(chimney_shuttle, not(chimney_loom)))]
+    shuttle::thread::yield_now();
+    #[cfg(not(any(chimney_loom, chimney_shuttle)))]
+    core::hint::spin_loop();
+}

@@ -778,12 +778,19 @@ pub unsafe extern "system" fn completion_timer_callback(
     }
     let mut guard = 1usize << 20;
     loop {
-        {
-            // While the receive DPC is completing sends outside a lock,
-            // nothing here may complete: what it holds was queued first
-            // (rules 46, 56, 80). The last of those completions sets the
-            // timer again.
+        // Connections queued for work first (posted receives meeting held
+        // data, receive requests an abortive disconnect ended: they go back
+        // before the disconnect completes, rule 80).
+        if let Some(dp) = &adapter.data {
+            dp.service_waiting(adapter);
+        }
+        let nbls = {
             let mut d = adapter.deferred.lock_at_dispatch();
+            // While the receive DPC is completing sends it retired before
+            // anything queued here was refused or aborted, nothing here may
+            // complete (rules 46, 56, 80): looked at under the lock the
+            // queueing takes, so nothing is taken that such a DPC precedes.
+            // The last of those completions sets the timer again.
             if adapter
                 .data
                 .as_ref()
@@ -793,14 +800,8 @@ pub unsafe extern "system" fn completion_timer_callback(
                 d.again = false;
                 return;
             }
-        }
-        // Connections queued for work first (posted receives meeting held
-        // data, receive requests an abortive disconnect ended: they go back
-        // before the disconnect completes, rule 80).
-        if let Some(dp) = &adapter.data {
-            dp.service_waiting(adapter);
-        }
-        let nbls = take_for_drain(&mut adapter.deferred.lock_at_dispatch());
+            take_for_drain(&mut d)
+        };
         // No driver lock is held from here on: completions may call back
         // into us.
         drain(adapter, nbls);

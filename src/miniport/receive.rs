@@ -501,9 +501,10 @@ fn release_gate(dp: &DataPath, lock: ConnSlot<'_>, generation: u32) {
 /// `NDIS_STATUS_REQUEST_ABORTED`, for a stale context with
 /// `NDIS_STATUS_INVALID_PARAMETER` — through the completion timer, never
 /// inside the call; a refused request of a live connection waits in its
-/// queue and goes back in posting order with the others (rule 72). A post also lets indications resume after a refusal
-/// (§6.5); if the connection holds data (or the request completes at once),
-/// the delivery algorithm runs from the completion timer at DISPATCH_LEVEL.
+/// queue and goes back in posting order with the others (rule 72). A post
+/// also lets indications resume after a refusal (§6.5); if the connection
+/// holds data (or the request completes at once), the delivery algorithm
+/// runs from the completion timer at DISPATCH_LEVEL.
 ///
 /// # Safety
 /// NDIS contract: `slot` is NULL or the readable context slot of the
@@ -767,12 +768,14 @@ pub fn service_acks(adapter: &Adapter, dp: &DataPath) {
     }
 }
 
-/// Wait until no chimney receive indication is running (before a
-/// terminate completes, rule 47). Indications are short calls at
+/// Wait until no chimney receive indication or completion is running and
+/// the receive DPC holds no sends it retired (before a terminate hands back
+/// requests and completes, rules 46, 47, 72). Both are short calls at
 /// DISPATCH_LEVEL on another processor.
 pub fn wait_for_indications(dp: &DataPath) {
-    while dp.indicating.load(Ordering::Acquire) != 0 {
-        core::hint::spin_loop();
+    while dp.indicating.load(Ordering::Acquire) != 0 || dp.tx_completing.load(Ordering::SeqCst) != 0
+    {
+        crate::sync::spin_wait();
     }
 }
 
