@@ -42,7 +42,7 @@ use common::send::{
 use mc::atomic::{AtomicU32, Ordering};
 use mc::{Arc, thread};
 use ndis_sim::Simulator;
-use ndis_sim::builders::{NbSpec, NblChain};
+use ndis_sim::builders::{BlockId, NbSpec, NblChain, Tree};
 use ndis_sim::exports::chimney::ChimneyCall;
 use ndis_sim::{StateOpKind, TcpIoKind};
 use std::collections::BTreeSet;
@@ -542,22 +542,40 @@ struct Sender {
 }
 
 impl Sender {
-    fn start(sim: &Simulator, c: &Conn) -> Sender {
+    /// [`SIZES`] built, for this processor to post itself.
+    fn unposted() -> Sender {
         let chains: Vec<NblChain> = SIZES
             .iter()
             .enumerate()
             .map(|(i, s)| chain_of(s, i as u8))
             .collect();
-        let per_chain = nbls_of(&chains);
-        let nbls = per_chain.iter().flatten().copied().collect();
-        let posted = Arc::new(AtomicU32::new(0));
-        let thread = Poster::new(sim, c, TcpIoKind::Send).spawn(per_chain, Arc::clone(&posted));
         Sender {
+            nbls: nbls_of(&chains).concat(),
             chains,
-            nbls,
-            posted,
-            thread: Some(thread),
+            posted: Arc::new(AtomicU32::new(1)),
+            thread: None,
         }
+    }
+
+    fn start(sim: &Simulator, c: &Conn) -> Sender {
+        let mut s = Sender::unposted();
+        s.posted.store(0, Ordering::SeqCst);
+        let per_chain = nbls_of(&s.chains);
+        let thread = Poster::new(sim, c, TcpIoKind::Send).spawn(per_chain, Arc::clone(&s.posted));
+        s.thread = Some(thread);
+        s
+    }
+
+    /// Once the upload of tree `term` was started: every NBL succeeded,
+    /// came back in the uploaded state (the TCP block's chain) or completed
+    /// UPLOAD_IN_PROGRESS, in that order along the posting order (rule 61).
+    fn upload_fates(mut self, sim: &Simulator, c: &Conn, term: &Tree, root: BlockId) -> String {
+        self.join();
+        sim.run_until_idle();
+        assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+        let fates = self.fates(sim, c, term.chain(2));
+        assert!(in_order(&fates, "SHU"), "{fates}");
+        fates
     }
 
     fn done(&self) -> bool {
@@ -725,7 +743,7 @@ fn rule_061_sends_racing_an_upload_complete_or_come_back_once_in_order() {
     // before the upload), came back in the uploaded state, or completed
     // UPLOAD_IN_PROGRESS (posted after the upload began), in that order.
     explore_machine(Some(5), &["SSS", "SSH", "HHU, contended"], |sim, c| {
-        let mut sender = Sender::start(sim, c);
+        let sender = Sender::start(sim, c);
         thread::yield_now();
         sim.run_until_idle();
         let (term, root) = terminate_tree(c);
@@ -738,13 +756,7 @@ fn rule_061_sends_racing_an_upload_complete_or_come_back_once_in_order() {
             }
             thread::yield_now();
         }
-        sender.join();
-        sim.run_until_idle();
-        assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
-        let fates = sender.fates(sim, c, term.chain(2));
-        assert!(in_order(&fates, "SHU"), "{fates}");
-        drop(sender.chains);
-        fates
+        sender.upload_fates(sim, c, &term, root)
     });
 }
 
@@ -1145,21 +1157,10 @@ fn rule_061_sends_acknowledged_on_one_processor_and_refused_on_another_complete_
     // upload, posts the second chain (refused: UPLOAD_IN_PROGRESS) and
     // runs the completion timer (the refusal, then the terminate's walk;
     // once the terminate is pending, segments go up the ordinary path,
-    // rule 52). Each NBL
-    // succeeded, came back in the uploaded state, or was refused, and
-    // completions keep posting order (rules 56, 61).
+    // rule 52). Each NBL succeeded, came back in the uploaded state, or
+    // was refused, and completions keep posting order (rules 56, 61).
     explore_machine(Some(3), &["SSU", "HHU"], |sim, c| {
-        let chains: Vec<NblChain> = SIZES
-            .iter()
-            .enumerate()
-            .map(|(i, s)| chain_of(s, i as u8))
-            .collect();
-        let sender = Sender {
-            nbls: nbls_of(&chains).concat(),
-            chains,
-            posted: Arc::new(AtomicU32::new(1)),
-            thread: None,
-        };
+        let sender = Sender::unposted();
         assert_eq!(send(sim, c, &sender.chains[0]), NDIS_STATUS_PENDING);
         let wire = run_wire_apart(sim);
         let (term, root) = terminate_tree(c);
@@ -1167,11 +1168,6 @@ fn rule_061_sends_acknowledged_on_one_processor_and_refused_on_another_complete_
         assert_eq!(send(sim, c, &sender.chains[1]), NDIS_STATUS_PENDING);
         while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
         wire.join().unwrap();
-        sim.run_until_idle();
-        assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
-        let fates = sender.fates(sim, c, term.chain(2));
-        assert!(in_order(&fates, "SHU"), "{fates}");
-        drop(sender.chains);
-        fates
+        sender.upload_fates(sim, c, &term, root)
     });
 }

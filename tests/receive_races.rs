@@ -96,6 +96,19 @@ fn held_while(
     entered
 }
 
+/// A connection with two receive requests of `sizes`: the first posted,
+/// the second too if `both`; the machine idle.
+fn with_requests(sim: &Simulator, sizes: [usize; 2], both: bool) -> (Conn, NblChain, NblChain) {
+    let c = offload(sim, 1, 4000, MANUAL);
+    let (r1, r2) = (request(sizes[0]), request(sizes[1]));
+    assert_eq!(post(sim, &c, &r1), NDIS_STATUS_PENDING);
+    if both {
+        assert_eq!(post(sim, &c, &r2), NDIS_STATUS_PENDING);
+    }
+    sim.run_until_idle();
+    (c, r1, r2)
+}
+
 /// Completions for one connection that overlapped across processors.
 fn overlaps(sim: &Simulator) -> usize {
     sim.violations()
@@ -143,10 +156,7 @@ fn rule_072_a_reset_and_a_post_refused_after_it_complete_one_at_a_time() {
     // host posts another, refused (REQUEST_ABORTED), and the completion
     // timer runs on the host's processor.
     let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, MANUAL);
-    let (r1, r2) = (request(1000), request(1000));
-    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
-    sim.run_until_idle();
+    let (c, r1, r2) = with_requests(&sim, [1000, 1000], false);
     sim.peer_rst(c.key);
     let entered = while_completing(&sim, || {
         assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING, "rule 65");
@@ -171,11 +181,7 @@ fn rule_072_a_reset_arriving_while_a_filled_request_completes_waits_its_turn() {
     // peer's RST arrives on the other: the second request is aborted, but
     // handed back only after the first's completion returns.
     let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, MANUAL);
-    let (r1, r2) = (request(10), request(1000));
-    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
-    assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING);
-    sim.run_until_idle();
+    let (c, r1, r2) = with_requests(&sim, [10, 1000], true);
     sim.peer_send(c.key, &[7; 10], true);
     let entered = while_completing(&sim, || {
         sim.peer_rst(c.key);
@@ -201,10 +207,7 @@ fn rule_072_the_disconnects_completions_and_a_post_refused_after_it_do_not_overl
     // bytes: the end of the stream) before TcpIndicateDisconnect; a post
     // made meanwhile is refused with INVALID_STATE (rule 71).
     let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, MANUAL);
-    let (r1, r2) = (request(1000), request(1000));
-    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
-    sim.run_until_idle();
+    let (c, r1, r2) = with_requests(&sim, [1000, 1000], false);
     sim.peer_fin(c.key);
     let entered = while_completing(&sim, || {
         assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING, "rule 65");
@@ -230,11 +233,7 @@ fn rule_072_an_upload_hands_back_posted_requests_after_a_running_completion_retu
     // completion has returned (rules 47, 72). The held processor lets go by
     // itself after a while, so the terminate here has to wait for it.
     let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, MANUAL);
-    let (r1, r2) = (request(10), request(1000));
-    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
-    assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING);
-    sim.run_until_idle();
+    let (c, r1, r2) = with_requests(&sim, [10, 1000], true);
     sim.peer_send(c.key, &[7; 10], true);
     let mut tree = None;
     let entered = held_while(&sim, Duration::from_millis(500), wire, || {
@@ -309,10 +308,7 @@ fn rule_046_a_post_refused_while_the_terminate_hands_back_requests_completes_bef
     // another on the other processor: that one is refused, and completes
     // before the terminate does (rule 46), not in a later timer run.
     let sim = with_adapter();
-    let c = offload(&sim, 1, 4000, MANUAL);
-    let (r1, r2) = (request(1000), request(1000));
-    assert_eq!(post(&sim, &c, &r1), NDIS_STATUS_PENDING);
-    sim.run_until_idle();
+    let (c, r1, r2) = with_requests(&sim, [1000, 1000], false);
     let (term, root) = terminate_tree(&c);
     sim.call_state_op(ndis_sim::StateOpKind::Terminate, term.ptr(root));
     let entered = held_while(&sim, PATIENCE, timers, || {
