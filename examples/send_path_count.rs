@@ -45,6 +45,7 @@ fn main() {
     let mut qn = SendQueue::new();
     let mut mn = new_baseline().into_inner().expect("fresh mutex");
     let mut done = kernels::Done::new();
+    let word = std::sync::atomic::AtomicUsize::new(0);
     let mut completed = 0usize;
     for _ in 0..rounds {
         restore_addrs(&nbls, &saved);
@@ -53,8 +54,10 @@ fn main() {
             "baseline" => run_baseline(&m, &nbls, &mut done),
             "driver_unlocked" => kernels::run_driver_unlocked(&mut qn, &nbls),
             "baseline_unlocked" => kernels::run_baseline_unlocked(&mut mn, &nbls, &mut done),
+            "mandated" => kernels::run_mandated(&word, &nbls),
             other => panic!(
-                "unknown variant {other} (driver | baseline | driver_unlocked | baseline_unlocked)"
+                "unknown variant {other} (driver | baseline | driver_unlocked | \
+                 baseline_unlocked | mandated)"
             ),
         };
     }

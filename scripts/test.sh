@@ -58,6 +58,11 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}" ./scripts/fuzz.sh
 
+echo "== benchmarks, each run once (criterion --test): their own checks of what they time"
+# The send-path kernels assert that every NBL starts with its MSS and ends
+# advanced to its end, so a harness that measured empty NBLs fails here.
+cargo bench --bench send_path --bench state_tree -- --test
+
 echo "== tests"
 cargo test --workspace --doc -q
 if cargo nextest --version >/dev/null 2>&1; then
