@@ -1171,3 +1171,66 @@ fn rule_061_sends_acknowledged_on_one_processor_and_refused_on_another_complete_
         sender.upload_fates(sim, c, &term, root)
     });
 }
+
+#[test]
+fn rule_080_receive_requests_an_abortive_disconnect_ends_go_back_before_it() {
+    // Two receive requests are posted and the peer's data for the first is
+    // on the wire. The other processor runs the wire: the receive DPC fills
+    // the first request and completes it, holding the connection's receive
+    // gate for that call. This one performs an abortive disconnect (the
+    // second request, and the first if its data has not arrived, end with
+    // REQUEST_ABORTED), then runs the completion timer. Whatever the
+    // interleaving: the requests go back once each in posting order, one
+    // call at a time (rule 72, the simulator's check), and the disconnect
+    // completes only after the requests it ended (rule 80).
+    explore_machine(
+        Some(4),
+        &["0x0 0xc001000c", "0xc001000c 0xc001000c"],
+        |sim, c| {
+            let chains = [
+                one_mdl_each(&[10], |_| vec![0xCC; 10]),
+                one_mdl_each(&[1000], |_| vec![0xCC; 1000]),
+            ];
+            for chain in &chains {
+                assert_eq!(
+                    sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), chain.head()),
+                    NDIS_STATUS_PENDING
+                );
+            }
+            sim.run_until_idle();
+            sim.peer_send(c.key, &[7; 10], true);
+            let wire = run_wire_apart(sim);
+            let disconnect = NblChain::single(&[]);
+            let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
+            assert_eq!(
+                sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
+                NDIS_STATUS_PENDING
+            );
+            while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
+            wire.join().unwrap();
+            sim.run_until_idle();
+            let done = common::send::receives_completed(sim);
+            let order: Vec<usize> = done.iter().map(|d| d.0).collect();
+            assert_eq!(
+                order,
+                nbls_of(&chains).concat(),
+                "rule 72: FIFO: {:#?}",
+                sim.chimney_calls()
+            );
+            let calls = sim.chimney_calls();
+            let last_request = calls
+                .iter()
+                .rposition(|x| matches!(x, ChimneyCall::ReceiveComplete(_)))
+                .expect("requests completed");
+            let disconnected = calls
+                .iter()
+                .position(|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize))
+                .expect("disconnect completed");
+            assert!(last_request < disconnected, "rule 80: {calls:#?}");
+            terminate(sim, c);
+            drop((chains, disconnect));
+            let st: Vec<String> = done.iter().map(|d| format!("{:#x}", d.1)).collect();
+            st.join(" ")
+        },
+    );
+}

@@ -695,3 +695,74 @@ fn rule_086_the_stream_ends_at_the_peers_fin_and_text_after_it_is_ignored() {
     assert_eq!(d.RcvNxt, RCV_NXT + 501);
     finish(sim);
 }
+
+#[test]
+fn a_waiting_abortive_disconnect_keeps_its_place_among_settled_requests() {
+    // The receive queue itself (no handler): requests settled by an abortive
+    // disconnect, the disconnect request behind them, a post refused after
+    // it. A second settling (a reset) keeps the disconnect where it is;
+    // taking the settled requests stops after it and hands it out apart;
+    // emptying the queue at upload hands it out apart too.
+    use chimney_miniport::ndis::recvq::{Head, RecvQueue};
+    use chimney_miniport::ndis::sendq::Completions;
+    let _sim = with_adapter();
+    let reqs = requests(&[100, 200, 300]);
+    let (a, b, late) = (nbl(&reqs, 0), nbl(&reqs, 1), nbl(&reqs, 2));
+    let disconnect = NblChain::single(&[]);
+    let order = |done: &Completions| {
+        let mut v = Vec::new();
+        let mut p = done.head();
+        while !p.is_null() {
+            // SAFETY: NBLs this test built, linked by the completion list.
+            unsafe {
+                v.push((p as usize, (*p).Status));
+                p = (*p).NetBufferListHeader.NetBufferListData.Next;
+            }
+        }
+        v
+    };
+    for upload in [false, true] {
+        let mut q = RecvQueue::new();
+        // SAFETY: NBLs this test owns, each in one list at a time.
+        unsafe {
+            q.post(a);
+            q.post(b);
+            q.settle_all(NDIS_STATUS_REQUEST_ABORTED, false);
+            q.hold_disconnect(disconnect.head());
+            q.park(late, NDIS_STATUS_INVALID_STATE);
+        }
+        q.settle_all(NDIS_STATUS_REQUEST_ABORTED, false);
+        assert_eq!(q.head(), Head::Settled);
+        let mut done = Completions::new();
+        if upload {
+            let held = q.complete_all(NDIS_STATUS_UPLOAD_IN_PROGRESS, true, &mut done);
+            assert!(q.is_empty());
+            assert_eq!(order(&held), vec![(disconnect.head() as usize, 0)]);
+            assert_eq!(
+                order(&done),
+                vec![
+                    (a as usize, NDIS_STATUS_REQUEST_ABORTED),
+                    (b as usize, NDIS_STATUS_REQUEST_ABORTED),
+                    (late as usize, NDIS_STATUS_INVALID_STATE),
+                ]
+            );
+        } else {
+            let held = q.take_settled(&mut done);
+            assert_eq!(held, disconnect.head(), "handed out after the requests");
+            assert_eq!(
+                order(&done),
+                vec![
+                    (a as usize, NDIS_STATUS_REQUEST_ABORTED),
+                    (b as usize, NDIS_STATUS_REQUEST_ABORTED),
+                ]
+            );
+            let mut rest = Completions::new();
+            assert!(q.take_settled(&mut rest).is_null());
+            assert_eq!(
+                order(&rest),
+                vec![(late as usize, NDIS_STATUS_INVALID_STATE)]
+            );
+            assert_eq!(q.head(), Head::None);
+        }
+    }
+}

@@ -334,3 +334,115 @@ fn rule_046_a_post_refused_while_the_terminate_hands_back_requests_completes_bef
     );
     sim.assert_clean();
 }
+
+#[test]
+fn rule_080_an_abortive_disconnect_completes_after_the_receive_requests_it_ended() {
+    // The first request is filled and completing on one processor (which
+    // holds the connection's receive gate) when the host disconnects
+    // abortively on the other: the second request and an unacknowledged
+    // send end with REQUEST_ABORTED. The send goes up before the disconnect
+    // (rule 80); so does the request, although only the held processor may
+    // hand it back, once its completion returns (rule 72): the disconnect
+    // waits for it rather than completing from the other processor first.
+    let sim = with_adapter();
+    let (c, r1, r2) = with_requests(&sim, [10, 1000], true);
+    let sends = chain_of(&[1000], 1);
+    assert_eq!(send(&sim, &c, &sends), NDIS_STATUS_PENDING);
+    let disconnect = NblChain::single(&[]);
+    sim.peer_send(c.key, &[7; 10], true);
+    let entered = while_completing(&sim, || {
+        assert_eq!(
+            sim.call_tcp_io(
+                TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+                c.slot_ptr(),
+                disconnect.head(),
+            ),
+            NDIS_STATUS_PENDING
+        );
+        sim.run_until_idle();
+    });
+    assert!(entered, "the data completed no request");
+    assert_settled(
+        &sim,
+        &[
+            (&r1, NDIS_STATUS_SUCCESS),
+            (&r2, NDIS_STATUS_REQUEST_ABORTED),
+        ],
+        "rules 62, 72",
+    );
+    let at = |what: &str, p: usize| {
+        call_at(&sim, what, |x| match x {
+            Call::ReceiveComplete(v) | Call::SendComplete(v) => v.iter().any(|d| d.0 == p),
+            Call::DisconnectComplete(q, _) => *q == p,
+            _ => false,
+        })
+    };
+    let disconnected = at("disconnect completion", disconnect.head() as usize);
+    assert!(
+        at("completion of the aborted request", r2.head() as usize) < disconnected,
+        "the aborted request before the disconnect: {:#?}",
+        sim.chimney_calls()
+    );
+    assert!(
+        at("completion of the aborted send", sends.head() as usize) < disconnected,
+        "rule 80: {:#?}",
+        sim.chimney_calls()
+    );
+    assert_eq!(
+        completed(&sim),
+        vec![(sends.head() as usize, NDIS_STATUS_REQUEST_ABORTED)],
+        "rule 62"
+    );
+    terminate(&sim, &c);
+    sim.assert_clean();
+}
+
+#[test]
+fn rule_046_an_abortive_disconnect_waiting_for_its_requests_completes_before_the_terminate() {
+    // As above, but the host terminates the connection on the second
+    // processor before the first lets go: the upload hands the aborted
+    // request back once the running completion returns, then the disconnect
+    // that waited for it, and only then does the terminate complete.
+    let sim = with_adapter();
+    let (c, r1, r2) = with_requests(&sim, [10, 1000], true);
+    let disconnect = NblChain::single(&[]);
+    sim.peer_send(c.key, &[7; 10], true);
+    let mut tree = None;
+    let entered = held_while(&sim, Duration::from_millis(500), wire, || {
+        assert_eq!(
+            sim.call_tcp_io(
+                TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+                c.slot_ptr(),
+                disconnect.head(),
+            ),
+            NDIS_STATUS_PENDING
+        );
+        tree = Some(terminate(&sim, &c));
+    });
+    assert!(entered, "the data completed no request");
+    assert_settled(
+        &sim,
+        &[
+            (&r1, NDIS_STATUS_SUCCESS),
+            (&r2, NDIS_STATUS_REQUEST_ABORTED),
+        ],
+        "rules 62, 72",
+    );
+    let r2_done = call_at(
+        &sim,
+        "completion of the aborted request",
+        |x| matches!(x, Call::ReceiveComplete(v) if v.iter().any(|d| d.0 == r2.head() as usize)),
+    );
+    let disconnected = call_at(
+        &sim,
+        "disconnect completion",
+        |x| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
+    );
+    assert!(
+        r2_done < disconnected && disconnected < terminated(&sim),
+        "the request, the disconnect, then the terminate (rule 46): {:#?}",
+        sim.chimney_calls()
+    );
+    drop(tree);
+    sim.assert_clean();
+}

@@ -425,6 +425,23 @@ pub unsafe fn defer_disconnect(adapter: &Adapter, request: PNET_BUFFER_LIST, sta
     adapter.kick_completions();
 }
 
+/// [`defer_disconnect`] each request of `list` with SUCCESS, in order:
+/// abortive disconnects that waited for the receive requests they ended.
+pub fn defer_disconnects(adapter: &Adapter, list: crate::ndis::sendq::Completions) {
+    let mut p = list.head();
+    let mut guard = list.len();
+    while !p.is_null() && guard > 0 {
+        guard -= 1;
+        // SAFETY: each NBL of `list` is a disconnect request we own, in that
+        // list only; its link is read before `defer_disconnect` resets it.
+        unsafe {
+            let next = nbl::next(p);
+            defer_disconnect(adapter, p, NDIS_STATUS_SUCCESS);
+            p = next;
+        }
+    }
+}
+
 /// MiniportTcpOffloadForward.
 ///
 /// # Safety
@@ -497,6 +514,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     let mut failed_sends = crate::ndis::sendq::Completions::new();
     let mut settled_receives = crate::ndis::sendq::Completions::new();
     let mut disconnects = crate::ndis::sendq::Completions::new();
+    let mut aborts = crate::ndis::sendq::Completions::new();
     let mut held = crate::ndis::rxpool::NO_BUF;
     let mut faults = 0;
     match (&adapter.offload, &adapter.data) {
@@ -507,6 +525,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
                 done: crate::ndis::sendq::Completions::new(),
                 recv_done: crate::ndis::sendq::Completions::new(),
                 disconnects: crate::ndis::sendq::Completions::new(),
+                aborts: crate::ndis::sendq::Completions::new(),
                 held: crate::ndis::rxpool::NO_BUF,
                 faults: 0,
             };
@@ -520,6 +539,7 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
             failed_sends = plane.done.take();
             settled_receives = plane.recv_done.take();
             disconnects = plane.disconnects.take();
+            aborts = plane.aborts.take();
             held = plane.held;
             faults = plane.faults;
         }
@@ -561,6 +581,10 @@ fn complete_state_op(adapter: &Adapter, root: PNDIS_MINIPORT_OFFLOAD_BLOCK_LIST,
     {
         super::close::complete_all(adapter.handle, &handlers, disconnects);
     }
+    // Abortive disconnects that waited behind those receives now follow
+    // them, queued behind the sends they aborted (rule 80), and complete
+    // with the late requests below.
+    defer_disconnects(adapter, aborts);
     // Requests refused while the walk ran (posted on a connection it had
     // already uploaded) were queued after this run took the queue: they
     // complete before the terminate does (rule 46).

@@ -398,20 +398,20 @@ fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
         return;
     };
     let mut done = Completions::new();
-    let (handle, generation) = {
+    let (handle, generation, aborts) = {
         let mut c = lock.lock_at_dispatch();
         if !c.disconnect_due() {
             return;
         }
         c.rx.disconnect_indicated = true;
         c.rx.push_due = None;
-        c.posted.complete_all(NDIS_STATUS_SUCCESS, true, &mut done);
+        let aborts = c.posted.complete_all(NDIS_STATUS_SUCCESS, true, &mut done);
         if !done.is_empty() {
             // The receive gate is free (`disconnect_due`): ours for the call.
             c.rx.indicating = true;
             dp.indicating.fetch_add(1, Ordering::AcqRel);
         }
-        (c.offload_handle, c.generation)
+        (c.offload_handle, c.generation, aborts)
     };
     if !done.is_empty() {
         // SAFETY: requests we owned, statuses and counts set, handed back
@@ -421,6 +421,8 @@ fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
         // Posts refused meanwhile (INVALID_STATE) were left to us.
         hand_back_all(adapter, &handlers, dp, lock);
     }
+    // A disconnect waiting behind those requests follows them.
+    super::chimney::defer_disconnects(adapter, aborts);
     handlers.event(
         NdisHandle::new(handle as NDIS_HANDLE),
         TcpIndicateDisconnect,
@@ -442,23 +444,35 @@ fn hand_back_once(
     lock: ConnSlot<'_>,
 ) -> bool {
     let mut done = Completions::new();
-    let generation = {
+    let (generation, disconnect) = {
         let mut c = lock.lock_at_dispatch();
         if c.rx.indicating || c.state == TxState::Free {
             return false;
         }
-        c.posted.take_settled(&mut done);
+        let disconnect = c.posted.take_settled(&mut done);
         if done.is_empty() {
-            return false;
+            drop(c);
+            if disconnect.is_null() {
+                return false;
+            }
+            // SAFETY: the waiting request left the queue: ours, once.
+            unsafe { super::chimney::defer_disconnect(adapter, disconnect, NDIS_STATUS_SUCCESS) };
+            return true;
         }
         c.rx.indicating = true;
         dp.indicating.fetch_add(1, Ordering::AcqRel);
-        c.generation
+        (c.generation, disconnect)
     };
     // SAFETY: requests we owned, statuses and counts set when they were
     // settled, handed back once, at DISPATCH_LEVEL, no lock held.
     unsafe { handlers.receive_complete(adapter.handle, done.head()) };
     release_gate(dp, lock, generation);
+    if !disconnect.is_null() {
+        // The abortive disconnect that ended those requests completes after
+        // them (queued behind the sends it aborted, rule 80).
+        // SAFETY: the waiting request left the queue: ours, completed once.
+        unsafe { super::chimney::defer_disconnect(adapter, disconnect, NDIS_STATUS_SUCCESS) };
+    }
     true
 }
 

@@ -415,9 +415,16 @@ pub unsafe fn abortive_disconnect(
         count_reset(adapter, &c);
     }
     // Posted receives end too, handed back in their turn under the
-    // connection's receive gate (rule 72) from the completion timer.
+    // connection's receive gate (rule 72) from the completion timer. The
+    // request waits behind them: it completes once they have gone back,
+    // whichever processor hands them back.
     c.posted.settle_all(NDIS_STATUS_REQUEST_ABORTED, false);
-    let hand_back = !c.posted.is_empty() && !c.waiting;
+    let behind = !c.posted.is_empty();
+    if behind {
+        // SAFETY: caller contract: the request is ours, in no other list.
+        unsafe { c.posted.hold_disconnect(request) };
+    }
+    let hand_back = behind && !c.waiting;
     if hand_back {
         c.waiting = true;
     }
@@ -435,8 +442,14 @@ pub unsafe fn abortive_disconnect(
             super::chimney::defer_disconnect(adapter, f.request, f.status);
         }
     }
-    // SAFETY: caller contract: the request is ours, completed exactly once.
-    unsafe { super::chimney::defer_disconnect(adapter, request, NDIS_STATUS_SUCCESS) };
+    if behind {
+        // The completion timer hands the requests back, then queues the
+        // disconnect (or whoever holds the receive gate does).
+        adapter.kick_completions();
+    } else {
+        // SAFETY: caller contract: the request is ours, completed exactly once.
+        unsafe { super::chimney::defer_disconnect(adapter, request, NDIS_STATUS_SUCCESS) };
+    }
     true
 }
 
@@ -490,6 +503,10 @@ pub struct Plane<'a> {
     /// Disconnect requests pending at upload (completed after the sends,
     /// before the state completion).
     pub disconnects: Completions,
+    /// Abortive disconnect requests still waiting behind the receive
+    /// requests they ended (in `recv_done` now): deferred after the walk,
+    /// behind the sends they aborted, before the state completion.
+    pub aborts: Completions,
     /// Frames held for uploaded connections (urgent data): indicated on the
     /// ordinary path after the state completion (a receive-buffer queue).
     pub held: u32,
@@ -669,13 +686,14 @@ impl DataPlane for Plane<'_> {
         // Posted receives settle before the terminate completes: what holds
         // data succeeds, the rest is UPLOAD_IN_PROGRESS (REQUEST_ABORTED on
         // corrupt hardware or after a reset).
-        if c.outstanding_aborted() {
+        let aborts = if c.outstanding_aborted() {
             c.posted
-                .complete_all(NDIS_STATUS_REQUEST_ABORTED, false, &mut self.recv_done);
+                .complete_all(NDIS_STATUS_REQUEST_ABORTED, false, &mut self.recv_done)
         } else {
             c.posted
-                .complete_all(NDIS_STATUS_UPLOAD_IN_PROGRESS, true, &mut self.recv_done);
-        }
+                .complete_all(NDIS_STATUS_UPLOAD_IN_PROGRESS, true, &mut self.recv_done)
+        };
+        self.aborts.append(aborts);
         if c.urgent {
             // The held frames go up once the terminate has completed.
             let mine = super::receive::take_held(self.dp, r.index);

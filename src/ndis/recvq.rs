@@ -14,6 +14,11 @@
 //! may wait in the queue, marked `SETTLED`, until whoever holds the
 //! connection's receive gate hands it back: one receive call at a time per
 //! connection (rule 72), in posting order.
+//!
+//! An abortive disconnect that settled requests may wait behind them in the
+//! same queue, marked `DISCONNECT`: it is handed out with them, after the
+//! last one before it, so the disconnect completes only once the requests
+//! it ended have gone back.
 
 use super::nbdata;
 use super::nbl::{self, NblQueue};
@@ -27,6 +32,14 @@ const PLACED_MASK: usize = (1 << 31) - 1;
 const UNUSABLE: u32 = u32::MAX;
 /// Size marking a request that is finished and waits to be handed back.
 const SETTLED: u32 = u32::MAX - 1;
+/// Size marking an abortive disconnect request waiting for the settled
+/// requests before it (not a receive request).
+const DISCONNECT: u32 = u32::MAX - 2;
+
+/// A finished entry: a settled request or a waiting disconnect.
+fn finished(size: u32) -> bool {
+    size == SETTLED || size == DISCONNECT
+}
 
 fn tag(size: u32, placed: u32, no_push: bool) -> usize {
     size as usize
@@ -53,7 +66,8 @@ pub enum Head {
     Empty,
     /// A request with `room` bytes still free, `placed` bytes filled.
     Open { room: u32, placed: u32, push: bool },
-    /// A finished request waiting to be handed back.
+    /// A finished request waiting to be handed back, or a disconnect
+    /// request waiting behind such requests.
     Settled,
 }
 
@@ -98,7 +112,7 @@ impl RecvQueue {
                 !nb.is_null() && (*nb).NetBufferHeader.NetBufferData.Next.is_null()
             };
             let size = match nbdata::validate(p) {
-                Ok(len) if one_nb && len < UNUSABLE => len,
+                Ok(len) if one_nb && len < DISCONNECT => len,
                 _ => UNUSABLE,
             };
             let prefilled = nbl::info(p, TcpReceiveBytesTransferred) as u32;
@@ -122,7 +136,7 @@ impl RecvQueue {
         };
         let size = tag_size(t);
         let placed = tag_placed(t);
-        if size == SETTLED {
+        if finished(size) {
             return Head::Settled;
         }
         if size == UNUSABLE || size == 0 {
@@ -143,7 +157,7 @@ impl RecvQueue {
         };
         let size = tag_size(t);
         let placed = tag_placed(t);
-        if size == UNUSABLE || size == SETTLED || placed >= size {
+        if size == UNUSABLE || finished(size) || placed >= size {
             return 0;
         }
         let want = data.len().min((size - placed) as usize);
@@ -156,8 +170,16 @@ impl RecvQueue {
     }
 
     /// Complete the head request into `done`: SUCCESS with the bytes placed
-    /// (INVALID_PARAMETER and nothing for a malformed one).
+    /// (INVALID_PARAMETER and nothing for a malformed one). A waiting
+    /// disconnect request at the head is not one: it stays.
     pub fn complete_head(&mut self, done: &mut Completions) {
+        if self
+            .q
+            .peek()
+            .is_some_and(|(_, t)| tag_size(t) == DISCONNECT)
+        {
+            return;
+        }
         if let Some((p, t)) = self.q.pop() {
             // SAFETY: a request we owned, now leaving the queue.
             unsafe { finish(p, t, NDIS_STATUS_SUCCESS, done) };
@@ -166,41 +188,55 @@ impl RecvQueue {
 
     /// Complete every request with `status` and the bytes it holds (rule
     /// 69). With `filled_succeed` (an upload: the data in them is the
-    /// host's), those holding data complete with SUCCESS instead.
+    /// host's), those holding data complete with SUCCESS instead. The queue
+    /// is left empty: a disconnect request waiting in it is returned, for
+    /// the caller to complete after `done`.
+    #[must_use = "a disconnect request waiting in the queue is handed out"]
     pub fn complete_all(
         &mut self,
         status: NDIS_STATUS,
         filled_succeed: bool,
         done: &mut Completions,
-    ) {
+    ) -> Completions {
+        let mut disconnects = Completions::new();
         while let Some((p, t)) = self.q.pop() {
-            let st = if filled_succeed && tag_placed(t) > 0 && tag_size(t) < SETTLED {
-                NDIS_STATUS_SUCCESS
-            } else {
-                status
-            };
-            // SAFETY: as in `complete_head`.
-            unsafe { finish(p, t, st, done) };
+            // SAFETY: a request (or disconnect request) we owned, now
+            // leaving the queue.
+            unsafe { finish_entry(p, t, status, filled_succeed, done, &mut disconnects) };
         }
+        disconnects
     }
 
     /// Finish every request as [`Self::complete_all`] does, but keep them
-    /// queued, marked settled, for [`Self::take_settled`].
+    /// queued, marked settled, for [`Self::take_settled`] (a waiting
+    /// disconnect request keeps its place among them).
     pub fn settle_all(&mut self, status: NDIS_STATUS, filled_succeed: bool) {
-        let mut finished = Completions::new();
-        self.complete_all(status, filled_succeed, &mut finished);
-        let mut p = finished.head();
-        let mut guard = finished.len();
-        while !p.is_null() && guard > 0 {
-            guard -= 1;
-            // SAFETY: each NBL of `finished` left this queue just now; its
-            // link is read before the queue relinks it.
+        let mut entries = core::mem::take(&mut self.q);
+        while let Some((p, t)) = entries.pop() {
+            let mut one = Completions::new();
+            let mut disconnect = Completions::new();
+            // SAFETY: `p` left the old queue just now and joins this one.
             unsafe {
-                let next = nbl::next(p);
-                self.q.push(p, tag(SETTLED, 0, false));
-                p = next;
+                finish_entry(p, t, status, filled_succeed, &mut one, &mut disconnect);
+                let size = if disconnect.is_empty() {
+                    SETTLED
+                } else {
+                    DISCONNECT
+                };
+                self.q.push(p, tag(size, 0, false));
             }
         }
+    }
+
+    /// Queue the abortive disconnect request `p` behind the settled requests
+    /// it ended: [`Self::take_settled`] hands it out after them.
+    ///
+    /// # Safety
+    /// `p` must be a disconnect NBL the driver now owns (until completed),
+    /// in no other list.
+    pub unsafe fn hold_disconnect(&mut self, p: PNET_BUFFER_LIST) {
+        // SAFETY: caller contract.
+        unsafe { self.q.push(p, tag(DISCONNECT, 0, false)) };
     }
 
     /// Queue a request refused at the door (`status`, nothing read), to be
@@ -217,16 +253,52 @@ impl RecvQueue {
         }
     }
 
-    /// Move the settled requests at the head into `done`, in order.
-    pub fn take_settled(&mut self, done: &mut Completions) {
+    /// Move the settled requests at the head into `done`, in order. A
+    /// disconnect request waiting behind them leaves the queue too and is
+    /// returned (NULL if none): it completes after `done`.
+    #[must_use = "a disconnect request waiting in the queue is handed out"]
+    pub fn take_settled(&mut self, done: &mut Completions) -> PNET_BUFFER_LIST {
         while self.head() == Head::Settled {
-            if let Some((p, _)) = self.q.pop() {
-                // SAFETY: a finished request leaving the queue, ours until
-                // handed back.
-                unsafe { done.push(p) };
+            let Some((p, t)) = self.q.pop() else {
+                break;
+            };
+            if tag_size(t) == DISCONNECT {
+                return p;
             }
+            // SAFETY: a finished request leaving the queue, ours until
+            // handed back.
+            unsafe { done.push(p) };
         }
+        core::ptr::null_mut()
     }
+}
+
+/// Finish one entry that just left the queue: a request into `done` (see
+/// [`RecvQueue::complete_all`] for its status), a waiting disconnect
+/// request into `disconnects`, untouched.
+///
+/// # Safety
+/// `p` must be an entry that just left the queue, with its tag `t`.
+unsafe fn finish_entry(
+    p: PNET_BUFFER_LIST,
+    t: usize,
+    status: NDIS_STATUS,
+    filled_succeed: bool,
+    done: &mut Completions,
+    disconnects: &mut Completions,
+) {
+    if tag_size(t) == DISCONNECT {
+        // SAFETY: caller contract; the request joins one list.
+        unsafe { disconnects.push(p) };
+        return;
+    }
+    let st = if filled_succeed && tag_placed(t) > 0 && !finished(tag_size(t)) {
+        NDIS_STATUS_SUCCESS
+    } else {
+        status
+    };
+    // SAFETY: caller contract.
+    unsafe { finish(p, t, st, done) };
 }
 
 /// # Safety
