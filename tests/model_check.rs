@@ -1179,10 +1179,11 @@ fn rule_080_receive_requests_an_abortive_disconnect_ends_go_back_before_it() {
     // the first request and completes it, holding the connection's receive
     // gate for that call. This one performs an abortive disconnect (the
     // second request, and the first if its data has not arrived, end with
-    // REQUEST_ABORTED), then runs the completion timer. Whatever the
-    // interleaving: the requests go back once each in posting order, one
-    // call at a time (rule 72, the simulator's check), and the disconnect
-    // completes only after the requests it ended (rule 80).
+    // REQUEST_ABORTED, and so does a send if the peer's ACK has not
+    // arrived), then runs the completion timer. Whatever the interleaving:
+    // the requests go back once each in posting order, one call at a time
+    // (rule 72, the simulator's check), and the disconnect completes only
+    // after the send and the requests it ended (rule 80).
     explore_machine(
         Some(4),
         &["0x0 0xc001000c", "0xc001000c 0xc001000c"],
@@ -1198,6 +1199,10 @@ fn rule_080_receive_requests_an_abortive_disconnect_ends_go_back_before_it() {
                 );
             }
             sim.run_until_idle();
+            // A send the peer has yet to acknowledge: acknowledged by the
+            // wire's DPC or aborted, it completes before the disconnect.
+            let sends = chain_of(&[100], 1);
+            assert_eq!(send(sim, c, &sends), NDIS_STATUS_PENDING);
             sim.peer_send(c.key, &[7; 10], true);
             let wire = run_wire_apart(sim);
             let disconnect = NblChain::single(&[]);
@@ -1227,10 +1232,78 @@ fn rule_080_receive_requests_an_abortive_disconnect_ends_go_back_before_it() {
                 .position(|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize))
                 .expect("disconnect completed");
             assert!(last_request < disconnected, "rule 80: {calls:#?}");
+            let sent = calls
+                .iter()
+                .position(|x| matches!(x, ChimneyCall::SendComplete(v) if v.iter().any(|d| d.0 == sends.head() as usize)))
+                .expect("send completed");
+            assert!(sent < disconnected, "rule 80: {calls:#?}");
             terminate(sim, c);
-            drop((chains, disconnect));
+            drop((chains, sends, disconnect));
             let st: Vec<String> = done.iter().map(|d| format!("{:#x}", d.1)).collect();
             st.join(" ")
+        },
+    );
+}
+
+#[test]
+fn rule_046_a_terminate_racing_the_hand_back_of_an_abortive_disconnects_request_completes_last() {
+    // An abortive disconnect has ended the posted request, and the
+    // disconnect waits behind it. The other processor runs the wire: data
+    // arriving for the connection makes the receive DPC hand the request
+    // back, then queue the disconnect. This one terminates the connection
+    // and runs the completion timer (the upload hands back whatever is
+    // still queued, after any running receive call returns). Whatever the
+    // interleaving: the request goes back once, then the disconnect, then
+    // the terminate completes (rules 46, 80).
+    explore_machine(
+        Some(3),
+        &["request back before the timer ran", "request back after"],
+        |sim, c| {
+            let request = one_mdl_each(&[1000], |_| vec![0xCC; 1000]);
+            assert_eq!(
+                sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), request.head()),
+                NDIS_STATUS_PENDING
+            );
+            sim.run_until_idle();
+            let disconnect = NblChain::single(&[]);
+            let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
+            assert_eq!(
+                sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
+                NDIS_STATUS_PENDING
+            );
+            sim.peer_send(c.key, &[7; 10], true);
+            let wire = run_wire_apart(sim);
+            let (term, root) = terminate_tree(c);
+            sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+            let before = common::send::receives_completed(sim).len();
+            while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
+            wire.join().unwrap();
+            sim.run_until_idle();
+            assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+            assert_eq!(
+                common::send::receives_completed(sim),
+                [(request.head() as usize, NDIS_STATUS_REQUEST_ABORTED)],
+                "rule 62: once"
+            );
+            let calls = sim.chimney_calls();
+            let at = |f: &dyn Fn(&ChimneyCall) -> bool| calls.iter().position(f).expect("made");
+            let returned = at(&|x| matches!(x, ChimneyCall::ReceiveComplete(_)));
+            let disconnected = at(
+                &|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
+            );
+            let terminated = at(
+                &|x| matches!(x, ChimneyCall::StateComplete { export, .. } if export.contains("Terminate")),
+            );
+            assert!(
+                returned < disconnected && disconnected < terminated,
+                "rules 46, 80: {calls:#?}"
+            );
+            drop((request, disconnect));
+            if before == 1 {
+                "request back before the timer ran".into()
+            } else {
+                "request back after".into()
+            }
         },
     );
 }

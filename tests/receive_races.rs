@@ -446,3 +446,81 @@ fn rule_046_an_abortive_disconnect_waiting_for_its_requests_completes_before_the
     drop(tree);
     sim.assert_clean();
 }
+
+#[test]
+fn rule_080_an_abortive_disconnect_waits_for_a_receive_call_still_running() {
+    // The only request is filled and completing on one processor when the
+    // host disconnects abortively on the other and runs the completion
+    // timer there: nothing is left to abort, but receive processing has not
+    // stopped while that call runs, so the disconnect completes only once
+    // it has returned.
+    let sim = with_adapter();
+    let (c, r1, _) = with_requests(&sim, [10, 1000], false);
+    let disconnect = NblChain::single(&[]);
+    sim.peer_send(c.key, &[7; 10], true);
+    let is_disconnect =
+        |x: &Call| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize);
+    let entered = while_completing(&sim, || {
+        assert_eq!(
+            sim.call_tcp_io(
+                TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+                c.slot_ptr(),
+                disconnect.head(),
+            ),
+            NDIS_STATUS_PENDING
+        );
+        sim.run_until_idle();
+        assert!(
+            !sim.chimney_calls().iter().any(is_disconnect),
+            "the disconnect completed during a receive call: {:#?}",
+            sim.chimney_calls()
+        );
+    });
+    assert!(entered, "the data completed no request");
+    assert_settled(&sim, &[(&r1, NDIS_STATUS_SUCCESS)], "rule 65");
+    assert!(sim.chimney_calls().iter().any(is_disconnect), "rule 80");
+    terminate(&sim, &c);
+    sim.assert_clean();
+}
+
+#[test]
+fn rule_046_a_disconnect_handed_out_with_its_requests_completes_before_a_racing_terminate() {
+    // The receive DPC (data arriving after the abortive disconnect) is
+    // handing back the request that disconnect ended, with the disconnect
+    // behind it, held inside that call on one processor, when the host
+    // terminates the connection on the other. The terminate's walk finds
+    // the request queue empty and waits for the running call (the held
+    // processor lets go after a while); the disconnect is queued before the
+    // receive gate is released, so the terminate completes after it.
+    let sim = with_adapter();
+    let (c, r1, _) = with_requests(&sim, [1000, 1000], false);
+    let disconnect = NblChain::single(&[]);
+    assert_eq!(
+        sim.call_tcp_io(
+            TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
+            c.slot_ptr(),
+            disconnect.head(),
+        ),
+        NDIS_STATUS_PENDING
+    );
+    let (term, root) = terminate_tree(&c);
+    sim.peer_send(c.key, &[7; 10], true);
+    let entered = held_while(&sim, Duration::from_millis(300), wire, || {
+        sim.call_state_op(ndis_sim::StateOpKind::Terminate, term.ptr(root));
+        sim.run_until_idle();
+    });
+    assert!(entered, "the receive DPC handed back no request");
+    assert_settled(&sim, &[(&r1, NDIS_STATUS_REQUEST_ABORTED)], "rule 62");
+    assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+    let disconnected = call_at(
+        &sim,
+        "disconnect completion",
+        |x| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
+    );
+    assert!(
+        disconnected < terminated(&sim),
+        "rule 46: {:#?}",
+        sim.chimney_calls()
+    );
+    sim.assert_clean();
+}

@@ -417,12 +417,15 @@ fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
         // SAFETY: requests we owned, statuses and counts set, handed back
         // once, at DISPATCH_LEVEL, no lock held.
         unsafe { handlers.receive_complete(adapter.handle, done.head()) };
+        // A disconnect waiting behind those requests follows them, queued
+        // while the gate is still held (see `hand_back_once`).
+        super::chimney::defer_disconnects(adapter, aborts);
         release_gate(dp, lock, generation);
         // Posts refused meanwhile (INVALID_STATE) were left to us.
         hand_back_all(adapter, &handlers, dp, lock);
+    } else {
+        super::chimney::defer_disconnects(adapter, aborts);
     }
-    // A disconnect waiting behind those requests follows them.
-    super::chimney::defer_disconnects(adapter, aborts);
     handlers.event(
         NdisHandle::new(handle as NDIS_HANDLE),
         TcpIndicateDisconnect,
@@ -436,7 +439,9 @@ fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
 /// gate (`rx.indicating`) for it. False if there were none or another
 /// processor holds the gate: every gate holder looks again once its call
 /// has returned, so one receive call at a time per connection (rule 72)
-/// and the requests in posting order. DISPATCH_LEVEL, no lock held.
+/// and the requests in posting order. An abortive disconnect waiting
+/// behind them is queued for completion once they are back, before the
+/// gate is released. DISPATCH_LEVEL, no lock held.
 fn hand_back_once(
     adapter: &Adapter,
     handlers: &TcpOffloadHandlers,
@@ -450,29 +455,27 @@ fn hand_back_once(
             return false;
         }
         let disconnect = c.posted.take_settled(&mut done);
-        if done.is_empty() {
-            drop(c);
-            if disconnect.is_null() {
-                return false;
-            }
-            // SAFETY: the waiting request left the queue: ours, once.
-            unsafe { super::chimney::defer_disconnect(adapter, disconnect, NDIS_STATUS_SUCCESS) };
-            return true;
+        if done.is_empty() && disconnect.is_null() {
+            return false;
         }
         c.rx.indicating = true;
         dp.indicating.fetch_add(1, Ordering::AcqRel);
         (c.generation, disconnect)
     };
-    // SAFETY: requests we owned, statuses and counts set when they were
-    // settled, handed back once, at DISPATCH_LEVEL, no lock held.
-    unsafe { handlers.receive_complete(adapter.handle, done.head()) };
-    release_gate(dp, lock, generation);
+    if !done.is_empty() {
+        // SAFETY: requests we owned, statuses and counts set when they were
+        // settled, handed back once, at DISPATCH_LEVEL, no lock held.
+        unsafe { handlers.receive_complete(adapter.handle, done.head()) };
+    }
     if !disconnect.is_null() {
         // The abortive disconnect that ended those requests completes after
-        // them (queued behind the sends it aborted, rule 80).
+        // them (queued behind the sends it aborted, rule 80). Queued before
+        // the gate is released: a terminate waiting for running receive
+        // calls then finds it queued and completes it first (rule 46).
         // SAFETY: the waiting request left the queue: ours, completed once.
         unsafe { super::chimney::defer_disconnect(adapter, disconnect, NDIS_STATUS_SUCCESS) };
     }
+    release_gate(dp, lock, generation);
     true
 }
 

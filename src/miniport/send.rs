@@ -415,25 +415,24 @@ pub unsafe fn abortive_disconnect(
         count_reset(adapter, &c);
     }
     // Posted receives end too, handed back in their turn under the
-    // connection's receive gate (rule 72) from the completion timer. The
-    // request waits behind them: it completes once they have gone back,
-    // whichever processor hands them back.
+    // connection's receive gate (rule 72), from the completion timer or
+    // from whoever holds the gate.
     c.posted.settle_all(NDIS_STATUS_REQUEST_ABORTED, false);
-    let behind = !c.posted.is_empty();
-    if behind {
-        // SAFETY: caller contract: the request is ours, in no other list.
-        unsafe { c.posted.hold_disconnect(request) };
-    }
-    let hand_back = behind && !c.waiting;
+    let hand_back = !c.posted.is_empty() && !c.waiting;
     if hand_back {
         c.waiting = true;
     }
     // A graceful disconnect still pending ends aborted, before this one.
     let graceful = c.finished_disconnect();
+    let generation = c.generation;
     drop(c);
     if hand_back {
         dp.waiting.lock().push(id);
     }
+    // Queued first: the sends this aborted, then that graceful disconnect,
+    // so that this request, whoever queues it, completes after them (rule
+    // 80). (Queueing takes the deferred-queue lock, which is never taken
+    // under a connection's lock.)
     defer(adapter, done);
     if let Some(f) = graceful {
         // SAFETY: the earlier request left the queue; ours, completed once.
@@ -442,9 +441,27 @@ pub unsafe fn abortive_disconnect(
             super::chimney::defer_disconnect(adapter, f.request, f.status);
         }
     }
-    if behind {
-        // The completion timer hands the requests back, then queues the
-        // disconnect (or whoever holds the receive gate does).
+    // The request itself completes after the receive requests it ended,
+    // and after any receive call still running for the connection: while
+    // either holds, it waits behind them in the request queue, and whoever
+    // hands that queue's settled entries back queues it, holding the gate.
+    let held = dp.conns.get(id).is_some_and(|lock| {
+        let mut c = lock.lock();
+        let live = c.generation == generation && c.state != TxState::Free;
+        if !live || (c.posted.is_empty() && !c.rx.indicating) {
+            return false;
+        }
+        // SAFETY: caller contract: the request is ours, in no other list.
+        unsafe { c.posted.hold_disconnect(request) };
+        let list = !c.waiting;
+        c.waiting = true;
+        drop(c);
+        if list {
+            dp.waiting.lock().push(id);
+        }
+        true
+    });
+    if held {
         adapter.kick_completions();
     } else {
         // SAFETY: caller contract: the request is ours, completed exactly once.
