@@ -1307,3 +1307,79 @@ fn rule_046_a_terminate_racing_the_hand_back_of_an_abortive_disconnects_request_
         },
     );
 }
+
+#[test]
+fn rule_046_an_abortive_disconnect_racing_a_terminate_completes_before_it() {
+    // A receive request is posted. The other processor calls the disconnect
+    // handler (abortive) while this one terminates the connection and runs
+    // the completion timer. If the disconnect found the connection open (it
+    // succeeds), everything it ended — the request, then the disconnect
+    // itself — completes before the terminate does (rules 46, 80); if the
+    // upload came first, the disconnect fails, and each request still
+    // completes exactly once (the simulator's record).
+    explore_machine(Some(4), &["disconnect first", "upload first"], |sim, c| {
+        let request = one_mdl_each(&[1000], |_| vec![0xCC; 1000]);
+        assert_eq!(
+            sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), request.head()),
+            NDIS_STATUS_PENDING
+        );
+        sim.run_until_idle();
+        let disconnect = NblChain::single(&[]);
+        let handler = sim
+            .driver()
+            .tcp
+            .expect("tcp table")
+            .0
+            .TcpOffloadDisconnectHandler
+            .expect("disconnect handler");
+        let (core, ctx, slot) = (
+            sim.core.clone(),
+            sim.context() as usize,
+            c.slot_ptr() as usize,
+        );
+        let nbl = disconnect.head() as usize;
+        let other = thread::spawn(move || {
+            ndis_sim::state::set_current(Some(core.clone()));
+            ndis_sim::tracker::give(&core, nbl, TcpIoKind::Disconnect(0).handler());
+            // SAFETY: the registered handler, its adapter context, the
+            // connection's slot and a request the model keeps alive until
+            // the driver completes it.
+            let st = ndis_sim::irql::at_dispatch(|| unsafe {
+                handler(ctx as _, slot as _, nbl as _, TCP_DISCONNECT_ABORTIVE_CLOSE)
+            });
+            assert_eq!(st, NDIS_STATUS_PENDING, "rule 55");
+            ndis_sim::tracker::handler_returned(&core, nbl);
+            ndis_sim::state::set_current(None);
+        });
+        let (term, root) = terminate_tree(c);
+        sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
+        while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
+        other.join().unwrap();
+        sim.run_until_idle();
+        assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
+        let calls = sim.chimney_calls();
+        let at = |f: &dyn Fn(&ChimneyCall) -> bool| calls.iter().position(f).expect("made");
+        let (disconnected, status) = calls
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| match x {
+                ChimneyCall::DisconnectComplete(p, st) if *p == nbl => Some((i, *st)),
+                _ => None,
+            })
+            .expect("disconnect completed");
+        let returned = at(&|x| matches!(x, ChimneyCall::ReceiveComplete(_)));
+        let terminated = at(
+            &|x| matches!(x, ChimneyCall::StateComplete { export, .. } if export.contains("Terminate")),
+        );
+        drop((request, disconnect));
+        if status == NDIS_STATUS_SUCCESS {
+            assert!(
+                returned < disconnected && disconnected < terminated,
+                "rules 46, 80: {calls:#?}"
+            );
+            "disconnect first".into()
+        } else {
+            "upload first".into()
+        }
+    });
+}

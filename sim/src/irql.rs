@@ -33,6 +33,13 @@ pub(crate) fn with_cpu<R>(f: impl FnOnce(&Processor) -> R) -> R {
     CPU.with(f)
 }
 
+/// A non-zero token for the current processor (host thread; checker
+/// thread under a checker): the address of its processor state, distinct
+/// for every live one.
+pub(crate) fn processor_token() -> usize {
+    CPU.with(|c| c as *const Processor as usize)
+}
+
 /// The current thread's IRQL.
 pub fn current() -> KIRQL {
     CPU.with(|c| c.irql.get())

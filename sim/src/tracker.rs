@@ -11,8 +11,9 @@ pub struct Request {
     pub handler: &'static str,
     /// False while that handler is still running.
     pub handler_returned: bool,
-    /// The thread (processor) running that handler.
-    pub thread: std::thread::ThreadId,
+    /// The processor that delivered it ([`crate::irql::processor_token`]:
+    /// per checker thread under a checker, whose threads share host ones).
+    pub thread: usize,
 }
 
 /// Record that `object` is being handed to `handler`.
@@ -23,7 +24,7 @@ pub fn give(sim: &SimCore, object: usize, handler: &'static str) {
         Request {
             handler,
             handler_returned: false,
-            thread: std::thread::current().id(),
+            thread: crate::irql::processor_token(),
         },
     );
 }
@@ -55,7 +56,7 @@ pub fn complete(sim: &SimCore, object: usize, export: &'static str) -> Option<Re
             // (docs/decisions.md).
             if !r.handler_returned
                 && r.handler != "MiniportSendNetBufferLists"
-                && r.thread == std::thread::current().id()
+                && r.thread == crate::irql::processor_token()
             {
                 sim.violation(Violation::CompletedBeforeReturn { export, object });
             }

@@ -335,19 +335,56 @@ fn defer_done(adapter: &Adapter, done: crate::ndis::sendq::Completions, op: IoOp
     if done.is_empty() {
         return;
     }
-    let mut p = done.head();
-    let mut q = adapter.deferred.lock();
-    while !p.is_null() {
-        // SAFETY: the chain holds NBLs we own, each completed exactly once.
-        unsafe {
-            let next = nbl::next(p);
-            nbl::set_next(p, core::ptr::null_mut());
-            q.nbls.push(p, op as usize);
-            p = next;
-        }
-    }
+    let mut q = DeferredIo(adapter.deferred.lock());
+    q.push_done(done, op);
     drop(q);
     adapter.kick_completions();
+}
+
+/// The deferred queue, held, so that a caller can queue completions in an
+/// order no other processor can come between: it may take a connection's
+/// lock while it holds this one (the lock order is deferred queue, then
+/// connection; nothing takes them the other way round). Set the
+/// completion timer ([`Adapter::kick_completions`]) once it is dropped.
+pub struct DeferredIo<'a>(crate::ndis::spinlock::SpinGuard<'a, Deferred>);
+
+impl DeferredIo<'_> {
+    /// Hold the adapter's deferred queue.
+    pub fn lock(adapter: &Adapter) -> DeferredIo<'_> {
+        DeferredIo(adapter.deferred.lock())
+    }
+
+    fn push_done(&mut self, done: crate::ndis::sendq::Completions, op: IoOp) {
+        let mut p = done.head();
+        while !p.is_null() {
+            // SAFETY: the chain holds NBLs we own, each completed exactly once.
+            unsafe {
+                let next = nbl::next(p);
+                nbl::set_next(p, core::ptr::null_mut());
+                self.0.nbls.push(p, op as usize);
+                p = next;
+            }
+        }
+    }
+
+    /// Queue send NBLs whose status is already set.
+    pub fn sends(&mut self, done: crate::ndis::sendq::Completions) {
+        self.push_done(done, IoOp::SendDone);
+    }
+
+    /// Queue the disconnect request `request` to complete with `status`.
+    ///
+    /// # Safety
+    /// `request` must be a disconnect NBL we own, in no other list,
+    /// completed exactly once.
+    pub unsafe fn disconnect(&mut self, request: PNET_BUFFER_LIST, status: NDIS_STATUS) {
+        // SAFETY: caller contract; the NBL joins exactly one list.
+        unsafe {
+            nbl::set_status(request, status);
+            nbl::set_next(request, core::ptr::null_mut());
+            self.0.nbls.push(request, IoOp::DisconnectDone as usize);
+        }
+    }
 }
 
 /// MiniportTcpOffloadReceive: see [`super::receive::post_receive`].
@@ -413,14 +450,9 @@ pub unsafe extern "system" fn miniport_tcp_offload_disconnect(
 /// # Safety
 /// `request` is a disconnect NBL we own, completed exactly once.
 pub unsafe fn defer_disconnect(adapter: &Adapter, request: PNET_BUFFER_LIST, status: NDIS_STATUS) {
+    let mut q = DeferredIo::lock(adapter);
     // SAFETY: caller contract.
-    unsafe {
-        nbl::set_status(request, status);
-        nbl::set_next(request, core::ptr::null_mut());
-    }
-    let mut q = adapter.deferred.lock();
-    // SAFETY: as above; the NBL joins exactly one list.
-    unsafe { q.nbls.push(request, IoOp::DisconnectDone as usize) };
+    unsafe { q.disconnect(request, status) };
     drop(q);
     adapter.kick_completions();
 }

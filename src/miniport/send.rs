@@ -402,6 +402,14 @@ pub unsafe fn abortive_disconnect(
         return false;
     };
     super::chimney::mark_pending_terminates(adapter);
+    // Everything below happens under the deferred queue's lock, then the
+    // connection's: what this disconnect ends is queued (or, for the
+    // request itself, held in the connection's request queue) before any
+    // other processor can see the connection reset. So no hand-back, and
+    // no upload of the connection by a terminate, can come between: the
+    // aborted sends, then a graceful disconnect it ends, then the request
+    // (rule 80), all before such a terminate completes (rule 46).
+    let mut q = super::chimney::DeferredIo::lock(adapter);
     let mut done = Completions::new();
     // SAFETY: caller contract.
     let Some((id, mut c)) = (unsafe { dp.conn_by_slot(slot) }) else {
@@ -414,59 +422,40 @@ pub unsafe fn abortive_disconnect(
     if established {
         count_reset(adapter, &c);
     }
-    // Posted receives end too, handed back in their turn under the
-    // connection's receive gate (rule 72), from the completion timer or
-    // from whoever holds the gate.
-    c.posted.settle_all(NDIS_STATUS_REQUEST_ABORTED, false);
-    let hand_back = !c.posted.is_empty() && !c.waiting;
-    if hand_back {
-        c.waiting = true;
-    }
+    q.sends(done);
     // A graceful disconnect still pending ends aborted, before this one.
-    let graceful = c.finished_disconnect();
-    let generation = c.generation;
-    drop(c);
-    if hand_back {
-        dp.waiting.lock().push(id);
-    }
-    // Queued first: the sends this aborted, then that graceful disconnect,
-    // so that this request, whoever queues it, completes after them (rule
-    // 80). (Queueing takes the deferred-queue lock, which is never taken
-    // under a connection's lock.)
-    defer(adapter, done);
-    if let Some(f) = graceful {
+    if let Some(f) = c.finished_disconnect() {
         // SAFETY: the earlier request left the queue; ours, completed once.
         unsafe {
             super::close::settle(&f);
-            super::chimney::defer_disconnect(adapter, f.request, f.status);
+            q.disconnect(f.request, f.status);
         }
     }
-    // The request itself completes after the receive requests it ended,
-    // and after any receive call still running for the connection: while
-    // either holds, it waits behind them in the request queue, and whoever
-    // hands that queue's settled entries back queues it, holding the gate.
-    let held = dp.conns.get(id).is_some_and(|lock| {
-        let mut c = lock.lock();
-        let live = c.generation == generation && c.state != TxState::Free;
-        if !live || (c.posted.is_empty() && !c.rx.indicating) {
-            return false;
-        }
+    // Posted receives end too, handed back in their turn under the
+    // connection's receive gate (rule 72), from the completion timer or from
+    // whoever holds the gate. The request completes after them, and after
+    // any receive call still running for the connection: while either
+    // holds, it waits behind them in the request queue, and whoever hands
+    // that queue's settled entries back queues it, holding the gate.
+    c.posted.settle_all(NDIS_STATUS_REQUEST_ABORTED, false);
+    let held = !c.posted.is_empty() || c.rx.indicating;
+    if held {
         // SAFETY: caller contract: the request is ours, in no other list.
         unsafe { c.posted.hold_disconnect(request) };
-        let list = !c.waiting;
-        c.waiting = true;
-        drop(c);
-        if list {
-            dp.waiting.lock().push(id);
-        }
-        true
-    });
-    if held {
-        adapter.kick_completions();
     } else {
         // SAFETY: caller contract: the request is ours, completed exactly once.
-        unsafe { super::chimney::defer_disconnect(adapter, request, NDIS_STATUS_SUCCESS) };
+        unsafe { q.disconnect(request, NDIS_STATUS_SUCCESS) };
     }
+    let list = held && !c.waiting;
+    if list {
+        c.waiting = true;
+    }
+    drop(c);
+    drop(q);
+    if list {
+        dp.waiting.lock().push(id);
+    }
+    adapter.kick_completions();
     true
 }
 
