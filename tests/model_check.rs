@@ -528,6 +528,27 @@ fn run_wire_apart(sim: &Simulator) -> thread::JoinHandle<()> {
     })
 }
 
+/// Where in the simulator's record `calls` the completion of disconnect
+/// request `p` is, and its status.
+fn disconnect_completed(calls: &[ChimneyCall], p: usize) -> (usize, NDIS_STATUS) {
+    calls
+        .iter()
+        .enumerate()
+        .find_map(|(i, x)| match x {
+            ChimneyCall::DisconnectComplete(q, st) if *q == p => Some((i, *st)),
+            _ => None,
+        })
+        .expect("disconnect completed")
+}
+
+/// Where in `calls` the first terminate completion is.
+fn terminate_completed(calls: &[ChimneyCall]) -> usize {
+    calls
+        .iter()
+        .position(|x| matches!(x, ChimneyCall::StateComplete { export, .. } if export.contains("Terminate")))
+        .expect("terminate completed")
+}
+
 /// The sends every machine model posts: two chains (two NBLs, then one).
 const SIZES: [&[usize]; 2] = [&[300, 1448], &[700]];
 
@@ -1076,12 +1097,8 @@ fn rule_046_two_runs_of_the_completion_timer_keep_the_queued_order() {
             let aborted = at(
                 &|x| matches!(x, ChimneyCall::SendComplete(v) if v.contains(&(send_nbl, NDIS_STATUS_REQUEST_ABORTED))),
             );
-            let disconnected = at(
-                &|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
-            );
-            let terminated = at(
-                &|x| matches!(x, ChimneyCall::StateComplete { export, .. } if export.contains("Terminate")),
-            );
+            let disconnected = disconnect_completed(&calls, disconnect.head() as usize).0;
+            let terminated = terminate_completed(&calls);
             assert!(
                 aborted < disconnected && disconnected < terminated,
                 "{calls:#?}"
@@ -1139,10 +1156,7 @@ fn rule_080_sends_acknowledged_racing_an_abortive_disconnect_complete_in_posting
                 matches!(x, ChimneyCall::SendComplete(v) if v.iter().any(|d| sender.nbls.contains(&d.0)))
             })
             .expect("sends completed");
-        let disconnected = calls
-            .iter()
-            .position(|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize))
-            .expect("disconnect completed");
+        let disconnected = disconnect_completed(&calls, disconnect.head() as usize).0;
         assert!(last_send < disconnected, "rule 80: {calls:#?}");
         terminate(sim, c);
         drop((sender.chains, disconnect));
@@ -1227,10 +1241,7 @@ fn rule_080_receive_requests_an_abortive_disconnect_ends_go_back_before_it() {
                 .iter()
                 .rposition(|x| matches!(x, ChimneyCall::ReceiveComplete(_)))
                 .expect("requests completed");
-            let disconnected = calls
-                .iter()
-                .position(|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize))
-                .expect("disconnect completed");
+            let disconnected = disconnect_completed(&calls, disconnect.head() as usize).0;
             assert!(last_request < disconnected, "rule 80: {calls:#?}");
             let sent = calls
                 .iter()
@@ -1288,12 +1299,8 @@ fn rule_046_a_terminate_racing_the_hand_back_of_an_abortive_disconnects_request_
             let calls = sim.chimney_calls();
             let at = |f: &dyn Fn(&ChimneyCall) -> bool| calls.iter().position(f).expect("made");
             let returned = at(&|x| matches!(x, ChimneyCall::ReceiveComplete(_)));
-            let disconnected = at(
-                &|x| matches!(x, ChimneyCall::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
-            );
-            let terminated = at(
-                &|x| matches!(x, ChimneyCall::StateComplete { export, .. } if export.contains("Terminate")),
-            );
+            let disconnected = disconnect_completed(&calls, disconnect.head() as usize).0;
+            let terminated = terminate_completed(&calls);
             assert!(
                 returned < disconnected && disconnected < terminated,
                 "rules 46, 80: {calls:#?}"
@@ -1359,18 +1366,9 @@ fn rule_046_an_abortive_disconnect_racing_a_terminate_completes_before_it() {
         assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
         let calls = sim.chimney_calls();
         let at = |f: &dyn Fn(&ChimneyCall) -> bool| calls.iter().position(f).expect("made");
-        let (disconnected, status) = calls
-            .iter()
-            .enumerate()
-            .find_map(|(i, x)| match x {
-                ChimneyCall::DisconnectComplete(p, st) if *p == nbl => Some((i, *st)),
-                _ => None,
-            })
-            .expect("disconnect completed");
+        let (disconnected, status) = disconnect_completed(&calls, nbl);
         let returned = at(&|x| matches!(x, ChimneyCall::ReceiveComplete(_)));
-        let terminated = at(
-            &|x| matches!(x, ChimneyCall::StateComplete { export, .. } if export.contains("Terminate")),
-        );
+        let terminated = terminate_completed(&calls);
         drop((request, disconnect));
         if status == NDIS_STATUS_SUCCESS {
             assert!(

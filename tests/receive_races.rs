@@ -142,6 +142,31 @@ fn terminated(sim: &Simulator) -> usize {
     )
 }
 
+/// Disconnect `c` abortively with `request` (the handler pends, rule 55).
+fn abort(sim: &Simulator, c: &Conn, request: &NblChain) {
+    let kind = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
+    assert_eq!(
+        sim.call_tcp_io(kind, c.slot_ptr(), request.head()),
+        NDIS_STATUS_PENDING
+    );
+}
+
+/// Where in the simulator's record the completion of `request` is.
+fn disconnected(sim: &Simulator, request: &NblChain) -> usize {
+    completed_at(sim, "disconnect completion", request)
+}
+
+/// Where in the simulator's record the completion of the head of `chain`
+/// is: a send, a receive request or a disconnect request.
+fn completed_at(sim: &Simulator, what: &str, chain: &NblChain) -> usize {
+    let p = chain.head() as usize;
+    call_at(sim, what, |x| match x {
+        Call::ReceiveComplete(v) | Call::SendComplete(v) => v.iter().any(|d| d.0 == p),
+        Call::DisconnectComplete(q, _) => *q == p,
+        _ => false,
+    })
+}
+
 /// Where in the simulator's record the first call `pick` accepts is.
 fn call_at(sim: &Simulator, what: &str, pick: impl Fn(&Call) -> bool) -> usize {
     sim.chimney_calls()
@@ -272,14 +297,7 @@ fn rule_046_a_terminate_waits_for_completions_another_run_of_the_completion_time
         sim.call_tcp_io(TcpIoKind::Receive, none, stale.head()),
         NDIS_STATUS_PENDING
     );
-    assert_eq!(
-        sim.call_tcp_io(
-            TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
-            c.slot_ptr(),
-            disconnect.head(),
-        ),
-        NDIS_STATUS_PENDING
-    );
+    abort(&sim, &c, &disconnect);
     let (term, root) = terminate_tree(&c);
     let entered = held_while(&sim, PATIENCE, timers, || {
         sim.call_state_op(ndis_sim::StateOpKind::Terminate, term.ptr(root));
@@ -288,11 +306,7 @@ fn rule_046_a_terminate_waits_for_completions_another_run_of_the_completion_time
     assert!(entered, "the timer completed no receive request");
     sim.run_until_idle();
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
-    let disconnected = call_at(
-        &sim,
-        "disconnect completion",
-        |x| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
-    );
+    let disconnected = disconnected(&sim, &disconnect);
     assert!(
         disconnected < terminated(&sim),
         "rule 46: {:#?}",
@@ -318,11 +332,7 @@ fn rule_046_a_post_refused_while_the_terminate_hands_back_requests_completes_bef
     assert!(entered, "the terminate handed back no request");
     sim.run_until_idle();
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
-    let r2_done = call_at(
-        &sim,
-        "completion of the second request",
-        |x| matches!(x, Call::ReceiveComplete(v) if v.iter().any(|d| d.0 == r2.head() as usize)),
-    );
+    let r2_done = completed_at(&sim, "completion of the second request", &r2);
     assert!(
         r2_done < terminated(&sim),
         "rule 46: {:#?}",
@@ -351,14 +361,7 @@ fn rule_080_an_abortive_disconnect_completes_after_the_receive_requests_it_ended
     let disconnect = NblChain::single(&[]);
     sim.peer_send(c.key, &[7; 10], true);
     let entered = while_completing(&sim, || {
-        assert_eq!(
-            sim.call_tcp_io(
-                TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
-                c.slot_ptr(),
-                disconnect.head(),
-            ),
-            NDIS_STATUS_PENDING
-        );
+        abort(&sim, &c, &disconnect);
         sim.run_until_idle();
     });
     assert!(entered, "the data completed no request");
@@ -370,21 +373,14 @@ fn rule_080_an_abortive_disconnect_completes_after_the_receive_requests_it_ended
         ],
         "rules 62, 72",
     );
-    let at = |what: &str, p: usize| {
-        call_at(&sim, what, |x| match x {
-            Call::ReceiveComplete(v) | Call::SendComplete(v) => v.iter().any(|d| d.0 == p),
-            Call::DisconnectComplete(q, _) => *q == p,
-            _ => false,
-        })
-    };
-    let disconnected = at("disconnect completion", disconnect.head() as usize);
+    let disconnected = disconnected(&sim, &disconnect);
     assert!(
-        at("completion of the aborted request", r2.head() as usize) < disconnected,
+        completed_at(&sim, "completion of the aborted request", &r2) < disconnected,
         "the aborted request before the disconnect: {:#?}",
         sim.chimney_calls()
     );
     assert!(
-        at("completion of the aborted send", sends.head() as usize) < disconnected,
+        completed_at(&sim, "completion of the aborted send", &sends) < disconnected,
         "rule 80: {:#?}",
         sim.chimney_calls()
     );
@@ -409,14 +405,7 @@ fn rule_046_an_abortive_disconnect_waiting_for_its_requests_completes_before_the
     sim.peer_send(c.key, &[7; 10], true);
     let mut tree = None;
     let entered = held_while(&sim, Duration::from_millis(500), wire, || {
-        assert_eq!(
-            sim.call_tcp_io(
-                TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
-                c.slot_ptr(),
-                disconnect.head(),
-            ),
-            NDIS_STATUS_PENDING
-        );
+        abort(&sim, &c, &disconnect);
         tree = Some(terminate(&sim, &c));
     });
     assert!(entered, "the data completed no request");
@@ -428,16 +417,8 @@ fn rule_046_an_abortive_disconnect_waiting_for_its_requests_completes_before_the
         ],
         "rules 62, 72",
     );
-    let r2_done = call_at(
-        &sim,
-        "completion of the aborted request",
-        |x| matches!(x, Call::ReceiveComplete(v) if v.iter().any(|d| d.0 == r2.head() as usize)),
-    );
-    let disconnected = call_at(
-        &sim,
-        "disconnect completion",
-        |x| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
-    );
+    let r2_done = completed_at(&sim, "completion of the aborted request", &r2);
+    let disconnected = disconnected(&sim, &disconnect);
     assert!(
         r2_done < disconnected && disconnected < terminated(&sim),
         "the request, the disconnect, then the terminate (rule 46): {:#?}",
@@ -461,14 +442,7 @@ fn rule_080_an_abortive_disconnect_waits_for_a_receive_call_still_running() {
     let is_disconnect =
         |x: &Call| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize);
     let entered = while_completing(&sim, || {
-        assert_eq!(
-            sim.call_tcp_io(
-                TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
-                c.slot_ptr(),
-                disconnect.head(),
-            ),
-            NDIS_STATUS_PENDING
-        );
+        abort(&sim, &c, &disconnect);
         sim.run_until_idle();
         assert!(
             !sim.chimney_calls().iter().any(is_disconnect),
@@ -495,14 +469,7 @@ fn rule_046_a_disconnect_handed_out_with_its_requests_completes_before_a_racing_
     let sim = with_adapter();
     let (c, r1, _) = with_requests(&sim, [1000, 1000], false);
     let disconnect = NblChain::single(&[]);
-    assert_eq!(
-        sim.call_tcp_io(
-            TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE),
-            c.slot_ptr(),
-            disconnect.head(),
-        ),
-        NDIS_STATUS_PENDING
-    );
+    abort(&sim, &c, &disconnect);
     let (term, root) = terminate_tree(&c);
     sim.peer_send(c.key, &[7; 10], true);
     let entered = held_while(&sim, Duration::from_millis(300), wire, || {
@@ -512,11 +479,7 @@ fn rule_046_a_disconnect_handed_out_with_its_requests_completes_before_a_racing_
     assert!(entered, "the receive DPC handed back no request");
     assert_settled(&sim, &[(&r1, NDIS_STATUS_REQUEST_ABORTED)], "rule 62");
     assert_eq!(term.status(root), NDIS_STATUS_SUCCESS);
-    let disconnected = call_at(
-        &sim,
-        "disconnect completion",
-        |x| matches!(x, Call::DisconnectComplete(p, _) if *p == disconnect.head() as usize),
-    );
+    let disconnected = disconnected(&sim, &disconnect);
     assert!(
         disconnected < terminated(&sim),
         "rule 46: {:#?}",
