@@ -1381,3 +1381,47 @@ fn rule_046_an_abortive_disconnect_racing_a_terminate_completes_before_it() {
         }
     });
 }
+
+#[test]
+fn rule_080_the_peers_fin_indicated_racing_an_abortive_disconnect_goes_up_before_it_completes() {
+    // The peer's FIN is on the wire. The other processor runs the wire: the
+    // receive DPC acknowledges it and, everything before it having reached
+    // the host, makes the TcpIndicateDisconnect event. This one performs an
+    // abortive disconnect and runs the completion timer. If the event is
+    // made at all (the FIN was taken before the abort), it is made before
+    // the disconnect completes: receive processing has stopped by then
+    // (rule 80), and the host never hears of the peer's FIN on a
+    // connection it has already reset.
+    explore_machine(
+        Some(5),
+        &["event, then the disconnect", "no event"],
+        |sim, c| {
+            sim.peer_fin(c.key);
+            let wire = run_wire_apart(sim);
+            let disconnect = NblChain::single(&[]);
+            let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
+            assert_eq!(
+                sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
+                NDIS_STATUS_PENDING
+            );
+            while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
+            wire.join().unwrap();
+            sim.run_until_idle();
+            let calls = sim.chimney_calls();
+            let (disconnected, status) = disconnect_completed(&calls, disconnect.head() as usize);
+            assert_eq!(status, NDIS_STATUS_SUCCESS);
+            let event = calls.iter().position(|x| {
+            matches!(x, ChimneyCall::Event { event, .. } if *event == TcpIndicateDisconnect as ULONG)
+        });
+            terminate(sim, c);
+            drop(disconnect);
+            match event {
+                Some(at) => {
+                    assert!(at < disconnected, "rule 80: {calls:#?}");
+                    "event, then the disconnect".into()
+                }
+                None => "no event".into(),
+            }
+        },
+    );
+}

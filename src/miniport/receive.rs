@@ -393,6 +393,9 @@ pub fn deliver(adapter: &Adapter, dp: &DataPath, id: u32) {
 /// it reached the host (rule 86). Requests still posted then complete with
 /// the bytes they hold (SUCCESS, possibly 0: the end of the stream) before
 /// the indication; later posts get `NDIS_STATUS_INVALID_STATE` (rule 71).
+/// The connection's receive gate is held from the decision to the event's
+/// return: an abortive disconnect made meanwhile waits for it (rule 80), so
+/// the host never hears of the FIN after its reset has completed.
 fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
     let (Some(handlers), Some(lock)) = (adapter.offload_handlers, dp.conns.get(id)) else {
         return;
@@ -406,31 +409,29 @@ fn indicate_disconnect(adapter: &Adapter, dp: &DataPath, id: u32) {
         c.rx.disconnect_indicated = true;
         c.rx.push_due = None;
         let aborts = c.posted.complete_all(NDIS_STATUS_SUCCESS, true, &mut done);
-        if !done.is_empty() {
-            // The receive gate is free (`disconnect_due`): ours for the call.
-            c.rx.indicating = true;
-            dp.indicating.fetch_add(1, Ordering::AcqRel);
-        }
+        // The receive gate is free (`disconnect_due`): ours until the event
+        // has been made.
+        c.rx.indicating = true;
+        dp.indicating.fetch_add(1, Ordering::AcqRel);
         (c.offload_handle, c.generation, aborts)
     };
     if !done.is_empty() {
         // SAFETY: requests we owned, statuses and counts set, handed back
         // once, at DISPATCH_LEVEL, no lock held.
         unsafe { handlers.receive_complete(adapter.handle, done.head()) };
-        // A disconnect waiting behind those requests follows them, queued
-        // while the gate is still held (see `hand_back_once`).
-        super::chimney::defer_disconnects(adapter, aborts);
-        release_gate(dp, lock, generation);
-        // Posts refused meanwhile (INVALID_STATE) were left to us.
-        hand_back_all(adapter, &handlers, dp, lock);
-    } else {
-        super::chimney::defer_disconnects(adapter, aborts);
     }
+    // A disconnect waiting behind those requests follows them, queued while
+    // the gate is still held (see `hand_back_once`).
+    super::chimney::defer_disconnects(adapter, aborts);
     handlers.event(
         NdisHandle::new(handle as NDIS_HANDLE),
         TcpIndicateDisconnect,
         0,
     );
+    release_gate(dp, lock, generation);
+    // Posts refused meanwhile (INVALID_STATE), and an abortive disconnect
+    // made meanwhile, were left to us.
+    hand_back_all(adapter, &handlers, dp, lock);
 }
 
 /// Hand back the settled requests at the head of the connection's queue

@@ -389,6 +389,9 @@ unsafe extern "system" fn sim_event(
     EventSpecificInformation: ULONG,
 ) {
     const E: &str = "NdisTcpOffloadEventHandler";
+    // The host's event handler is host code: another processor may run
+    // between the driver's call and the event's record.
+    crate::checker::host_at_work();
     check_irql_dispatch(E);
     check_no_lock_held(E);
     if let Some(sim) = crate::state::current() {
