@@ -528,6 +528,27 @@ fn run_wire_apart(sim: &Simulator) -> thread::JoinHandle<()> {
     })
 }
 
+/// Disconnect `c` abortively (the handler pends, rule 55); the request.
+fn abort(sim: &Simulator, c: &Conn) -> NblChain {
+    let disconnect = NblChain::single(&[]);
+    let kind = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
+    assert_eq!(
+        sim.call_tcp_io(kind, c.slot_ptr(), disconnect.head()),
+        NDIS_STATUS_PENDING
+    );
+    disconnect
+}
+
+/// Post one receive request of `size` bytes on `c` (it pends, rule 65).
+fn post_request(sim: &Simulator, c: &Conn, size: usize) -> NblChain {
+    let request = one_mdl_each(&[size], |_| vec![0xCC; size]);
+    assert_eq!(
+        sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), request.head()),
+        NDIS_STATUS_PENDING
+    );
+    request
+}
+
 /// Where in the simulator's record `calls` the completion of disconnect
 /// request `p` is, and its status.
 fn disconnect_completed(calls: &[ChimneyCall], p: usize) -> (usize, NDIS_STATUS) {
@@ -1065,12 +1086,7 @@ fn rule_046_two_runs_of_the_completion_timer_keep_the_queued_order() {
         |sim, c| {
             let sends = chain_of(&[100], 1);
             assert_eq!(send(sim, c, &sends), NDIS_STATUS_PENDING);
-            let disconnect = NblChain::single(&[]);
-            let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
-            assert_eq!(
-                sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
-                NDIS_STATUS_PENDING
-            );
+            let disconnect = abort(sim, c);
             let (term, root) = terminate_tree(c);
             sim.call_state_op(StateOpKind::Terminate, term.ptr(root));
             let stale = one_mdl_each(&[100], |_| vec![0; 100]);
@@ -1138,12 +1154,7 @@ fn rule_080_sends_acknowledged_racing_an_abortive_disconnect_complete_in_posting
         let mut sender = Sender::start(sim, c);
         sender.join();
         let wire = run_wire_apart(sim);
-        let disconnect = NblChain::single(&[]);
-        let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
-        assert_eq!(
-            sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
-            NDIS_STATUS_PENDING
-        );
+        let disconnect = abort(sim, c);
         while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
         wire.join().unwrap();
         sim.run_until_idle();
@@ -1202,16 +1213,7 @@ fn rule_080_receive_requests_an_abortive_disconnect_ends_go_back_before_it() {
         Some(4),
         &["0x0 0xc001000c", "0xc001000c 0xc001000c"],
         |sim, c| {
-            let chains = [
-                one_mdl_each(&[10], |_| vec![0xCC; 10]),
-                one_mdl_each(&[1000], |_| vec![0xCC; 1000]),
-            ];
-            for chain in &chains {
-                assert_eq!(
-                    sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), chain.head()),
-                    NDIS_STATUS_PENDING
-                );
-            }
+            let chains = [post_request(sim, c, 10), post_request(sim, c, 1000)];
             sim.run_until_idle();
             // A send the peer has yet to acknowledge: acknowledged by the
             // wire's DPC or aborted, it completes before the disconnect.
@@ -1219,12 +1221,7 @@ fn rule_080_receive_requests_an_abortive_disconnect_ends_go_back_before_it() {
             assert_eq!(send(sim, c, &sends), NDIS_STATUS_PENDING);
             sim.peer_send(c.key, &[7; 10], true);
             let wire = run_wire_apart(sim);
-            let disconnect = NblChain::single(&[]);
-            let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
-            assert_eq!(
-                sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
-                NDIS_STATUS_PENDING
-            );
+            let disconnect = abort(sim, c);
             while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
             wire.join().unwrap();
             sim.run_until_idle();
@@ -1270,18 +1267,9 @@ fn rule_046_a_terminate_racing_the_hand_back_of_an_abortive_disconnects_request_
         Some(3),
         &["request back before the timer ran", "request back after"],
         |sim, c| {
-            let request = one_mdl_each(&[1000], |_| vec![0xCC; 1000]);
-            assert_eq!(
-                sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), request.head()),
-                NDIS_STATUS_PENDING
-            );
+            let request = post_request(sim, c, 1000);
             sim.run_until_idle();
-            let disconnect = NblChain::single(&[]);
-            let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
-            assert_eq!(
-                sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
-                NDIS_STATUS_PENDING
-            );
+            let disconnect = abort(sim, c);
             sim.peer_send(c.key, &[7; 10], true);
             let wire = run_wire_apart(sim);
             let (term, root) = terminate_tree(c);
@@ -1325,11 +1313,7 @@ fn rule_046_an_abortive_disconnect_racing_a_terminate_completes_before_it() {
     // upload came first, the disconnect fails, and each request still
     // completes exactly once (the simulator's record).
     explore_machine(Some(4), &["disconnect first", "upload first"], |sim, c| {
-        let request = one_mdl_each(&[1000], |_| vec![0xCC; 1000]);
-        assert_eq!(
-            sim.call_tcp_io(TcpIoKind::Receive, c.slot_ptr(), request.head()),
-            NDIS_STATUS_PENDING
-        );
+        let request = post_request(sim, c, 1000);
         sim.run_until_idle();
         let disconnect = NblChain::single(&[]);
         let handler = sim
@@ -1398,12 +1382,7 @@ fn rule_080_the_peers_fin_indicated_racing_an_abortive_disconnect_goes_up_before
         |sim, c| {
             sim.peer_fin(c.key);
             let wire = run_wire_apart(sim);
-            let disconnect = NblChain::single(&[]);
-            let abort = TcpIoKind::Disconnect(TCP_DISCONNECT_ABORTIVE_CLOSE);
-            assert_eq!(
-                sim.call_tcp_io(abort, c.slot_ptr(), disconnect.head()),
-                NDIS_STATUS_PENDING
-            );
+            let disconnect = abort(sim, c);
             while ndis_sim::exports::timer::fire_one_due_timer(&sim.core) {}
             wire.join().unwrap();
             sim.run_until_idle();

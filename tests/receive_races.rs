@@ -53,6 +53,15 @@ fn while_completing(sim: &Simulator, second: impl FnOnce()) -> bool {
     held_while(sim, PATIENCE, wire, second)
 }
 
+/// [`while_completing`]: the host posts `request` on the other processor
+/// (the handler pends, rule 65) and runs everything due there.
+fn post_while_completing(sim: &Simulator, c: &Conn, request: &NblChain) -> bool {
+    while_completing(sim, || {
+        assert_eq!(post(sim, c, request), NDIS_STATUS_PENDING, "rule 65");
+        sim.run_until_idle();
+    })
+}
+
 /// Run `first` on a processor of its own until it is inside a receive
 /// completion and hold it there while `second` runs on this one; it lets
 /// go when `second` returns or after `hold`, whichever comes first (a
@@ -183,10 +192,7 @@ fn rule_072_a_reset_and_a_post_refused_after_it_complete_one_at_a_time() {
     let sim = with_adapter();
     let (c, r1, r2) = with_requests(&sim, [1000, 1000], false);
     sim.peer_rst(c.key);
-    let entered = while_completing(&sim, || {
-        assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING, "rule 65");
-        sim.run_until_idle();
-    });
+    let entered = post_while_completing(&sim, &c, &r2);
     assert!(entered, "the reset completed no request");
     assert_settled(
         &sim,
@@ -234,10 +240,7 @@ fn rule_072_the_disconnects_completions_and_a_post_refused_after_it_do_not_overl
     let sim = with_adapter();
     let (c, r1, r2) = with_requests(&sim, [1000, 1000], false);
     sim.peer_fin(c.key);
-    let entered = while_completing(&sim, || {
-        assert_eq!(post(&sim, &c, &r2), NDIS_STATUS_PENDING, "rule 65");
-        sim.run_until_idle();
-    });
+    let entered = post_while_completing(&sim, &c, &r2);
     assert!(entered, "the FIN completed no request");
     assert_settled(
         &sim,
